@@ -1,0 +1,199 @@
+/*
+ * ensol: integrate large ensembles of ODE trajectories on CPU cores (OpenMP),
+ * OpenCL devices or CUDA GPUs, and write them to NetCDF.
+ *
+ * Usage:
+ *   ens_config *cfg;
+ *   ens_config_create(&cfg);
+ *   ens_config_set_model(cfg, "lorenz63");
+ *   ens_config_set_members(cfg, 100000);
+ *   ens_config_set_output_path(cfg, "run.nc");
+ *   if (ens_run(cfg, &info) != ENS_OK)
+ *       fprintf(stderr, "%s\n", ens_config_last_error(cfg));
+ *   ens_config_destroy(cfg);
+ *
+ * Every function returns an ens_status; on failure the configuration keeps
+ * a one-line message naming the setting and value at fault
+ * (ens_config_last_error). The library never prints and never exits.
+ */
+#ifndef ENSOL_ENSOL_H
+#define ENSOL_ENSOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ENSOL_VERSION_MAJOR 0
+#define ENSOL_VERSION_MINOR 1
+#define ENSOL_VERSION_PATCH 0
+#define ENSOL_VERSION_STRING "0.1.0"
+
+typedef enum ens_status {
+    ENS_OK = 0,
+    ENS_ERR_INVALID_ARGUMENT,    /* a value out of range, NaN, inconsistent settings */
+    ENS_ERR_UNKNOWN_NAME,        /* no such model, parameter, integrator or backend */
+    ENS_ERR_BACKEND_UNAVAILABLE, /* the requested backend is not built in or has no device */
+    ENS_ERR_OUT_OF_MEMORY,
+    ENS_ERR_IO,                  /* the output file could not be created, written or renamed */
+    ENS_ERR_BACKEND,             /* a device or runtime call failed */
+    ENS_ERR_INTERRUPTED,         /* the progress callback asked the run to stop */
+    ENS_ERR_INTERNAL
+} ens_status;
+
+/* Short fixed text for a status code ("invalid argument", ...). */
+const char *ens_status_string(ens_status status);
+
+/* The library version, e.g. "0.1.0". */
+const char *ens_version(void);
+
+typedef struct ens_config ens_config;
+
+ens_status ens_config_create(ens_config **out);
+void ens_config_destroy(ens_config *cfg);
+/* The message of the last failure on this configuration ("" if none). */
+const char *ens_config_last_error(const ens_config *cfg);
+
+/* ---- problem: model and parameters ------------------------------------ */
+
+/* Select a model by name ("lorenz63", "lorenz96"). Resets its parameters,
+ * size and base state to the model's defaults. Default: lorenz63. */
+ens_status ens_config_set_model(ens_config *cfg, const char *name);
+
+/* Set a parameter shared by all members (sigma, rho, beta; F). The model's
+ * size parameter (K for lorenz96) is set here too and must be an integer. */
+ens_status ens_config_set_param(ens_config *cfg, const char *name, double value);
+
+/* Sweep a parameter over n values on a linear grid lo..hi (n >= 2, or n == 0
+ * for one value per member). With two sweeps the members cover the outer
+ * product, the first sweep varying slowest. Member m takes grid point m; the
+ * member count must equal the grid size (ens_config_set_members), or is set
+ * to it when never set. */
+ens_status ens_config_sweep_param(ens_config *cfg, const char *name, double lo,
+                                  double hi, long long n);
+
+/* Draw a parameter per member uniformly from [lo, hi), keyed by (seed, m). */
+ens_status ens_config_random_param(ens_config *cfg, const char *name, double lo,
+                                   double hi);
+
+/* ---- ensemble ---------------------------------------------------------- */
+
+ens_status ens_config_set_members(ens_config *cfg, long long members);
+/* Base state: n values, n equal to the model's variable count, or n == 1 to
+ * use one value for every variable. */
+ens_status ens_config_set_base_state(ens_config *cfg, const double *values, int n);
+/* Standard deviation of the Gaussian noise added to the base state. */
+ens_status ens_config_set_perturbation(ens_config *cfg, double stddev);
+ens_status ens_config_set_seed(ens_config *cfg, uint64_t seed);
+
+/* ---- integration ------------------------------------------------------- */
+
+/* "euler" or "rk4". Default: rk4. */
+ens_status ens_config_set_integrator(ens_config *cfg, const char *name);
+ens_status ens_config_set_dt(ens_config *cfg, double dt);
+ens_status ens_config_set_steps(ens_config *cfg, long long steps);
+/* In trajectory mode, save the state at t = 0 and every k steps after it;
+ * when k does not divide the step count the last interval is shorter, so
+ * the final state is always saved. k must not exceed the step count. */
+ens_status ens_config_set_save_every(ens_config *cfg, long long k);
+/* Arithmetic precision of the integration: "float" or "double". */
+ens_status ens_config_set_precision(ens_config *cfg, const char *name);
+
+/* ---- backend ------------------------------------------------------------ */
+
+/* "auto" (default), "openmp", "opencl" or "cuda". */
+ens_status ens_config_set_backend(ens_config *cfg, const char *name);
+/* CPU threads for the OpenMP backend; 0 (default) uses all cores. */
+ens_status ens_config_set_threads(ens_config *cfg, int threads);
+/* Members integrated per batch; 0 (default) chooses from the memory budget.
+ * Results do not depend on it. */
+ens_status ens_config_set_batch_members(ens_config *cfg, long long members);
+
+/* ---- output ------------------------------------------------------------- */
+
+/* "trajectory" (every save) or "final" (the last state only). */
+ens_status ens_config_set_output_mode(ens_config *cfg, const char *name);
+/* Type of the values on disk: "float" or "double"; default: the precision. */
+ens_status ens_config_set_output_type(ens_config *cfg, const char *name);
+/* NetCDF file written by ens_run. The file appears under this name only
+ * when the run succeeds; until then it is PATH.partial. */
+ens_status ens_config_set_output_path(ens_config *cfg, const char *path);
+/* Recorded in the file's `history` attribute (the CLI stores its command line). */
+ens_status ens_config_set_history(ens_config *cfg, const char *history);
+
+/* Called after each batch and save interval from the calling thread.
+ * Return non-zero to stop the run (it then fails with ENS_ERR_INTERRUPTED). */
+typedef struct ens_progress {
+    long long members_done;   /* members whose whole run has finished */
+    long long members_total;
+    double fraction;          /* of all member-steps, 0..1 */
+    double sim_time;          /* model time reached by the current batch */
+    double elapsed_seconds;
+    double member_steps_per_second;
+} ens_progress;
+typedef int (*ens_progress_fn)(const ens_progress *progress, void *user);
+ens_status ens_config_set_progress(ens_config *cfg, ens_progress_fn fn, void *user);
+
+/* ---- introspection ------------------------------------------------------- */
+
+/* Number of state variables of the configured model (3; K). */
+int ens_config_nvars(const ens_config *cfg);
+long long ens_config_members(const ens_config *cfg);
+/* Number of saved times the run produces (1 in final mode). */
+long long ens_config_saved_times(const ens_config *cfg);
+/* Initial state of member m (nvars values), exactly as the run uses it. */
+ens_status ens_config_member_initial_state(ens_config *cfg, long long m, double *state);
+/* Value of parameter `name` for member m (shared, swept or drawn). */
+ens_status ens_config_member_param(ens_config *cfg, long long m, const char *name,
+                                   double *value);
+
+/* ---- running -------------------------------------------------------------- */
+
+/* Check the whole configuration (the checks that involve several settings,
+ * such as save_every against steps) without running. ens_run does it too. */
+ens_status ens_config_validate(ens_config *cfg);
+
+typedef struct ens_run_info {
+    char backend[32];            /* backend that ran ("openmp", ...) */
+    char device[128];            /* its device, e.g. "CPU, 2 threads" */
+    double seconds;              /* wall time of the whole run */
+    double compute_seconds;      /* time spent integrating */
+    double member_steps_per_second;
+    long long batches;
+    long long members_failed;    /* members whose state became NaN or Inf */
+    unsigned long long bytes_written;
+} ens_run_info;
+
+/* Run and write the NetCDF file set by ens_config_set_output_path. */
+ens_status ens_run(ens_config *cfg, ens_run_info *info);
+
+/* Run and return the saved states in caller memory instead of a file:
+ * out[(m * times + t) * nvars + v] for member m, saved time t, variable v,
+ * where times = ens_config_saved_times(). `count` is the number of doubles
+ * `out` holds; it must be at least members * times * nvars. */
+ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count,
+                             ens_run_info *info);
+
+/* ---- backends --------------------------------------------------------------- */
+
+/* Names of the backends compiled into this build, in auto-selection order. */
+int ens_backend_count(void);
+const char *ens_backend_name(int index);
+/* Whether backend `name` can run here; `detail` receives a description of
+ * its devices, or why it cannot run. */
+ens_status ens_backend_probe(const char *name, char *detail, size_t detail_size);
+
+/* ---- models ------------------------------------------------------------------ */
+
+int ens_model_count(void);
+const char *ens_model_name(int index);
+/* One line describing the model's parameters and defaults. */
+const char *ens_model_summary(int index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ENSOL_ENSOL_H */

@@ -1,0 +1,57 @@
+/*
+ * The maths of one ensemble member, instantiated for one precision.
+ *
+ * Define ENS_REAL (float or double) and ENS_SUFFIX (a name suffix such as
+ * _f or _d) before including; the header may be included once per precision
+ * in the same translation unit. The C backend includes it twice, the OpenCL
+ * program once per build (with -DENS_REAL=...), the CUDA file twice.
+ *
+ * Functions defined (NAME followed by ENS_SUFFIX):
+ *   ens_rhs(model, nv, x, f, p)            model right-hand side dispatch
+ *   ens_euler_step / ens_rk4_step(...)     one step of an integrator
+ *   ens_advance(model, integrator, nv, x, work, p, dt, nsteps)
+ *                                          nsteps steps of one member, with
+ *                                          its state in private memory
+ */
+#include "ens_portable.h"
+
+#if !defined(ENS_REAL) || !defined(ENS_SUFFIX)
+#error "define ENS_REAL and ENS_SUFFIX before including ens_solver.h"
+#endif
+
+#define ens_real ENS_REAL
+#define ENS_SYM(name) ENS_CAT(name, ENS_SUFFIX)
+
+#include "models/lorenz63.h"
+#include "models/lorenz96.h"
+
+ENS_FN void ENS_SYM(ens_rhs)(int model, int nv, const ens_real *ENS_RESTRICT x,
+                              ens_real *ENS_RESTRICT f, const ens_real *ENS_RESTRICT p)
+{
+#define ENS_RHS_CASE(id, prefix) \
+    case id: ENS_SYM(ens_rhs_##prefix)(nv, x, f, p); break;
+    switch (model) { ENS_MODEL_LIST(ENS_RHS_CASE) default: break; }
+#undef ENS_RHS_CASE
+}
+
+#include "integrators/euler.h"
+#include "integrators/rk4.h"
+
+/* Largest work space any integrator needs, in values per state variable. */
+#define ENS_MAX_WORK_PER_VAR 3
+
+ENS_FN void ENS_SYM(ens_advance)(int model, int integrator, int nv,
+                                  ens_real *ENS_RESTRICT x, ens_real *ENS_RESTRICT work,
+                                  const ens_real *ENS_RESTRICT p, ens_real dt, long nsteps)
+{
+    if (integrator == ENS_INTEGRATOR_ID_RK4) {
+        for (long s = 0; s < nsteps; s++)
+            ENS_SYM(ens_rk4_step)(model, nv, x, work, p, dt);
+    } else {
+        for (long s = 0; s < nsteps; s++)
+            ENS_SYM(ens_euler_step)(model, nv, x, work, p, dt);
+    }
+}
+
+#undef ENS_SYM
+#undef ens_real

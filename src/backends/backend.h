@@ -1,0 +1,58 @@
+/*
+ * The ops table every backend implements. The host scheduler (src/host)
+ * drives a backend only through these calls; the maths the backend runs is
+ * the single-source code in kernels/.
+ *
+ * Memory layout across the table: structure-of-arrays, member fastest.
+ *   state  [var * count + m]    in the job's precision (float or double)
+ *   params [param * count + m]  in the job's precision
+ */
+#ifndef ENS_BACKENDS_BACKEND_H
+#define ENS_BACKENDS_BACKEND_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+
+typedef enum ens_precision_id { ENS_PRECISION_ID_DOUBLE = 0, ENS_PRECISION_ID_FLOAT = 1 } ens_precision_id;
+
+typedef struct ens_backend_job {
+    int model;              /* enum ens_model_id */
+    int nvars;
+    int nparams;
+    int integrator;         /* enum ens_integrator_id */
+    ens_precision_id precision;
+    double dt;
+    int threads;            /* CPU threads; 0 = all */
+    long long capacity;     /* the most members one upload will carry */
+} ens_backend_job;
+
+typedef struct ens_backend_ops {
+    const char *name;
+    /* Can this backend run here? `detail` gets its devices or the reason not. */
+    ens_status (*probe)(char *detail, size_t detail_size);
+    ens_status (*create)(const ens_backend_job *job, void **ctx, ens_error *err);
+    /* Device description for logs and file attributes. */
+    void (*describe)(void *ctx, char *device, size_t device_size);
+    /* Load `count` members (count <= capacity). */
+    ens_status (*upload)(void *ctx, long long count, const void *state,
+                         const void *params, ens_error *err);
+    /* Advance every loaded member by `nsteps` steps of the job's integrator. */
+    ens_status (*advance)(void *ctx, long long nsteps, ens_error *err);
+    /* Copy the loaded members' current state to host memory. */
+    ens_status (*download)(void *ctx, void *state, ens_error *err);
+    void (*destroy)(void *ctx);
+} ens_backend_ops;
+
+/* Registry (src/backends/registry.c): compiled-in backends in auto order. */
+int ens_backends_count(void);
+const ens_backend_ops *ens_backends_at(int index);
+const ens_backend_ops *ens_backends_find(const char *name);
+
+/* Names every backend ensol knows, compiled in or not (for messages). */
+int ens_backend_is_known(const char *name);
+
+/* The CPU backend is always built (serial when OpenMP is off). */
+extern const ens_backend_ops ens_backend_openmp;
+
+#endif

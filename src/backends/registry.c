@@ -1,0 +1,61 @@
+/* Compiled-in backends, in the order `auto` tries them: the fastest kind
+ * of device first, the CPU last. */
+#include <stdio.h>
+#include <string.h>
+
+#include "backends/backend.h"
+
+static const ens_backend_ops *const backends[] = {
+    &ens_backend_openmp,
+};
+
+static const char *const known_backends[] = {"cuda", "opencl", "openmp"};
+
+int ens_backends_count(void) { return (int)(sizeof backends / sizeof backends[0]); }
+
+const ens_backend_ops *ens_backends_at(int index)
+{
+    return index >= 0 && index < ens_backends_count() ? backends[index] : NULL;
+}
+
+const ens_backend_ops *ens_backends_find(const char *name)
+{
+    for (int i = 0; name && i < ens_backends_count(); i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
+}
+
+int ens_backend_is_known(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof known_backends / sizeof known_backends[0]; i++)
+        if (strcmp(known_backends[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int ens_backend_count(void) { return ens_backends_count(); }
+
+const char *ens_backend_name(int index)
+{
+    const ens_backend_ops *ops = ens_backends_at(index);
+    return ops ? ops->name : NULL;
+}
+
+ens_status ens_backend_probe(const char *name, char *detail, size_t detail_size)
+{
+    char scratch[8];
+    if (!detail || detail_size == 0) {
+        detail = scratch;
+        detail_size = sizeof scratch;
+    }
+    const ens_backend_ops *ops = ens_backends_find(name);
+    if (ops)
+        return ops->probe(detail, detail_size);
+    if (ens_backend_is_known(name)) {
+        snprintf(detail, detail_size, "not built into this ensol");
+        return ENS_ERR_BACKEND_UNAVAILABLE;
+    }
+    snprintf(detail, detail_size, "unknown backend '%s'", name ? name : "(null)");
+    return ENS_ERR_UNKNOWN_NAME;
+}

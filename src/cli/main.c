@@ -1,0 +1,916 @@
+/*
+ * ensol: the command-line tool.
+ *
+ *   ensol run [options]   integrate an ensemble and write a NetCDF file
+ *   ensol info            version, backends and models
+ *   ensol version         "ensol X.Y.Z"
+ *
+ * Built on the public API only (ensol/ensol.h). Exit status: 0 success,
+ * 1 the run failed, 2 the command line is wrong, 128+N killed by signal N.
+ * Messages go to stderr as one line "ensol: <option> <value>: <reason>";
+ * stdout carries only what info, version and --help are asked to print.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ensol/ensol.h"
+
+enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
+
+#define DEFAULT_OUTPUT "ensol_out.nc"
+
+/* ---- strict number parsing ------------------------------------------------
+ * Each parser returns NULL on success or the reason the text is rejected.
+ * The whole string must be the number: no blanks, no trailing junk. */
+
+static int starts_blank(const char *s)
+{
+    return *s == '\0' || isspace((unsigned char)*s);
+}
+
+static const char *parse_ll(const char *s, long long *out)
+{
+    char *end;
+    if (starts_blank(s))
+        return "not an integer";
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0')
+        return "not an integer";
+    if (errno == ERANGE)
+        return "integer out of range";
+    *out = v;
+    return NULL;
+}
+
+static const char *parse_int(const char *s, int *out)
+{
+    long long v;
+    const char *why = parse_ll(s, &v);
+    if (!why && (v < INT_MIN || v > INT_MAX))
+        why = "integer out of range";
+    if (!why)
+        *out = (int)v;
+    return why;
+}
+
+/* strtoull would silently wrap "-1" to 2^64-1, so a sign is refused. */
+static const char *parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (starts_blank(s) || *s == '-' || *s == '+')
+        return "not an unsigned integer";
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0')
+        return "not an unsigned integer";
+    if (errno == ERANGE || v > UINT64_MAX)
+        return "integer out of range";
+    *out = (uint64_t)v;
+    return NULL;
+}
+
+static const char *parse_real(const char *s, double *out)
+{
+    char *end;
+    if (starts_blank(s))
+        return "not a number";
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end != '\0')
+        return "not a number";
+    if (errno == ERANGE && isinf(v))
+        return "number out of range";
+    if (!isfinite(v))
+        return "not a finite number";
+    *out = v; /* underflow to 0 or a subnormal is accepted as such */
+    return NULL;
+}
+
+/* A rejected field of a compound argument, e.g. "N 'x': not an integer". */
+static const char *field_error(const char *label, const char *field, const char *why)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "%s '%s': %s", label, field, why);
+    return buf;
+}
+
+/* ---- option table -----------------------------------------------------------
+ * One table drives getopt_long, applying the settings and --help. */
+
+typedef struct cli_option cli_option;
+
+/* Applies one option: returns NULL and the setter's status in *st, or the
+ * reason the argument text is malformed (the setter is then not called). */
+typedef const char *(*apply_fn)(ens_config *cfg, const cli_option *o, const char *arg,
+                                ens_status *st);
+
+/* Settings are applied by priority, not in command-line order, because the
+ * API is order-sensitive: choosing the model resets parameters and base
+ * state, parameters (K) fix the variable count the base state must match,
+ * and sweeps fix the grid that --members must equal. */
+enum { PRIO_REST, PRIO_PARAMS, PRIO_MODEL }; /* highest applied first */
+
+/* Ids the code refers to; options nobody refers to keep id 0. */
+enum opt_id {
+    OPT_HELP = 'h', OPT_OUTPUT = 'o', OPT_QUIET = 'q',
+    OPT_MODEL = 256, OPT_STEPS, OPT_BACKEND
+};
+
+struct cli_option {
+    const char *name;     /* long name; NULL marks a section heading (help) */
+    int id;               /* enum opt_id; below 256 also the short option */
+    const char *metavar;  /* NULL: takes no argument */
+    const char *help;     /* lines after the first start with '\n' */
+    const char *def;      /* default shown by --help, NULL for none */
+    int priority;
+    apply_fn apply;
+    ens_status (*set_name)(ens_config *, const char *);
+    ens_status (*set_count)(ens_config *, long long);
+    ens_status (*set_real)(ens_config *, double);
+};
+
+static const char *apply_name(ens_config *cfg, const cli_option *o, const char *arg,
+                              ens_status *st)
+{
+    *st = o->set_name(cfg, arg);
+    return NULL;
+}
+
+static const char *apply_count(ens_config *cfg, const cli_option *o, const char *arg,
+                               ens_status *st)
+{
+    long long v;
+    const char *why = parse_ll(arg, &v);
+    if (!why)
+        *st = o->set_count(cfg, v);
+    return why;
+}
+
+static const char *apply_real(ens_config *cfg, const cli_option *o, const char *arg,
+                              ens_status *st)
+{
+    double v;
+    const char *why = parse_real(arg, &v);
+    if (!why)
+        *st = o->set_real(cfg, v);
+    return why;
+}
+
+static const char *apply_threads(ens_config *cfg, const cli_option *o, const char *arg,
+                                 ens_status *st)
+{
+    (void)o;
+    int v;
+    const char *why = parse_int(arg, &v);
+    if (!why)
+        *st = ens_config_set_threads(cfg, v);
+    return why;
+}
+
+static const char *apply_seed(ens_config *cfg, const cli_option *o, const char *arg,
+                              ens_status *st)
+{
+    (void)o;
+    uint64_t v;
+    const char *why = parse_u64(arg, &v);
+    if (!why)
+        *st = ens_config_set_seed(cfg, v);
+    return why;
+}
+
+
+/* "NAME=F1[:F2[:F3]]" split in place; `copy` owns the storage. */
+typedef struct assignment {
+    char *copy;
+    const char *name;
+    char *field[3];
+    int nfields;
+} assignment;
+
+/* Returns NULL, or `syntax` when arg is not NAME= followed by min..max
+ * ':'-separated fields. The caller frees a->copy either way. */
+static const char *parse_assignment(const char *arg, int min, int max, const char *syntax,
+                                    assignment *a)
+{
+    a->copy = strdup(arg);
+    if (!a->copy)
+        return "out of memory";
+    char *eq = strchr(a->copy, '=');
+    if (!eq || eq == a->copy)
+        return syntax;
+    *eq = '\0';
+    a->name = a->copy;
+    a->nfields = 0;
+    for (char *f = eq + 1; f; a->nfields++) {
+        if (a->nfields == max)
+            return syntax;
+        a->field[a->nfields] = f;
+        f = strchr(f, ':');
+        if (f)
+            *f++ = '\0';
+    }
+    return a->nfields < min ? syntax : NULL;
+}
+
+/* Reads n fields as finite reals; a bad one is named by its label. */
+static const char *parse_fields(char *const *fields, const char *const *labels, int n,
+                                double *out)
+{
+    for (int i = 0; i < n; i++) {
+        const char *why = parse_real(fields[i], &out[i]);
+        if (why)
+            return field_error(labels[i], fields[i], why);
+    }
+    return NULL;
+}
+
+static const char *const range_labels[] = {"LO", "HI"};
+
+static const char *apply_param(ens_config *cfg, const cli_option *o, const char *arg,
+                               ens_status *st)
+{
+    (void)o;
+    static const char *const label[] = {"VALUE"};
+    assignment a;
+    double v;
+    const char *why = parse_assignment(arg, 1, 1, "expected NAME=VALUE", &a);
+    if (!why)
+        why = parse_fields(a.field, label, 1, &v);
+    if (!why)
+        *st = ens_config_set_param(cfg, a.name, v);
+    free(a.copy);
+    return why;
+}
+
+static const char *apply_sweep(ens_config *cfg, const cli_option *o, const char *arg,
+                               ens_status *st)
+{
+    (void)o;
+    assignment a;
+    double v[2];
+    long long n = 0; /* N omitted: one grid point per member */
+    const char *why = parse_assignment(arg, 2, 3, "expected NAME=LO:HI[:N]", &a);
+    if (!why)
+        why = parse_fields(a.field, range_labels, 2, v);
+    if (!why && a.nfields == 3 && (why = parse_ll(a.field[2], &n)) != NULL)
+        why = field_error("N", a.field[2], why);
+    if (!why)
+        *st = ens_config_sweep_param(cfg, a.name, v[0], v[1], n);
+    free(a.copy);
+    return why;
+}
+
+static const char *apply_random(ens_config *cfg, const cli_option *o, const char *arg,
+                                ens_status *st)
+{
+    (void)o;
+    assignment a;
+    double v[2];
+    const char *why = parse_assignment(arg, 2, 2, "expected NAME=LO:HI", &a);
+    if (!why)
+        why = parse_fields(a.field, range_labels, 2, v);
+    if (!why)
+        *st = ens_config_random_param(cfg, a.name, v[0], v[1]);
+    free(a.copy);
+    return why;
+}
+
+/* --base-state X[,X...]: the library checks the count against the model. */
+static const char *apply_base_state(ens_config *cfg, const cli_option *o, const char *arg,
+                                    ens_status *st)
+{
+    (void)o;
+    size_t n = 1;
+    for (const char *c = arg; *c; c++)
+        n += *c == ',';
+    if (n > INT_MAX)
+        return "too many values";
+    char *copy = strdup(arg);
+    double *values = malloc(n * sizeof *values);
+    const char *why = copy && values ? NULL : "out of memory";
+    char *field = copy;
+    for (size_t i = 0; !why && i < n; i++) {
+        char *comma = strchr(field, ',');
+        if (comma)
+            *comma = '\0';
+        why = parse_real(field, &values[i]);
+        if (why)
+            why = field_error("value", field, why);
+        field = comma + 1;
+    }
+    if (!why)
+        *st = ens_config_set_base_state(cfg, values, (int)n);
+    free(values);
+    free(copy);
+    return why;
+}
+
+static const cli_option options[] = {
+    {.help = "Problem"},
+    {.name = "model", .id = OPT_MODEL, .metavar = "NAME", .def = "lorenz63",
+     .help = "model to integrate (see Models below)",
+     .priority = PRIO_MODEL, .apply = apply_name, .set_name = ens_config_set_model},
+    {.name = "param", .metavar = "NAME=VALUE", .def = "the model's",
+     .help = "set a parameter for every member, e.g. rho=28;\n"
+             "lorenz96's size K too (repeatable)",
+     .priority = PRIO_PARAMS, .apply = apply_param},
+    {.name = "sweep", .metavar = "NAME=LO:HI[:N]",
+     .help = "sweep a parameter over N values from LO to HI;\n"
+             "no N: one value per member. Two sweeps span\n"
+             "their outer product, the first varying slowest",
+     .priority = PRIO_PARAMS, .apply = apply_sweep},
+    {.name = "random", .metavar = "NAME=LO:HI",
+     .help = "draw a parameter per member uniformly in [LO, HI)",
+     .priority = PRIO_PARAMS, .apply = apply_random},
+
+    {.help = "Ensemble"},
+    {.name = "members", .metavar = "N", .def = "100000",
+     .help = "number of members; with --sweep, the grid size",
+     .apply = apply_count, .set_count = ens_config_set_members},
+    {.name = "base-state", .metavar = "X[,X...]", .def = "the model's",
+     .help = "initial state before the perturbation: one value\n"
+             "per variable, or one for all",
+     .apply = apply_base_state},
+    {.name = "perturb", .metavar = "S", .def = "0.5",
+     .help = "standard deviation of the Gaussian noise added\nto the base state",
+     .apply = apply_real, .set_real = ens_config_set_perturbation},
+    {.name = "seed", .metavar = "N", .def = "the library's",
+     .help = "random seed, an unsigned 64-bit integer", .apply = apply_seed},
+
+    {.help = "Integration"},
+    {.name = "integrator", .metavar = "NAME", .def = "euler", .help = "euler or rk4",
+     .apply = apply_name, .set_name = ens_config_set_integrator},
+    {.name = "dt", .metavar = "X", .def = "0.01", .help = "time step",
+     .apply = apply_real, .set_real = ens_config_set_dt},
+    {.name = "steps", .id = OPT_STEPS, .metavar = "N", .def = "5000",
+     .help = "number of time steps", .apply = apply_count, .set_count = ens_config_set_steps},
+    {.name = "save-every", .metavar = "K", .def = "50",
+     .help = "in trajectory mode, save every K steps",
+     .apply = apply_count, .set_count = ens_config_set_save_every},
+    {.name = "precision", .metavar = "NAME", .def = "double",
+     .help = "arithmetic: float or double",
+     .apply = apply_name, .set_name = ens_config_set_precision},
+
+    {.help = "Backend"},
+    {.name = "backend", .id = OPT_BACKEND, .metavar = "NAME", .def = "auto",
+     .help = "auto, openmp, opencl or cuda",
+     .apply = apply_name, .set_name = ens_config_set_backend},
+    {.name = "threads", .metavar = "N", .def = "0",
+     .help = "CPU threads of the openmp backend; 0: all cores", .apply = apply_threads},
+    {.name = "batch-members", .metavar = "N", .def = "0",
+     .help = "members per batch; 0: chosen from the memory\n"
+             "budget (results do not depend on it)",
+     .apply = apply_count, .set_count = ens_config_set_batch_members},
+
+    {.help = "Output"},
+    {.name = "output", .id = OPT_OUTPUT, .metavar = "FILE", .def = DEFAULT_OUTPUT,
+     .help = "NetCDF file to write",
+     .apply = apply_name, .set_name = ens_config_set_output_path},
+    {.name = "output-mode", .metavar = "MODE", .def = "trajectory",
+     .help = "trajectory (every save) or final (last state)",
+     .apply = apply_name, .set_name = ens_config_set_output_mode},
+    {.name = "output-type", .metavar = "TYPE", .def = "the precision",
+     .help = "values on disk: float or double",
+     .apply = apply_name, .set_name = ens_config_set_output_type},
+    {.name = "quiet", .id = OPT_QUIET, .help = "print nothing but errors"},
+    {.name = "help", .id = OPT_HELP, .help = "show this help and exit"},
+};
+
+enum { NOPTIONS = sizeof options / sizeof options[0] };
+
+static const char *const run_examples[] = {
+    "ensol run -o l63.nc",
+    "ensol run --model lorenz96 --param K=40 --param F=8 --members 1000000 \\\n"
+    "      --integrator rk4 --output-mode final -o l96.nc",
+    "ensol run --sweep rho=20:40:1001 --perturb 0 -o rho_sweep.nc",
+    "ensol run --sweep rho=20:40:101 --sweep sigma=5:15:11 --perturb 0 -o grid.nc",
+    "ensol run --random F=6:10 --model lorenz96 --members 10000 -o f.nc",
+};
+
+/* Fills getopt_long's tables from `options`. */
+static void build_getopt_tables(struct option *longopts, char *shortopts)
+{
+    int n = 0;
+    *shortopts++ = ':'; /* report a missing argument as ':' */
+    for (int i = 0; i < NOPTIONS; i++) {
+        const cli_option *o = &options[i];
+        if (!o->name)
+            continue;
+        longopts[n++] = (struct option){o->name, o->metavar ? required_argument : no_argument,
+                                        NULL, o->id};
+        if (o->id > 0 && o->id < 256) {
+            *shortopts++ = (char)o->id;
+            if (o->metavar)
+                *shortopts++ = ':';
+        }
+    }
+    longopts[n] = (struct option){0, 0, 0, 0};
+    *shortopts = '\0';
+}
+
+/* The table entry getopt_long matched: by index for long options, by letter
+ * for short ones. */
+static const cli_option *matched_option(const struct option *longopts, int c, int longindex)
+{
+    const char *name = longindex >= 0 ? longopts[longindex].name : NULL;
+    for (int i = 0; i < NOPTIONS; i++) {
+        const cli_option *o = &options[i];
+        if (o->name && (name ? strcmp(o->name, name) == 0 : o->id == c))
+            return o;
+    }
+    return NULL;
+}
+
+static const cli_option *option_by_id(int id)
+{
+    for (int i = 0; i < NOPTIONS; i++)
+        if (options[i].name && options[i].id == id)
+            return &options[i];
+    return NULL;
+}
+
+/* ---- help ------------------------------------------------------------------ */
+
+enum { HELP_COLUMN = 30 };
+
+static void print_option_help(const cli_option *o)
+{
+    char left[64];
+    if (o->id > 0 && o->id < 256)
+        snprintf(left, sizeof left, "  -%c, --%s%s%s", o->id, o->name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
+    else
+        snprintf(left, sizeof left, "      --%s %s", o->name, o->metavar);
+    printf("%-*s", HELP_COLUMN, left);
+    for (const char *c = o->help; *c; c++) {
+        if (*c == '\n')
+            printf("\n%*s", HELP_COLUMN, "");
+        else
+            putchar(*c);
+    }
+    if (o->def)
+        printf(" [%s]", o->def);
+    putchar('\n');
+}
+
+static void print_models(void)
+{
+    printf("Models:\n");
+    for (int i = 0; i < ens_model_count(); i++)
+        printf("  %-10s %s\n", ens_model_name(i), ens_model_summary(i));
+}
+
+static void print_run_help(void)
+{
+    printf("Usage: ensol run [options]\n\n"
+           "Integrate an ensemble of ODE trajectories and write it to a NetCDF file\n"
+           "(written as FILE.partial, renamed to FILE when the run succeeds).\n"
+           "With no options: the classic Lorenz-63 experiment with 100000 members.\n"
+           "Defaults are in [brackets].\n");
+    for (int i = 0; i < NOPTIONS; i++) {
+        if (options[i].name)
+            print_option_help(&options[i]);
+        else
+            printf("\n%s:\n", options[i].help);
+    }
+    printf("\n");
+    print_models();
+    printf("\nExamples:\n");
+    for (size_t i = 0; i < sizeof run_examples / sizeof run_examples[0]; i++)
+        printf("  %s\n", run_examples[i]);
+    printf("\nExit status: 0 success, 1 the run failed, 2 bad command line,\n"
+           "130 interrupted (Ctrl-C), 143 terminated; no output file is left\n"
+           "behind on failure.\n");
+}
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "Usage: ensol <command> [options]\n\n"
+               "Integrate ensembles of ODE trajectories on CPU cores and GPUs and write\n"
+               "them to NetCDF.\n\n"
+               "Commands:\n"
+               "  run       integrate an ensemble and write a NetCDF file\n"
+               "  info      show the version, the backends of this build and the models\n"
+               "  version   print the version\n"
+               "  help      show this help\n\n"
+               "See 'ensol run --help' for the options of run.\n");
+}
+
+/* Flushes stdout and reports a failed write (full disk, closed pipe). */
+static int finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "ensol: error writing to standard output: %s\n", strerror(errno));
+        return EXIT_RUN_FAILED;
+    }
+    return status;
+}
+
+/* ---- errors -------------------------------------------------------------------- */
+
+static int is_usage_status(ens_status st)
+{
+    return st == ENS_ERR_INVALID_ARGUMENT || st == ENS_ERR_UNKNOWN_NAME;
+}
+
+static const char *config_error(const ens_config *cfg, ens_status st)
+{
+    const char *msg = ens_config_last_error(cfg);
+    return msg && *msg ? msg : ens_status_string(st);
+}
+
+static int option_error(const cli_option *o, const char *arg, const char *why, int status)
+{
+    fprintf(stderr, "ensol: --%s %s: %s\n", o->name, arg, why);
+    return status;
+}
+
+/* ---- command line for the history attribute ------------------------------------ */
+
+static int shell_safe(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("-_./=:,+@%^", *s))
+            return 0;
+    return 1;
+}
+
+/* argv joined by spaces, arguments quoted the way a POSIX shell reads them
+ * back ('it'\''s'); NULL when out of memory. */
+static char *command_line(int argc, char **argv)
+{
+    size_t size = 1;
+    for (int i = 0; i < argc; i++)
+        size += 4 * strlen(argv[i]) + 3;
+    char *out = malloc(size), *p = out;
+    if (!out)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0)
+            *p++ = ' ';
+        if (shell_safe(argv[i])) {
+            p = stpcpy(p, argv[i]);
+            continue;
+        }
+        *p++ = '\'';
+        for (const char *c = argv[i]; *c; c++)
+            p = *c == '\'' ? stpcpy(p, "'\\''") : (*p = *c, p + 1);
+        *p++ = '\'';
+    }
+    *p = '\0';
+    return out;
+}
+
+/* ---- progress and signals ------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* SA_RESETHAND: a second Ctrl-C kills at once if a batch is slow to end. */
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* 1.2e9 rather than printf's 1.2e+09. */
+static const char *format_rate(double rate, char *buf, size_t size)
+{
+    char tmp[32];
+    if (!(rate > 0) || !isfinite(rate)) {
+        snprintf(buf, size, "0");
+        return buf;
+    }
+    snprintf(tmp, sizeof tmp, "%.1e", rate);
+    char *e = strchr(tmp, 'e');
+    *e = '\0';
+    snprintf(buf, size, "%se%d", tmp, atoi(e + 1));
+    return buf;
+}
+
+static const char *format_duration(double s, char *buf, size_t size)
+{
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, size, "?");
+    else if (s < 60)
+        snprintf(buf, size, "%.0f s", s);
+    else if (s < 3600)
+        snprintf(buf, size, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, size, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+    return buf;
+}
+
+typedef struct progress_line {
+    int show;         /* stderr is a terminal and not --quiet */
+    int drawn;        /* a line is on screen and must be cleared */
+    double last_draw; /* elapsed seconds at the last redraw */
+} progress_line;
+
+enum { PROGRESS_REDRAW_MS = 100 };
+
+static void draw_progress(progress_line *pl, const ens_progress *p)
+{
+    char rate[32], eta[32], line[256];
+    double eta_s = p->fraction > 0 ? p->elapsed_seconds * (1 - p->fraction) / p->fraction : NAN;
+    snprintf(line, sizeof line,
+             "\r%5.1f%%  %lld/%lld members  t = %g  %s member-steps/s  ETA %s\033[K",
+             100 * p->fraction, p->members_done, p->members_total, p->sim_time,
+             format_rate(p->member_steps_per_second, rate, sizeof rate),
+             format_duration(eta_s, eta, sizeof eta));
+    fputs(line, stderr);
+    pl->drawn = 1;
+    pl->last_draw = p->elapsed_seconds;
+}
+
+static void clear_progress(progress_line *pl)
+{
+    if (pl->drawn)
+        fputs("\r\033[K", stderr);
+    pl->drawn = 0;
+}
+
+/* Called by the library between batches: the only place a signal can stop
+ * the run cleanly (the library then removes its partial file). */
+static int on_progress(const ens_progress *p, void *user)
+{
+    progress_line *pl = user;
+    if (stop_signal)
+        return 1;
+    if (pl->show && (!pl->drawn || p->fraction >= 1 ||
+                     p->elapsed_seconds - pl->last_draw >= PROGRESS_REDRAW_MS / 1000.0))
+        draw_progress(pl, p);
+    return 0;
+}
+
+/* ---- ensol run ------------------------------------------------------------------ */
+
+typedef struct setting {
+    const cli_option *opt;
+    const char *arg;
+} setting;
+
+/* What the plan line reports; the API has no getters for these. */
+typedef struct run_plan {
+    const char *model;
+    long long steps;
+    const char *backend;
+    const char *output;
+} run_plan;
+
+static void plan_defaults(run_plan *p)
+{
+    p->model = option_by_id(OPT_MODEL)->def;
+    p->steps = strtoll(option_by_id(OPT_STEPS)->def, NULL, 10);
+    p->backend = option_by_id(OPT_BACKEND)->def;
+    p->output = DEFAULT_OUTPUT;
+}
+
+static void plan_note(run_plan *p, const cli_option *o, const char *arg)
+{
+    switch (o->id) {
+    case OPT_MODEL: p->model = arg; break;
+    case OPT_STEPS: p->steps = strtoll(arg, NULL, 10); break;
+    case OPT_BACKEND: p->backend = arg; break;
+    case OPT_OUTPUT: p->output = arg; break;
+    default: break;
+    }
+}
+
+/* Reports getopt_long's ':' or '?' in our wording (opterr is off). glibc
+ * has moved optind past a bad long option, not always past a short one. */
+static int getopt_error(int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        fprintf(stderr, "ensol: %s: missing value\n", arg);
+    else if (optopt == 0)
+        fprintf(stderr, "ensol: %s: unknown option (see 'ensol run --help')\n", arg);
+    else if (option_by_id(optopt))
+        fprintf(stderr, "ensol: %s: this option takes no value\n", arg);
+    else
+        fprintf(stderr, "ensol: -%c: unknown option (see 'ensol run --help')\n", optopt);
+    return EXIT_USAGE;
+}
+
+/* Parses argv (argv[0] is "run") into settings[]; returns -1 to go on,
+ * else the exit status (help printed, or a usage error). */
+static int parse_run_args(int argc, char **argv, setting *settings, int *count, int *quiet)
+{
+    struct option longopts[NOPTIONS + 1];
+    char shortopts[2 * NOPTIONS + 2];
+    build_getopt_tables(longopts, shortopts);
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int longindex = -1;
+        int c = getopt_long(argc, argv, shortopts, longopts, &longindex);
+        if (c == -1)
+            break;
+        if (c == '?' || c == ':')
+            return getopt_error(c, argv);
+        const cli_option *o = matched_option(longopts, c, longindex);
+        if (c == OPT_HELP) {
+            print_run_help();
+            return finish_stdout(0);
+        }
+        if (c == OPT_QUIET)
+            *quiet = 1;
+        else
+            settings[(*count)++] = (setting){o, optarg};
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ensol: %s: unexpected argument (run takes options only)\n",
+                argv[optind]);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Applies the settings by priority, then validates the whole. Returns 0
+ * or the exit status after printing the error. */
+static int apply_settings(ens_config *cfg, const setting *settings, int count, run_plan *plan)
+{
+    if (ens_config_set_output_path(cfg, DEFAULT_OUTPUT) != ENS_OK)
+        return fprintf(stderr, "ensol: %s\n", ens_config_last_error(cfg)), EXIT_RUN_FAILED;
+    for (int prio = PRIO_MODEL; prio >= PRIO_REST; prio--) {
+        for (int i = 0; i < count; i++) {
+            const cli_option *o = settings[i].opt;
+            const char *arg = settings[i].arg;
+            ens_status st = ENS_OK;
+            if (o->priority != prio)
+                continue;
+            const char *why = o->apply(cfg, o, arg, &st);
+            if (why)
+                return option_error(o, arg, why, EXIT_USAGE);
+            if (st != ENS_OK)
+                return option_error(o, arg, config_error(cfg, st),
+                                    is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED);
+            plan_note(plan, o, arg);
+        }
+    }
+    ens_status st = ens_config_validate(cfg);
+    if (st != ENS_OK) {
+        fprintf(stderr, "ensol: %s\n", config_error(cfg, st));
+        return is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED;
+    }
+    return 0;
+}
+
+static void print_summary(const ens_config *cfg, const run_plan *plan, const ens_run_info *info)
+{
+    char rate[32];
+    fprintf(stderr, "ensol: wrote %s: %lld members, %s (%s), %.2f s, %s member-steps/s",
+            plan->output, ens_config_members(cfg), info->backend, info->device, info->seconds,
+            format_rate(info->member_steps_per_second, rate, sizeof rate));
+    if (info->members_failed > 0)
+        fprintf(stderr, ", %lld members failed (NaN or Inf)", info->members_failed);
+    fputc('\n', stderr);
+}
+
+static int execute(ens_config *cfg, const run_plan *plan, const char *history, int quiet)
+{
+    progress_line pl = {.show = !quiet && isatty(STDERR_FILENO)};
+    ens_run_info info;
+    memset(&info, 0, sizeof info);
+    ens_status st = ens_config_set_history(cfg, history);
+    if (st == ENS_OK)
+        st = ens_config_set_progress(cfg, on_progress, &pl);
+    if (st != ENS_OK)
+        return fprintf(stderr, "ensol: %s\n", config_error(cfg, st)), EXIT_RUN_FAILED;
+    install_signal_handlers();
+    if (!quiet)
+        fprintf(stderr, "ensol: %s, %lld members x %lld steps, backend %s -> %s\n", plan->model,
+                ens_config_members(cfg), plan->steps, plan->backend, plan->output);
+    st = ens_run(cfg, &info);
+    clear_progress(&pl);
+    if (st == ENS_ERR_INTERRUPTED && stop_signal) {
+        fprintf(stderr, "ensol: %s: run stopped, no output written\n",
+                stop_signal == SIGINT ? "interrupted" : "terminated");
+        return 128 + stop_signal;
+    }
+    if (st != ENS_OK)
+        return fprintf(stderr, "ensol: %s\n", config_error(cfg, st)), EXIT_RUN_FAILED;
+    if (!quiet)
+        print_summary(cfg, plan, &info);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv, char *history)
+{
+    setting *settings = malloc((size_t)argc * sizeof *settings);
+    int count = 0, quiet = 0;
+    ens_config *cfg = NULL;
+    run_plan plan;
+    plan_defaults(&plan);
+    int status = settings ? parse_run_args(argc, argv, settings, &count, &quiet) : EXIT_RUN_FAILED;
+    if (status == -1 && ens_config_create(&cfg) != ENS_OK) {
+        fprintf(stderr, "ensol: cannot create a configuration: out of memory\n");
+        status = EXIT_RUN_FAILED;
+    }
+    if (status == -1 && (status = apply_settings(cfg, settings, count, &plan)) == 0)
+        status = execute(cfg, &plan, history, quiet);
+    ens_config_destroy(cfg);
+    free(settings);
+    return status;
+}
+
+/* ---- ensol info ---------------------------------------------------------------- */
+
+static int backend_built_in(const char *name)
+{
+    for (int i = 0; i < ens_backend_count(); i++)
+        if (strcmp(ens_backend_name(i), name) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmd_info(void)
+{
+    static const char *const known[] = {"openmp", "opencl", "cuda"};
+    char detail[512];
+    printf("ensol %s\n\nBackends (in auto-selection order):\n", ens_version());
+    for (int i = 0; i < ens_backend_count(); i++) {
+        const char *name = ens_backend_name(i);
+        detail[0] = '\0';
+        ens_status st = ens_backend_probe(name, detail, sizeof detail);
+        printf("  %-8s %s%s%s\n", name, st == ENS_OK ? "available" : "unavailable",
+               *detail ? ": " : "", detail);
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!backend_built_in(known[i]))
+            printf("  %-8s not built in\n", known[i]);
+    printf("\n");
+    print_models();
+    return finish_stdout(0);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static int is_any(const char *s, const char *a, const char *b)
+{
+    return strcmp(s, a) == 0 || strcmp(s, b) == 0;
+}
+
+/* info and version take no arguments but --help. */
+static int no_arguments(int argc, char **argv, const char *usage)
+{
+    if (argc > 2 && is_any(argv[2], "-h", "--help")) {
+        printf("Usage: %s\n", usage);
+        return finish_stdout(0);
+    }
+    if (argc > 2) {
+        fprintf(stderr, "ensol: %s: unexpected argument to %s\n", argv[2], argv[1]);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    int status;
+    if (is_any(cmd, "help", "--help") || strcmp(cmd, "-h") == 0) {
+        print_usage(stdout);
+        return finish_stdout(0);
+    }
+    if (is_any(cmd, "version", "--version")) {
+        if ((status = no_arguments(argc, argv, "ensol version")) != -1)
+            return status;
+        printf("ensol %s\n", ens_version());
+        return finish_stdout(0);
+    }
+    if (strcmp(cmd, "info") == 0)
+        return (status = no_arguments(argc, argv, "ensol info")) != -1 ? status : cmd_info();
+    if (strcmp(cmd, "run") == 0) {
+        char *history = command_line(argc, argv);
+        status = history ? cmd_run(argc - 1, argv + 1, history) : EXIT_RUN_FAILED;
+        free(history);
+        return status;
+    }
+    fprintf(stderr, "ensol: %s: unknown command (see 'ensol help')\n", cmd);
+    return EXIT_USAGE;
+}

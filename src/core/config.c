@@ -1,0 +1,500 @@
+/* Configuration setters: each checks its own value; ens_config_validate
+ * checks what involves several settings. */
+#include "core/config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backend.h"
+
+#define DEFAULT_MEMBERS 100000
+#define DEFAULT_STEPS 5000
+#define DEFAULT_SAVE_EVERY 50
+#define DEFAULT_DT 0.01
+#define DEFAULT_PERTURBATION 0.5
+#define DEFAULT_SEED 1
+
+static ens_status set_model(ens_config *cfg, const ens_model_info *model)
+{
+    double *base = malloc((size_t)model->base_state_len * sizeof *base);
+    if (!base)
+        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(base, model->base_state, (size_t)model->base_state_len * sizeof *base);
+    free(cfg->base_state);
+    cfg->base_state = base;
+    cfg->base_len = model->base_state_len;
+    cfg->model = model;
+    cfg->nvars = model->default_nvars;
+    cfg->nsweeps = 0;
+    for (int j = 0; j < ENS_MAX_PARAMS; j++) {
+        cfg->params[j].kind = ENS_PARAM_SHARED;
+        cfg->params[j].value = j < model->nparams ? model->param_defaults[j] : 0.0;
+    }
+    return ENS_OK;
+}
+
+ens_status ens_config_create(ens_config **out)
+{
+    if (!out)
+        return ENS_ERR_INVALID_ARGUMENT;
+    ens_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return ENS_ERR_OUT_OF_MEMORY;
+    cfg->members = DEFAULT_MEMBERS;
+    cfg->perturbation = DEFAULT_PERTURBATION;
+    cfg->seed = DEFAULT_SEED;
+    cfg->integrator = ENS_INTEGRATOR_ID_EULER;
+    cfg->dt = DEFAULT_DT;
+    cfg->steps = DEFAULT_STEPS;
+    cfg->save_every = DEFAULT_SAVE_EVERY;
+    cfg->precision = ENS_PRECISION_ID_DOUBLE;
+    strcpy(cfg->backend, "auto");
+    cfg->output_mode = ENS_OUTPUT_ID_TRAJECTORY;
+    cfg->output_type = -1;
+    if (set_model(cfg, ens_models_at(0)) != ENS_OK) {
+        free(cfg);
+        return ENS_ERR_OUT_OF_MEMORY;
+    }
+    *out = cfg;
+    return ENS_OK;
+}
+
+void ens_config_destroy(ens_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->base_state);
+    free(cfg->output_path);
+    free(cfg->history);
+    free(cfg);
+}
+
+const char *ens_config_last_error(const ens_config *cfg)
+{
+    return cfg ? cfg->error.msg : "no configuration";
+}
+
+/* Every entry point starts here: clears the last error. */
+#define ENS_BEGIN(cfg) \
+    do { \
+        if (!(cfg)) \
+            return ENS_ERR_INVALID_ARGUMENT; \
+        (cfg)->error.msg[0] = '\0'; \
+    } while (0)
+
+static ens_status unknown_name(ens_config *cfg, const char *what, const char *name,
+                               const char *choices)
+{
+    return ens_fail(&cfg->error, ENS_ERR_UNKNOWN_NAME, "unknown %s '%s' (choose from %s)",
+                    what, name ? name : "(null)", choices);
+}
+
+ens_status ens_config_set_model(ens_config *cfg, const char *name)
+{
+    ENS_BEGIN(cfg);
+    const ens_model_info *model = ens_models_find(name);
+    if (!model) {
+        char choices[256] = "";
+        for (int i = 0; i < ens_models_count(); i++) {
+            if (i)
+                strncat(choices, ", ", sizeof choices - strlen(choices) - 1);
+            strncat(choices, ens_models_at(i)->name, sizeof choices - strlen(choices) - 1);
+        }
+        return unknown_name(cfg, "model", name, choices);
+    }
+    return set_model(cfg, model);
+}
+
+static int param_index(const ens_config *cfg, const char *name)
+{
+    for (int j = 0; name && j < cfg->model->nparams; j++)
+        if (strcmp(cfg->model->param_names[j], name) == 0)
+            return j;
+    return -1;
+}
+
+static ens_status unknown_param(ens_config *cfg, const char *name)
+{
+    char choices[256] = "";
+    for (int j = 0; j < cfg->model->nparams; j++) {
+        if (j)
+            strncat(choices, ", ", sizeof choices - strlen(choices) - 1);
+        strncat(choices, cfg->model->param_names[j], sizeof choices - strlen(choices) - 1);
+    }
+    if (cfg->model->size_param) {
+        strncat(choices, ", ", sizeof choices - strlen(choices) - 1);
+        strncat(choices, cfg->model->size_param, sizeof choices - strlen(choices) - 1);
+    }
+    return ens_fail(&cfg->error, ENS_ERR_UNKNOWN_NAME,
+                    "model %s has no parameter '%s' (parameters: %s)", cfg->model->name,
+                    name ? name : "(null)", choices);
+}
+
+static void drop_sweep(ens_config *cfg, int j)
+{
+    for (int i = 0; i < cfg->nsweeps; i++) {
+        if (cfg->sweep_order[i] != j)
+            continue;
+        for (int k = i; k + 1 < cfg->nsweeps; k++)
+            cfg->sweep_order[k] = cfg->sweep_order[k + 1];
+        cfg->nsweeps--;
+        return;
+    }
+}
+
+static int is_size_param(const ens_config *cfg, const char *name)
+{
+    return name && cfg->model->size_param && strcmp(cfg->model->size_param, name) == 0;
+}
+
+ens_status ens_config_set_param(ens_config *cfg, const char *name, double value)
+{
+    ENS_BEGIN(cfg);
+    if (is_size_param(cfg, name)) {
+        if (!(value >= cfg->model->min_nvars && value <= 1e6) || value != floor(value))
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "%s = %g: must be an integer from %d to 1000000", name, value,
+                            cfg->model->min_nvars);
+        cfg->nvars = (int)value;
+        return ENS_OK;
+    }
+    int j = param_index(cfg, name);
+    if (j < 0)
+        return unknown_param(cfg, name);
+    if (!isfinite(value))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "%s = %g: must be finite",
+                        name, value);
+    drop_sweep(cfg, j);
+    cfg->params[j].kind = ENS_PARAM_SHARED;
+    cfg->params[j].value = value;
+    return ENS_OK;
+}
+
+ens_status ens_config_sweep_param(ens_config *cfg, const char *name, double lo, double hi,
+                                  long long n)
+{
+    ENS_BEGIN(cfg);
+    int j = param_index(cfg, name);
+    if (j < 0) {
+        if (is_size_param(cfg, name))
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "%s sets the number of variables and cannot vary across members",
+                            name);
+        return unknown_param(cfg, name);
+    }
+    if (!isfinite(lo) || !isfinite(hi))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "sweep of %s from %g to %g: bounds must be finite", name, lo, hi);
+    if (n == 1 || n < 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "sweep of %s with %lld values: needs at least 2 (or 0 for one per member)",
+                        name, n);
+    drop_sweep(cfg, j);
+    if (cfg->nsweeps == 2)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "sweep of %s: at most two parameters can be swept", name);
+    cfg->params[j] = (ens_param_spec){.kind = ENS_PARAM_SWEEP, .lo = lo, .hi = hi, .n = n,
+                                      .value = cfg->params[j].value};
+    cfg->sweep_order[cfg->nsweeps++] = j;
+    return ENS_OK;
+}
+
+ens_status ens_config_random_param(ens_config *cfg, const char *name, double lo, double hi)
+{
+    ENS_BEGIN(cfg);
+    int j = param_index(cfg, name);
+    if (j < 0) {
+        if (is_size_param(cfg, name))
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "%s sets the number of variables and cannot vary across members",
+                            name);
+        return unknown_param(cfg, name);
+    }
+    if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "random %s in [%g, %g): needs finite bounds with low < high", name, lo,
+                        hi);
+    drop_sweep(cfg, j);
+    cfg->params[j] = (ens_param_spec){.kind = ENS_PARAM_RANDOM, .lo = lo, .hi = hi,
+                                      .value = cfg->params[j].value};
+    return ENS_OK;
+}
+
+ens_status ens_config_set_members(ens_config *cfg, long long members)
+{
+    ENS_BEGIN(cfg);
+    if (members < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "members = %lld: must be at least 1", members);
+    cfg->members = members;
+    cfg->members_set = 1;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_base_state(ens_config *cfg, const double *values, int n)
+{
+    ENS_BEGIN(cfg);
+    if (!values || n < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "base state: needs at least one value");
+    for (int i = 0; i < n; i++)
+        if (!isfinite(values[i]))
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "base state value %d = %g: must be finite", i + 1, values[i]);
+    double *copy = malloc((size_t)n * sizeof *copy);
+    if (!copy)
+        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(copy, values, (size_t)n * sizeof *copy);
+    free(cfg->base_state);
+    cfg->base_state = copy;
+    cfg->base_len = n;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_perturbation(ens_config *cfg, double stddev)
+{
+    ENS_BEGIN(cfg);
+    if (!isfinite(stddev) || stddev < 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "perturbation = %g: must be a finite number >= 0", stddev);
+    cfg->perturbation = stddev;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_seed(ens_config *cfg, uint64_t seed)
+{
+    ENS_BEGIN(cfg);
+    cfg->seed = seed;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_integrator(ens_config *cfg, const char *name)
+{
+    ENS_BEGIN(cfg);
+    if (name && strcmp(name, "euler") == 0)
+        cfg->integrator = ENS_INTEGRATOR_ID_EULER;
+    else if (name && strcmp(name, "rk4") == 0)
+        cfg->integrator = ENS_INTEGRATOR_ID_RK4;
+    else
+        return unknown_name(cfg, "integrator", name, "euler, rk4");
+    return ENS_OK;
+}
+
+ens_status ens_config_set_dt(ens_config *cfg, double dt)
+{
+    ENS_BEGIN(cfg);
+    if (!isfinite(dt) || dt <= 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "dt = %g: must be a positive finite number", dt);
+    cfg->dt = dt;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_steps(ens_config *cfg, long long steps)
+{
+    ENS_BEGIN(cfg);
+    if (steps < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "steps = %lld: must be at least 1", steps);
+    cfg->steps = steps;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_save_every(ens_config *cfg, long long k)
+{
+    ENS_BEGIN(cfg);
+    if (k < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "save_every = %lld: must be at least 1", k);
+    cfg->save_every = k;
+    return ENS_OK;
+}
+
+static int parse_precision(const char *name)
+{
+    if (name && strcmp(name, "double") == 0)
+        return ENS_PRECISION_ID_DOUBLE;
+    if (name && strcmp(name, "float") == 0)
+        return ENS_PRECISION_ID_FLOAT;
+    return -1;
+}
+
+ens_status ens_config_set_precision(ens_config *cfg, const char *name)
+{
+    ENS_BEGIN(cfg);
+    int p = parse_precision(name);
+    if (p < 0)
+        return unknown_name(cfg, "precision", name, "float, double");
+    cfg->precision = p;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_output_type(ens_config *cfg, const char *name)
+{
+    ENS_BEGIN(cfg);
+    int p = parse_precision(name);
+    if (p < 0)
+        return unknown_name(cfg, "output type", name, "float, double");
+    cfg->output_type = p;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_backend(ens_config *cfg, const char *name)
+{
+    ENS_BEGIN(cfg);
+    if (!name || (strcmp(name, "auto") != 0 && !ens_backend_is_known(name)))
+        return unknown_name(cfg, "backend", name, "auto, openmp, opencl, cuda");
+    snprintf(cfg->backend, sizeof cfg->backend, "%s", name);
+    return ENS_OK;
+}
+
+ens_status ens_config_set_threads(ens_config *cfg, int threads)
+{
+    ENS_BEGIN(cfg);
+    if (threads < 0 || threads > 65536)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "threads = %d: must be from 0 (all cores) to 65536", threads);
+    cfg->threads = threads;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_batch_members(ens_config *cfg, long long members)
+{
+    ENS_BEGIN(cfg);
+    if (members < 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "batch members = %lld: must be 0 (automatic) or more", members);
+    cfg->batch_members = members;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_output_mode(ens_config *cfg, const char *name)
+{
+    ENS_BEGIN(cfg);
+    if (name && strcmp(name, "trajectory") == 0)
+        cfg->output_mode = ENS_OUTPUT_ID_TRAJECTORY;
+    else if (name && strcmp(name, "final") == 0)
+        cfg->output_mode = ENS_OUTPUT_ID_FINAL;
+    else
+        return unknown_name(cfg, "output mode", name, "trajectory, final");
+    return ENS_OK;
+}
+
+static ens_status set_string(ens_config *cfg, char **field, const char *value, const char *what)
+{
+    char *copy = NULL;
+    if (value) {
+        copy = malloc(strlen(value) + 1);
+        if (!copy)
+            return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory storing %s", what);
+        strcpy(copy, value);
+    }
+    free(*field);
+    *field = copy;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_output_path(ens_config *cfg, const char *path)
+{
+    ENS_BEGIN(cfg);
+    if (!path || !*path)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "output path: must not be empty");
+    return set_string(cfg, &cfg->output_path, path, "the output path");
+}
+
+ens_status ens_config_set_history(ens_config *cfg, const char *history)
+{
+    ENS_BEGIN(cfg);
+    return set_string(cfg, &cfg->history, history, "the history");
+}
+
+ens_status ens_config_set_progress(ens_config *cfg, ens_progress_fn fn, void *user)
+{
+    ENS_BEGIN(cfg);
+    cfg->progress = fn;
+    cfg->progress_user = user;
+    return ENS_OK;
+}
+
+int ens_config_nvars(const ens_config *cfg) { return cfg ? cfg->nvars : 0; }
+
+/* Grid size of the sweeps, or 0 when a sweep takes one value per member. */
+static long long sweep_grid_size(const ens_config *cfg)
+{
+    long long size = 1;
+    for (int i = 0; i < cfg->nsweeps; i++) {
+        long long n = cfg->params[cfg->sweep_order[i]].n;
+        if (n == 0)
+            return 0;
+        size *= n;
+    }
+    return size;
+}
+
+long long ens_config_members(const ens_config *cfg)
+{
+    if (!cfg)
+        return 0;
+    long long grid = sweep_grid_size(cfg);
+    if (cfg->nsweeps > 0 && !cfg->members_set && grid > 0)
+        return grid;
+    return cfg->members;
+}
+
+long long ens_config_ntimes(const ens_config *cfg)
+{
+    if (cfg->output_mode == ENS_OUTPUT_ID_FINAL)
+        return 1;
+    return 1 + (cfg->steps + cfg->save_every - 1) / cfg->save_every;
+}
+
+long long ens_config_saved_times(const ens_config *cfg) { return cfg ? ens_config_ntimes(cfg) : 0; }
+
+double ens_config_time_at(const ens_config *cfg, long long t)
+{
+    if (cfg->output_mode == ENS_OUTPUT_ID_FINAL)
+        return (double)cfg->steps * cfg->dt;
+    long long step = t * cfg->save_every;
+    return (double)(step < cfg->steps ? step : cfg->steps) * cfg->dt;
+}
+
+ens_status ens_config_validate(ens_config *cfg)
+{
+    ENS_BEGIN(cfg);
+    const long long members = ens_config_members(cfg);
+    if (cfg->nsweeps > 0) {
+        if (cfg->nsweeps == 2 && sweep_grid_size(cfg) == 0)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "with two sweeps, each needs its number of values");
+        long long grid = sweep_grid_size(cfg);
+        if (grid > 0 && grid != members)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "members = %lld but the parameter sweep has %lld points", members,
+                            grid);
+    }
+    if (cfg->output_mode == ENS_OUTPUT_ID_TRAJECTORY && cfg->save_every > cfg->steps)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "save_every = %lld is larger than steps = %lld", cfg->save_every,
+                        cfg->steps);
+    if (cfg->base_len != 1 && cfg->base_len != cfg->nvars)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "base state has %d values but model %s has %d variables",
+                        cfg->base_len, cfg->model->name, cfg->nvars);
+    /* Counters of member-steps and output values must fit in 63 bits. */
+    const double member_steps = (double)members * (double)cfg->steps;
+    if (member_steps > 9.0e18)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "members x steps = %lld x %lld overflows a 64-bit step count",
+                        members, cfg->steps);
+    if ((double)cfg->steps * cfg->dt > 1e300 || !isfinite((double)cfg->steps * cfg->dt))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "steps x dt = %lld x %g is not a finite time", cfg->steps, cfg->dt);
+    const double values = (double)members * (double)ens_config_ntimes(cfg) * cfg->nvars;
+    if (values > 9.0e18)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "output of %lld members x %lld times x %d variables is too large",
+                        members, ens_config_ntimes(cfg), cfg->nvars);
+    return ENS_OK;
+}

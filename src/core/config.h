@@ -1,0 +1,65 @@
+/* The run configuration behind the opaque ens_config handle. */
+#ifndef ENS_CORE_CONFIG_H
+#define ENS_CORE_CONFIG_H
+
+#include "core/error.h"
+#include "core/models.h"
+
+typedef enum ens_param_kind { ENS_PARAM_SHARED, ENS_PARAM_SWEEP, ENS_PARAM_RANDOM } ens_param_kind;
+
+typedef struct ens_param_spec {
+    ens_param_kind kind;
+    double value;      /* shared value */
+    double lo, hi;     /* sweep or random range */
+    long long n;       /* sweep points; 0 = one per member */
+} ens_param_spec;
+
+typedef enum ens_output_mode_id { ENS_OUTPUT_ID_TRAJECTORY, ENS_OUTPUT_ID_FINAL } ens_output_mode_id;
+
+struct ens_config {
+    const ens_model_info *model;
+    int nvars;
+    ens_param_spec params[ENS_MAX_PARAMS];
+    int sweep_order[2];          /* parameter indices of the sweeps, in order given */
+    int nsweeps;
+
+    long long members;
+    int members_set;
+    double *base_state;          /* base_len values; 1 = the same for all variables */
+    int base_len;
+    double perturbation;
+    uint64_t seed;
+
+    int integrator;              /* enum ens_integrator_id */
+    double dt;
+    long long steps;
+    long long save_every;
+    int precision;               /* enum ens_precision_id (src/backends/backend.h) */
+
+    char backend[32];
+    int threads;
+    long long batch_members;
+
+    int output_mode;             /* ens_output_mode_id */
+    int output_type;             /* -1: as precision; else enum ens_precision_id */
+    char *output_path;
+    char *history;
+
+    ens_progress_fn progress;
+    void *progress_user;
+
+    ens_error error;
+};
+
+/* Number of saved times: 1 + ceil(steps / save_every), or 1 in final mode. */
+long long ens_config_ntimes(const ens_config *cfg);
+/* Model time of saved time t. */
+double ens_config_time_at(const ens_config *cfg, long long t);
+/* Parameter j of member m. */
+double ens_config_param_value(const ens_config *cfg, int j, long long m);
+/* Initial state of member m into state[nvars]. */
+void ens_config_initial_state(const ens_config *cfg, long long m, double *state);
+/* Text describing the per-member parameter variation ("" when none). */
+void ens_config_describe_variation(const ens_config *cfg, char *out, size_t size);
+
+#endif

@@ -1,0 +1,553 @@
+/*
+ * NetCDF-4 writer for ensemble output; see ncwriter.h for the layout.
+ *
+ * Every NetCDF call is checked. A failure is reported as ENS_ERR_IO with a
+ * one-line message naming the file and nc_strerror's text.
+ */
+#include "io/ncwriter.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netcdf.h>
+
+#ifndef ENSOL_VERSION
+#define ENSOL_VERSION_TEXT ens_version()
+#else
+#define ENSOL_VERSION_TEXT ENSOL_VERSION
+#endif
+
+/* Chunk shape targets: the write pattern is whole member blocks over all
+ * times, the read pattern (xarray) usually per-time ensemble slices or
+ * per-member series; a moderate chunk serves both. */
+#define CHUNK_MEMBERS 1000
+#define CHUNK_TIMES 50
+#define CHUNK_MIN_BYTES (512u * 1024u)
+#define CHUNK_MAX_BYTES (4u * 1024u * 1024u)
+#define CACHE_MAX_BYTES (64u * 1024u * 1024u)
+/* Members per block when writing the member coordinate. */
+#define COORD_BLOCK 65536
+
+struct ens_nc_writer {
+    int ncid;
+    char *path;      /* final name */
+    char *partial;   /* PATH.partial, the name while writing */
+    const ens_model_info *model;
+    int vector;      /* one vector variable instead of one per state var */
+    int nvars;
+    long long members;
+    long long ntimes;
+    int disk_double;
+    int nstate;                  /* NetCDF state variables: nvars or 1 */
+    int state_id[4];             /* scalar models have at most 4 variables */
+    int param_id[ENS_MAX_PARAMS]; /* -1 for shared parameters */
+    size_t chunk[3];             /* member, time, [vector_dim] */
+    size_t cache_bytes;          /* current per-variable chunk cache */
+    void *scratch;               /* one de-interleaved slab (scalar models) */
+    size_t scratch_bytes;
+    unsigned long long bytes_written;
+};
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void iso8601_utc(char *buf, size_t size)
+{
+    /* gmtime_r is POSIX, not C11; files are opened from one thread. */
+    time_t now = time(NULL);
+    const struct tm *tm = gmtime(&now);
+    if (!tm || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", tm))
+        snprintf(buf, size, "1970-01-01T00:00:00Z");
+}
+
+/* ---- define helpers: each returns a NetCDF status ---------------------- */
+
+static int put_text(int ncid, int varid, const char *name, const char *value)
+{
+    return nc_put_att_text(ncid, varid, name, strlen(value), value);
+}
+
+static int put_double(int ncid, int varid, const char *name, double value)
+{
+    return nc_put_att_double(ncid, varid, name, NC_DOUBLE, 1, &value);
+}
+
+static int put_int64(int ncid, int varid, const char *name, long long value)
+{
+    return nc_put_att_longlong(ncid, varid, name, NC_INT64, 1, &value);
+}
+
+/* Smallest prime >= n: HDF5 wants a prime number of chunk cache slots. */
+static size_t next_prime(size_t n)
+{
+    if (n < 3)
+        return 3;
+    for (n |= 1;; n += 2) {
+        size_t d = 3;
+        while (d * d <= n && n % d)
+            d += 2;
+        if (d * d > n)
+            return n;
+    }
+}
+
+/* Chunk shape: about CHUNK_MEMBERS x CHUNK_TIMES [x nvars], then adjusted
+ * so that a chunk holds CHUNK_MIN_BYTES..CHUNK_MAX_BYTES where the shape
+ * allows. Too big: shrink members, then times, then the vector dimension.
+ * Too small: grow times, then members. */
+static void choose_chunks(ens_nc_writer *w)
+{
+    size_t es = w->disk_double ? 8 : 4;
+    size_t M = (size_t)w->members, T = (size_t)w->ntimes;
+    size_t V = w->vector ? (size_t)w->nvars : 1;
+    size_t cm = M < CHUNK_MEMBERS ? M : CHUNK_MEMBERS;
+    size_t ct = T < CHUNK_TIMES ? T : CHUNK_TIMES;
+    size_t cv = V;
+
+    if (cm * ct * cv * es > CHUNK_MAX_BYTES) {
+        size_t fit = CHUNK_MAX_BYTES / (ct * cv * es);
+        cm = fit > 0 ? fit : 1;
+        if (cm * ct * cv * es > CHUNK_MAX_BYTES) {
+            fit = CHUNK_MAX_BYTES / (cv * es);
+            ct = fit > 0 ? fit : 1;
+            if (ct * cv * es > CHUNK_MAX_BYTES)
+                cv = CHUNK_MAX_BYTES / es;
+        }
+    } else if (cm * ct * cv * es < CHUNK_MIN_BYTES) {
+        size_t want = (CHUNK_MIN_BYTES + cm * cv * es - 1) / (cm * cv * es);
+        ct = want < T ? want : T;
+        if (cm * ct * cv * es < CHUNK_MIN_BYTES) {
+            want = (CHUNK_MIN_BYTES + ct * cv * es - 1) / (ct * cv * es);
+            cm = want < M ? want : M;
+        }
+    }
+    w->chunk[0] = cm;
+    w->chunk[1] = ct;
+    w->chunk[2] = cv;
+}
+
+static size_t chunk_bytes(const ens_nc_writer *w)
+{
+    return w->chunk[0] * w->chunk[1] * w->chunk[2] * (w->disk_double ? 8 : 4);
+}
+
+/* Make each state variable's chunk cache hold every chunk a write of
+ * `count` members touches (a block that is not chunk-aligned touches one
+ * more member row), so a chunk shared by two batches stays in memory
+ * instead of being written half-filled and read back. Preemption 1 evicts
+ * fully written chunks first. */
+static int set_cache(ens_nc_writer *w, long long count)
+{
+    size_t cb = chunk_bytes(w);
+    size_t rows = ((size_t)count + w->chunk[0] - 1) / w->chunk[0] + 1;
+    size_t V = w->vector ? (size_t)w->nvars : 1; /* per variable */
+    size_t per_row = ((size_t)w->ntimes + w->chunk[1] - 1) / w->chunk[1] *
+                     ((V + w->chunk[2] - 1) / w->chunk[2]);
+    size_t bytes = rows * per_row * cb;
+    if (bytes > CACHE_MAX_BYTES)
+        bytes = CACHE_MAX_BYTES > cb ? CACHE_MAX_BYTES : cb;
+    if (bytes <= w->cache_bytes)
+        return NC_NOERR;
+    size_t slots = next_prime(10 * (bytes / cb) + 1);
+    for (int i = 0; i < w->nstate; i++) {
+        int st = nc_set_var_chunk_cache(w->ncid, w->state_id[i], bytes, slots, 1.0f);
+        if (st != NC_NOERR)
+            return st;
+    }
+    w->cache_bytes = bytes;
+    return NC_NOERR;
+}
+
+/* Global attributes: CF conventions and the run's provenance. */
+static int define_globals(const ens_nc_writer *w, const ens_nc_spec *s)
+{
+    const ens_model_info *m = s->model;
+    int ncid = w->ncid, st;
+    char buf[1024], stamp[32];
+
+#define TRY(call) do { if ((st = (call)) != NC_NOERR) return st; } while (0)
+    iso8601_utc(stamp, sizeof stamp);
+    TRY(put_text(ncid, NC_GLOBAL, "Conventions", "CF-1.8"));
+    snprintf(buf, sizeof buf, "ensol %s ensemble, %lld members", m->name, s->members);
+    TRY(put_text(ncid, NC_GLOBAL, "title", buf));
+    snprintf(buf, sizeof buf, "ensol %s", ENSOL_VERSION_TEXT);
+    TRY(put_text(ncid, NC_GLOBAL, "source", buf));
+
+    /* history: "<timestamp>: <command line>", as NCO and CDO write it. */
+    const char *hist = s->history && s->history[0] ? s->history : "ensol";
+    size_t hlen = strlen(stamp) + 2 + strlen(hist) + 1;
+    char *h = malloc(hlen);
+    if (!h)
+        return NC_ENOMEM;
+    snprintf(h, hlen, "%s: %s", stamp, hist);
+    st = put_text(ncid, NC_GLOBAL, "history", h);
+    free(h);
+    if (st != NC_NOERR)
+        return st;
+
+    TRY(put_text(ncid, NC_GLOBAL, "date_created", stamp));
+    TRY(put_text(ncid, NC_GLOBAL, "model", m->name));
+    TRY(put_text(ncid, NC_GLOBAL, "model_title", or_empty(m->title)));
+    TRY(put_text(ncid, NC_GLOBAL, "integrator", or_empty(s->integrator)));
+    TRY(put_double(ncid, NC_GLOBAL, "dt", s->dt));
+    TRY(put_int64(ncid, NC_GLOBAL, "steps", s->steps));
+    TRY(put_int64(ncid, NC_GLOBAL, "save_every", s->save_every));
+    TRY(put_text(ncid, NC_GLOBAL, "output_mode", or_empty(s->output_mode)));
+    TRY(put_text(ncid, NC_GLOBAL, "precision", or_empty(s->precision)));
+    TRY(put_text(ncid, NC_GLOBAL, "output_type", s->disk_double ? "double" : "float"));
+    TRY(put_text(ncid, NC_GLOBAL, "backend", or_empty(s->backend)));
+    TRY(put_text(ncid, NC_GLOBAL, "device", or_empty(s->device)));
+    unsigned long long seed = s->seed;
+    TRY(nc_put_att_ulonglong(ncid, NC_GLOBAL, "seed", NC_UINT64, 1, &seed));
+    TRY(put_double(ncid, NC_GLOBAL, "perturbation_stddev", s->perturbation));
+    if (s->base_state)
+        TRY(nc_put_att_double(ncid, NC_GLOBAL, "base_state", NC_DOUBLE,
+                              (size_t)s->nvars, s->base_state));
+    if (s->param_variation && s->param_variation[0])
+        TRY(put_text(ncid, NC_GLOBAL, "parameter_variation", s->param_variation));
+
+    /* Shared parameters: one numeric attribute each for programs, and one
+     * line for people reading ncdump -h. */
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int p = 0; p < m->nparams; p++) {
+        if (s->param_varies[p])
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "param_%s", m->param_names[p]);
+        TRY(put_double(ncid, NC_GLOBAL, name, s->param_values[p]));
+        if (used < sizeof buf) {
+            int n = snprintf(buf + used, sizeof buf - used, "%s%s=%g", used ? " " : "",
+                             m->param_names[p], s->param_values[p]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if (buf[0])
+        TRY(put_text(ncid, NC_GLOBAL, "parameters", buf));
+#undef TRY
+    return NC_NOERR;
+}
+
+/* Write member 0..members-1 in blocks, so huge ensembles need no huge
+ * temporary array. */
+static int write_member_coord(int ncid, int varid, long long members)
+{
+    long long *block = malloc(sizeof *block * COORD_BLOCK);
+    if (!block)
+        return NC_ENOMEM;
+    int st = NC_NOERR;
+    for (long long m0 = 0; m0 < members && st == NC_NOERR; m0 += COORD_BLOCK) {
+        long long n = members - m0 < COORD_BLOCK ? members - m0 : COORD_BLOCK;
+        for (long long i = 0; i < n; i++)
+            block[i] = m0 + i;
+        size_t start = (size_t)m0, cnt = (size_t)n;
+        st = nc_put_vara_longlong(ncid, varid, &start, &cnt, block);
+    }
+    free(block);
+    return st;
+}
+
+/* Dimensions, variables and attributes; then the coordinate values.
+ * `what` receives the step that failed, for the message. */
+static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what)
+{
+    const ens_model_info *m = s->model;
+    int ncid = w->ncid, st;
+    int dim_member, dim_time, dim_vec = -1, var_member, var_time, var_vec = -1;
+
+#define TRY(call, step) do { *what = (step); if ((st = (call)) != NC_NOERR) return st; } while (0)
+    TRY(nc_def_dim(ncid, "member", (size_t)s->members, &dim_member), "dimension member");
+    TRY(nc_def_dim(ncid, "time", (size_t)s->ntimes, &dim_time), "dimension time");
+    if (w->vector)
+        TRY(nc_def_dim(ncid, m->vector_dim, (size_t)s->nvars, &dim_vec), "vector dimension");
+
+    TRY(nc_def_var(ncid, "member", NC_INT64, 1, &dim_member, &var_member), "variable member");
+    TRY(put_text(ncid, var_member, "long_name", "ensemble member"), "attributes of member");
+    TRY(put_text(ncid, var_member, "standard_name", "realization"), "attributes of member");
+
+    /* Model time is not a calendar time: no "since" units, so readers do
+     * not try to decode it as dates. */
+    TRY(nc_def_var(ncid, "time", NC_DOUBLE, 1, &dim_time, &var_time), "variable time");
+    TRY(put_text(ncid, var_time, "long_name", "model time"), "attributes of time");
+    TRY(put_text(ncid, var_time, "units", or_empty(m->time_units)), "attributes of time");
+    TRY(put_text(ncid, var_time, "axis", "T"), "attributes of time");
+
+    if (w->vector) {
+        TRY(nc_def_var(ncid, m->vector_dim, NC_INT, 1, &dim_vec, &var_vec), "vector coordinate");
+        TRY(put_text(ncid, var_vec, "long_name", "variable index"), "vector coordinate");
+    }
+
+    nc_type type = s->disk_double ? NC_DOUBLE : NC_FLOAT;
+    int dims[3] = {dim_member, dim_time, dim_vec};
+    for (int v = 0; v < w->nstate; v++) {
+        const char *name = w->vector ? m->vector_name : m->var_names[v];
+        const char *lname = w->vector ? m->vector_long_name : m->var_long_names[v];
+        *what = name;
+        if ((st = nc_def_var(ncid, name, type, w->vector ? 3 : 2, dims, &w->state_id[v])) ||
+            (st = nc_def_var_chunking(ncid, w->state_id[v], NC_CHUNKED, w->chunk)) ||
+            (st = put_text(ncid, w->state_id[v], "long_name", or_empty(lname))) ||
+            (st = put_text(ncid, w->state_id[v], "units", or_empty(m->units))))
+            return st;
+    }
+    /* Cache for a chunk-row-sized batch now; write_batch grows it when it
+     * sees bigger batches. */
+    TRY(set_cache(w, (long long)w->chunk[0]), "chunk cache");
+
+    for (int p = 0; p < m->nparams; p++) {
+        w->param_id[p] = -1;
+        if (!s->param_varies[p])
+            continue;
+        *what = m->param_names[p];
+        if ((st = nc_def_var(ncid, m->param_names[p], NC_DOUBLE, 1, &dim_member,
+                             &w->param_id[p])) ||
+            (st = put_text(ncid, w->param_id[p], "long_name", or_empty(m->param_long_names[p]))))
+            return st;
+    }
+
+    TRY(define_globals(w, s), "global attributes");
+    TRY(nc_enddef(ncid), "file header");
+
+    TRY(write_member_coord(ncid, var_member, s->members), "member coordinate");
+    size_t start = 0, cnt = (size_t)s->ntimes;
+    TRY(nc_put_vara_double(ncid, var_time, &start, &cnt, s->times), "time coordinate");
+    if (w->vector) {
+        int *idx = malloc(sizeof *idx * (size_t)s->nvars);
+        *what = "vector coordinate";
+        if (!idx)
+            return NC_ENOMEM;
+        for (int i = 0; i < s->nvars; i++)
+            idx[i] = i;
+        cnt = (size_t)s->nvars;
+        st = nc_put_vara_int(ncid, var_vec, &start, &cnt, idx);
+        free(idx);
+        if (st != NC_NOERR)
+            return st;
+    }
+#undef TRY
+    return NC_NOERR;
+}
+
+static ens_status check_spec(const ens_nc_spec *s, ens_error *err)
+{
+    if (!s || !s->path || !s->path[0] || !s->model)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "output file: no path or model given");
+    const ens_model_info *m = s->model;
+    if (s->members < 1 || s->ntimes < 1 || s->nvars < 1)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "output file '%s': members (%lld), times (%lld) and variables (%d) "
+                        "must be at least 1", s->path, s->members, s->ntimes, s->nvars);
+    if (m->nparams > ENS_MAX_PARAMS)
+        return ens_fail(err, ENS_ERR_INTERNAL, "model %s: %d parameters, at most %d",
+                        m->name, m->nparams, ENS_MAX_PARAMS);
+    int shared = 0;
+    for (int p = 0; p < m->nparams && s->param_varies; p++)
+        shared += !s->param_varies[p];
+    if (!s->times || (m->nparams > 0 && !s->param_varies) || (shared && !s->param_values))
+        return ens_fail(err, ENS_ERR_INTERNAL,
+                        "output file '%s': times or parameter values missing", s->path);
+    if (m->var_names[0] == NULL) {
+        if (!m->vector_name || !m->vector_dim)
+            return ens_fail(err, ENS_ERR_INTERNAL,
+                            "model %s: no variable names and no vector variable", m->name);
+    } else {
+        int n = 0;
+        while (n < 4 && m->var_names[n])
+            n++;
+        if (s->nvars != n)
+            return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                            "output file '%s': model %s has %d variables, not %d",
+                            s->path, m->name, n, s->nvars);
+    }
+    return ENS_OK;
+}
+
+static void writer_free(ens_nc_writer *w)
+{
+    if (!w)
+        return;
+    free(w->path);
+    free(w->partial);
+    free(w->scratch);
+    free(w);
+}
+
+ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *err)
+{
+    if (!out)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "output file: no writer pointer given");
+    *out = NULL;
+    ens_status rc = check_spec(spec, err);
+    if (rc != ENS_OK)
+        return rc;
+
+    ens_nc_writer *w = calloc(1, sizeof *w);
+    size_t plen = strlen(spec->path);
+    if (w) {
+        w->path = dup_string(spec->path);
+        w->partial = malloc(plen + sizeof ".partial");
+    }
+    if (!w || !w->path || !w->partial) {
+        writer_free(w);
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory",
+                        spec->path);
+    }
+    memcpy(w->partial, spec->path, plen);
+    memcpy(w->partial + plen, ".partial", sizeof ".partial");
+    w->model = spec->model;
+    w->vector = spec->model->var_names[0] == NULL;
+    w->nvars = spec->nvars;
+    w->members = spec->members;
+    w->ntimes = spec->ntimes;
+    w->disk_double = spec->disk_double != 0;
+    w->nstate = w->vector ? 1 : spec->nvars;
+    choose_chunks(w);
+
+    /* Probe with stdio first: HDF5 reports an unwritable place only as
+     * "HDF error", errno says why (permission, missing directory). */
+    FILE *probe = fopen(w->partial, "wb");
+    if (!probe) {
+        rc = ens_fail(err, ENS_ERR_IO, "cannot create output file '%s': %s", w->partial,
+                      strerror(errno));
+        writer_free(w);
+        return rc;
+    }
+    fclose(probe);
+
+    int st = nc_create(w->partial, NC_NETCDF4 | NC_CLOBBER, &w->ncid);
+    if (st != NC_NOERR) {
+        rc = ens_fail(err, ENS_ERR_IO, "cannot create output file '%s': %s", w->partial,
+                      nc_strerror(st));
+        remove(w->partial);
+        writer_free(w);
+        return rc;
+    }
+    const char *what = "file";
+    st = define_file(w, spec, &what);
+    if (st != NC_NOERR) {
+        rc = ens_fail(err, st == NC_ENOMEM ? ENS_ERR_OUT_OF_MEMORY : ENS_ERR_IO,
+                      "cannot write %s to output file '%s': %s", what, w->partial,
+                      nc_strerror(st));
+        nc_abort(w->ncid); /* best effort: the file is removed anyway */
+        remove(w->partial);
+        writer_free(w);
+        return rc;
+    }
+    *out = w;
+    return ENS_OK;
+}
+
+ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
+                              const void *states, int states_double,
+                              const double *params, ens_error *err)
+{
+    if (!w)
+        return ens_fail(err, ENS_ERR_INTERNAL, "output file: no writer");
+    if (m0 < 0 || count < 0 || m0 > w->members || count > w->members - m0)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "output file '%s': members %lld..%lld outside 0..%lld", w->path,
+                        m0, m0 + count - 1, w->members - 1);
+    if (count == 0)
+        return ENS_OK;
+    if (!states)
+        return ens_fail(err, ENS_ERR_INTERNAL, "output file '%s': no states given", w->path);
+    for (int p = 0; p < w->model->nparams; p++)
+        if (w->param_id[p] >= 0 && !params)
+            return ens_fail(err, ENS_ERR_INTERNAL,
+                            "output file '%s': no parameter values given", w->path);
+
+    int st = set_cache(w, count);
+    const char *what = "chunk cache";
+    size_t es = states_double ? sizeof(double) : sizeof(float);
+    size_t T = (size_t)w->ntimes, V = (size_t)w->nvars, n = (size_t)count;
+
+    if (st == NC_NOERR && w->vector) {
+        /* The buffer already has the file's (member, time, k) order. */
+        size_t start[3] = {(size_t)m0, 0, 0}, cnt[3] = {n, T, V};
+        what = w->model->vector_name;
+        st = states_double ? nc_put_vara_double(w->ncid, w->state_id[0], start, cnt, states)
+                           : nc_put_vara_float(w->ncid, w->state_id[0], start, cnt, states);
+    } else if (st == NC_NOERR) {
+        /* De-interleave (member, time, var) into one (member, time) slab per
+         * variable; the scratch buffer is kept across calls. */
+        size_t need = n * T * es;
+        if (need > w->scratch_bytes) {
+            void *p = realloc(w->scratch, need);
+            if (!p)
+                return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
+                                "output file '%s': out of memory for %zu bytes", w->path, need);
+            w->scratch = p;
+            w->scratch_bytes = need;
+        }
+        size_t start[2] = {(size_t)m0, 0}, cnt[2] = {n, T}, nt = n * T;
+        for (int v = 0; v < w->nstate && st == NC_NOERR; v++) {
+            what = w->model->var_names[v];
+            if (states_double) {
+                const double *src = (const double *)states + v;
+                double *dst = w->scratch;
+                for (size_t i = 0; i < nt; i++)
+                    dst[i] = src[i * V];
+                st = nc_put_vara_double(w->ncid, w->state_id[v], start, cnt, dst);
+            } else {
+                const float *src = (const float *)states + v;
+                float *dst = w->scratch;
+                for (size_t i = 0; i < nt; i++)
+                    dst[i] = src[i * V];
+                st = nc_put_vara_float(w->ncid, w->state_id[v], start, cnt, dst);
+            }
+        }
+    }
+    /* Varying parameters: each one's values for the batch are contiguous. */
+    for (int p = 0; p < w->model->nparams && st == NC_NOERR; p++) {
+        if (w->param_id[p] < 0)
+            continue;
+        size_t start = (size_t)m0, cnt = n;
+        what = w->model->param_names[p];
+        st = nc_put_vara_double(w->ncid, w->param_id[p], &start, &cnt, params + (size_t)p * n);
+    }
+    if (st != NC_NOERR)
+        return ens_fail(err, ENS_ERR_IO, "cannot write %s of members %lld..%lld to '%s': %s",
+                        what, m0, m0 + count - 1, w->partial, nc_strerror(st));
+    w->bytes_written += (unsigned long long)n * T * V * (w->disk_double ? 8u : 4u);
+    return ENS_OK;
+}
+
+ens_status ens_nc_close(ens_nc_writer *w, int success, ens_error *err)
+{
+    if (!w)
+        return ENS_OK;
+    ens_status rc = ENS_OK;
+    int st = nc_close(w->ncid);
+    if (!success) {
+        /* The run failed: nothing under either name may look complete. */
+        remove(w->partial);
+        if (st != NC_NOERR)
+            rc = ens_fail(err, ENS_ERR_IO, "cannot close output file '%s': %s", w->partial,
+                          nc_strerror(st));
+    } else if (st != NC_NOERR) {
+        rc = ens_fail(err, ENS_ERR_IO, "cannot close output file '%s': %s", w->partial,
+                      nc_strerror(st));
+        remove(w->partial);
+    } else if (rename(w->partial, w->path) != 0) {
+        rc = ens_fail(err, ENS_ERR_IO, "cannot rename '%s' to '%s': %s", w->partial, w->path,
+                      strerror(errno));
+        remove(w->partial);
+    }
+    writer_free(w);
+    return rc;
+}
+
+unsigned long long ens_nc_bytes_written(const ens_nc_writer *w)
+{
+    return w ? w->bytes_written : 0;
+}
