@@ -325,7 +325,7 @@ ens_nc_writer *open_ok(const RunFile &s)
 
 } // namespace
 
-TEST(NcWriter, ScalarModelDoubleTwoBatches)
+TEST(ncwriter, ScalarModelDoubleTwoBatches)
 {
     TempDir dir;
     ASSERT_FALSE(dir.path.empty());
@@ -362,7 +362,7 @@ TEST(NcWriter, ScalarModelDoubleTwoBatches)
     nc_close(ncid);
 }
 
-TEST(NcWriter, ScalarModelFloatOnDisk)
+TEST(ncwriter, ScalarModelFloatOnDisk)
 {
     TempDir dir;
     RunFile s("lorenz63", dir.file("l63f.nc"), 3, 7, 5, 0);
@@ -387,7 +387,7 @@ TEST(NcWriter, ScalarModelFloatOnDisk)
     nc_close(ncid);
 }
 
-TEST(NcWriter, VectorModel)
+TEST(ncwriter, VectorModel)
 {
     TempDir dir;
     const int K = 6;
@@ -442,7 +442,7 @@ TEST(NcWriter, VectorModel)
     nc_close(ncid);
 }
 
-TEST(NcWriter, ChunksStayWithinBounds)
+TEST(ncwriter, ChunksStayWithinBounds)
 {
     TempDir dir;
     struct Case {
@@ -492,7 +492,7 @@ TEST(NcWriter, ChunksStayWithinBounds)
     }
 }
 
-TEST(NcWriter, FailedRunLeavesNoFile)
+TEST(ncwriter, FailedRunLeavesNoFile)
 {
     TempDir dir;
     RunFile s("lorenz63", dir.file("fail.nc"), 3, 7, 5, 1);
@@ -506,7 +506,7 @@ TEST(NcWriter, FailedRunLeavesNoFile)
     EXPECT_FALSE(exists(s.path + ".partial"));
 }
 
-TEST(NcWriter, FailedRunKeepsExistingFileAndSuccessReplacesIt)
+TEST(ncwriter, FailedRunKeepsExistingFileAndSuccessReplacesIt)
 {
     TempDir dir;
     RunFile s("lorenz63", dir.file("keep.nc"), 3, 7, 5, 1);
@@ -533,7 +533,7 @@ TEST(NcWriter, FailedRunKeepsExistingFileAndSuccessReplacesIt)
     nc_close(ncid);
 }
 
-TEST(NcWriter, MissingDirectoryFailsWithIoError)
+TEST(ncwriter, MissingDirectoryFailsWithIoError)
 {
     TempDir dir;
     RunFile s("lorenz63", dir.file("no/such/dir/out.nc"), 3, 7, 5, 1);
@@ -548,7 +548,7 @@ TEST(NcWriter, MissingDirectoryFailsWithIoError)
     EXPECT_FALSE(exists(s.path));
 }
 
-TEST(NcWriter, ReadOnlyDirectoryFailsWithIoError)
+TEST(ncwriter, ReadOnlyDirectoryFailsWithIoError)
 {
     TempDir dir;
     std::string ro = dir.file("ro");
@@ -571,7 +571,7 @@ TEST(NcWriter, ReadOnlyDirectoryFailsWithIoError)
     EXPECT_FALSE(exists(s.path));
 }
 
-TEST(NcWriter, RejectsBadArguments)
+TEST(ncwriter, RejectsBadArguments)
 {
     TempDir dir;
     RunFile s("lorenz63", dir.file("bad.nc"), 3, 7, 5, 1);
@@ -596,7 +596,7 @@ TEST(NcWriter, RejectsBadArguments)
 }
 
 #ifdef ENSOL_PYTHON
-TEST(NcWriter, XarrayOpensTheFile)
+TEST(ncwriter, XarrayOpensTheFile)
 {
     TempDir dir;
     const char *cases[] = {"lorenz63", "lorenz96"};
@@ -631,7 +631,7 @@ TEST(NcWriter, XarrayOpensTheFile)
     }
 }
 #else
-TEST(NcWriter, XarrayOpensTheFile)
+TEST(ncwriter, XarrayOpensTheFile)
 {
     GTEST_SKIP() << "no python3 found at configure time: xarray check not run";
 }

@@ -105,6 +105,13 @@ ens_status ens_config_set_precision(ens_config *cfg, const char *name);
 
 /* "auto" (default), "openmp", "opencl" or "cuda". */
 ens_status ens_config_set_backend(ens_config *cfg, const char *name);
+/* Device of the backend: NULL or "" for the backend's default, a number
+ * (as listed by ensol info) or a case-insensitive part of the device name. */
+ens_status ens_config_set_device(ens_config *cfg, const char *device);
+/* Strict floating point: no contraction of multiply-adds into FMAs and
+ * correctly rounded division on every backend, so that backends agree bit
+ * for bit. Default off: contraction is faster and as accurate. */
+ens_status ens_config_set_strict_fp(ens_config *cfg, int strict);
 /* CPU threads for the OpenMP backend; 0 (default) uses all cores. */
 ens_status ens_config_set_threads(ens_config *cfg, int threads);
 /* Members integrated per batch; 0 (default) chooses from the memory budget.

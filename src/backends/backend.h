@@ -24,14 +24,17 @@ typedef struct ens_backend_job {
     ens_precision_id precision;
     double dt;
     int threads;            /* CPU threads; 0 = all */
-    long long capacity;     /* the most members one upload will carry */
+    int strict_fp;          /* no FMA contraction, correctly rounded division */
+    const char *device;     /* device request: "" default, an index, or a name part */
+    long long capacity;     /* the most members one upload will carry; create may
+                               lower it to what the device can hold */
 } ens_backend_job;
 
 typedef struct ens_backend_ops {
     const char *name;
     /* Can this backend run here? `detail` gets its devices or the reason not. */
     ens_status (*probe)(char *detail, size_t detail_size);
-    ens_status (*create)(const ens_backend_job *job, void **ctx, ens_error *err);
+    ens_status (*create)(ens_backend_job *job, void **ctx, ens_error *err);
     /* Device description for logs and file attributes. */
     void (*describe)(void *ctx, char *device, size_t device_size);
     /* Load `count` members (count <= capacity). */

@@ -8,14 +8,7 @@
 #include <omp.h>
 #endif
 
-#include "backends/backend.h"
-#include "core/models.h"
-
-/* Members per SIMD tile: 32 doubles are four AVX-512 registers per
- * variable, enough independent chains to hide FMA latency. */
-#define ENS_TILE 32
-/* The largest compile-time variable count the tiled loop takes. */
-#define ENS_TILE_MAX_VARS 3
+#include "backends/openmp_kernels.h"
 
 typedef struct openmp_ctx {
     ens_backend_job job;
@@ -24,29 +17,14 @@ typedef struct openmp_ctx {
     void *params;
 } openmp_ctx;
 
-static int job_threads(const ens_backend_job *job)
+static int max_threads(void)
 {
 #ifdef ENSOL_HAVE_OPENMP
-    return job->threads > 0 ? job->threads : omp_get_max_threads();
+    return omp_get_max_threads();
 #else
-    (void)job;
     return 1;
 #endif
 }
-
-#define ENS_REAL double
-#define ENS_SUFFIX _d
-#include "ens_solver.h"
-#include "backends/openmp_loops.h"
-#undef ENS_REAL
-#undef ENS_SUFFIX
-
-#define ENS_REAL float
-#define ENS_SUFFIX _f
-#include "ens_solver.h"
-#include "backends/openmp_loops.h"
-#undef ENS_REAL
-#undef ENS_SUFFIX
 
 static size_t real_size(const ens_backend_job *job)
 {
@@ -56,14 +34,14 @@ static size_t real_size(const ens_backend_job *job)
 static ens_status openmp_probe(char *detail, size_t size)
 {
 #ifdef ENSOL_HAVE_OPENMP
-    snprintf(detail, size, "CPU, %d threads", omp_get_max_threads());
+    snprintf(detail, size, "CPU, %d threads", max_threads());
 #else
     snprintf(detail, size, "CPU, 1 thread (built without OpenMP)");
 #endif
     return ENS_OK;
 }
 
-static ens_status openmp_create(const ens_backend_job *job, void **out, ens_error *err)
+static ens_status openmp_create(ens_backend_job *job, void **out, ens_error *err)
 {
     openmp_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
@@ -86,8 +64,9 @@ static ens_status openmp_create(const ens_backend_job *job, void **out, ens_erro
 static void openmp_describe(void *vctx, char *device, size_t size)
 {
     openmp_ctx *ctx = vctx;
-    snprintf(device, size, "CPU, %d thread%s", job_threads(&ctx->job),
-             job_threads(&ctx->job) == 1 ? "" : "s");
+    const int threads = ctx->job.threads > 0 ? ctx->job.threads : max_threads();
+    snprintf(device, size, "CPU, %d thread%s%s", threads, threads == 1 ? "" : "s",
+             ctx->job.strict_fp ? ", strict fp" : "");
 }
 
 static ens_status openmp_upload(void *vctx, long long count, const void *state,
@@ -106,9 +85,11 @@ static ens_status openmp_upload(void *vctx, long long count, const void *state,
 static ens_status openmp_advance(void *vctx, long long nsteps, ens_error *err)
 {
     openmp_ctx *ctx = vctx;
-    if (ctx->job.precision == ENS_PRECISION_ID_FLOAT)
-        return advance_f(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps, err);
-    return advance_d(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps, err);
+    if (ctx->job.strict_fp)
+        return ens_openmp_advance_strict(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
+                                         err);
+    return ens_openmp_advance_contract(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
+                                       err);
 }
 
 static ens_status openmp_download(void *vctx, void *state, ens_error *err)

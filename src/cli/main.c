@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ensol/ensol.h"
@@ -337,7 +338,7 @@ static const cli_option options[] = {
 
     {.help = "Ensemble"},
     {.name = "members", .metavar = "N", .def = "100000",
-     .help = "number of members; with --sweep, the grid size",
+     .help = "ensemble size (with --sweep: grid size)",
      .apply = apply_count, .set_count = ens_config_set_members},
     {.name = "base-state", .metavar = "X[,X...]", .def = "the model's",
      .help = "initial state before the perturbation: one value\n"
@@ -346,7 +347,7 @@ static const cli_option options[] = {
     {.name = "perturb", .metavar = "S", .def = "0.5",
      .help = "standard deviation of the Gaussian noise added\nto the base state",
      .apply = apply_real, .set_real = ens_config_set_perturbation},
-    {.name = "seed", .metavar = "N", .def = "the library's",
+    {.name = "seed", .metavar = "N", .def = "1",
      .help = "random seed, an unsigned 64-bit integer", .apply = apply_seed},
 
     {.help = "Integration"},
@@ -368,7 +369,7 @@ static const cli_option options[] = {
      .help = "auto, openmp, opencl or cuda",
      .apply = apply_name, .set_name = ens_config_set_backend},
     {.name = "threads", .metavar = "N", .def = "0",
-     .help = "CPU threads of the openmp backend; 0: all cores", .apply = apply_threads},
+     .help = "threads of the openmp backend; 0: all cores", .apply = apply_threads},
     {.name = "batch-members", .metavar = "N", .def = "0",
      .help = "members per batch; 0: chosen from the memory\n"
              "budget (results do not depend on it)",
@@ -379,7 +380,7 @@ static const cli_option options[] = {
      .help = "NetCDF file to write",
      .apply = apply_name, .set_name = ens_config_set_output_path},
     {.name = "output-mode", .metavar = "MODE", .def = "trajectory",
-     .help = "trajectory (every save) or final (last state)",
+     .help = "trajectory (every save) or final",
      .apply = apply_name, .set_name = ens_config_set_output_mode},
     {.name = "output-type", .metavar = "TYPE", .def = "the precision",
      .help = "values on disk: float or double",
@@ -396,7 +397,7 @@ static const char *const run_examples[] = {
     "      --integrator rk4 --output-mode final -o l96.nc",
     "ensol run --sweep rho=20:40:1001 --perturb 0 -o rho_sweep.nc",
     "ensol run --sweep rho=20:40:101 --sweep sigma=5:15:11 --perturb 0 -o grid.nc",
-    "ensol run --random F=6:10 --model lorenz96 --members 10000 -o f.nc",
+    "ensol run --model lorenz96 --random F=6:10 --members 10000 -o f.nc",
 };
 
 /* Fills getopt_long's tables from `options`. */
@@ -443,7 +444,7 @@ static const cli_option *option_by_id(int id)
 
 /* ---- help ------------------------------------------------------------------ */
 
-enum { HELP_COLUMN = 30 };
+enum { HELP_COLUMN = 30, HELP_WIDTH = 79 };
 
 static void print_option_help(const cli_option *o)
 {
@@ -453,13 +454,15 @@ static void print_option_help(const cli_option *o)
                  o->metavar ? o->metavar : "");
     else
         snprintf(left, sizeof left, "      --%s %s", o->name, o->metavar);
-    printf("%-*s", HELP_COLUMN, left);
+    int column = printf("%-*s", HELP_COLUMN, left);
     for (const char *c = o->help; *c; c++) {
         if (*c == '\n')
-            printf("\n%*s", HELP_COLUMN, "");
+            column = printf("\n%*s", HELP_COLUMN, "") - 1;
         else
-            putchar(*c);
+            column += putchar(*c) != EOF;
     }
+    if (o->def && column + 3 + (int)strlen(o->def) > HELP_WIDTH)
+        printf("\n%*s", HELP_COLUMN - 1, "");
     if (o->def)
         printf(" [%s]", o->def);
     putchar('\n');
@@ -468,8 +471,14 @@ static void print_option_help(const cli_option *o)
 static void print_models(void)
 {
     printf("Models:\n");
-    for (int i = 0; i < ens_model_count(); i++)
-        printf("  %-10s %s\n", ens_model_name(i), ens_model_summary(i));
+    for (int i = 0; i < ens_model_count(); i++) {
+        const char *name = ens_model_name(i), *summary = ens_model_summary(i);
+        /* The summaries start with the model's name; no need to say it twice. */
+        if (strncmp(summary, name, strlen(name)) == 0)
+            printf("  %s\n", summary);
+        else
+            printf("  %-10s %s\n", name, summary);
+    }
 }
 
 static void print_run_help(void)
@@ -531,6 +540,15 @@ static const char *config_error(const ens_config *cfg, ens_status st)
     return msg && *msg ? msg : ens_status_string(st);
 }
 
+/* The library's setter messages read "name = value: reason"; after our
+ * "--option value: " only the reason is new. Other messages stay whole. */
+static const char *setter_reason(const char *msg)
+{
+    const char *colon = strstr(msg, ": ");
+    const char *eq = strstr(msg, " = ");
+    return colon && eq && eq < colon ? colon + 2 : msg;
+}
+
 static int option_error(const cli_option *o, const char *arg, const char *why, int status)
 {
     fprintf(stderr, "ensol: --%s %s: %s\n", o->name, arg, why);
@@ -584,30 +602,35 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-/* SA_RESETHAND: a second Ctrl-C kills at once if a batch is slow to end. */
+/* SA_RESETHAND: a second Ctrl-C kills at once if a batch is slow to end.
+ * A signal ignored at startup (a background job of a script) stays so. */
 static void install_signal_handlers(void)
 {
-    struct sigaction sa;
+    static const int signals[] = {SIGINT, SIGTERM};
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(signals[i], &sa, NULL);
 }
 
 /* 1.2e9 rather than printf's 1.2e+09. */
 static const char *format_rate(double rate, char *buf, size_t size)
 {
-    char tmp[32];
     if (!(rate > 0) || !isfinite(rate)) {
         snprintf(buf, size, "0");
         return buf;
     }
-    snprintf(tmp, sizeof tmp, "%.1e", rate);
-    char *e = strchr(tmp, 'e');
-    *e = '\0';
-    snprintf(buf, size, "%se%d", tmp, atoi(e + 1));
+    int exponent = (int)floor(log10(rate));
+    double mantissa = rate / pow(10, exponent);
+    if (mantissa >= 9.95) { /* would print as 10.0 */
+        mantissa /= 10;
+        exponent++;
+    }
+    snprintf(buf, size, "%.1fe%d", mantissa, exponent);
     return buf;
 }
 
@@ -767,7 +790,7 @@ static int apply_settings(ens_config *cfg, const setting *settings, int count, r
             if (why)
                 return option_error(o, arg, why, EXIT_USAGE);
             if (st != ENS_OK)
-                return option_error(o, arg, config_error(cfg, st),
+                return option_error(o, arg, setter_reason(config_error(cfg, st)),
                                     is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED);
             plan_note(plan, o, arg);
         }
@@ -778,6 +801,41 @@ static int apply_settings(ens_config *cfg, const setting *settings, int count, r
         return is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED;
     }
     return 0;
+}
+
+/* The directory part of path ("." or "/" at the least); caller frees. */
+static char *directory_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+/* Catches, before the plan line, the failures ens_run would report only
+ * after setting up (or, for a directory in the way, after the whole run),
+ * so that they get one line naming the option like other bad input. The
+ * library still has the last word. */
+static int preflight(const run_plan *plan)
+{
+    char detail[256] = "";
+    struct stat sb;
+    if (strcmp(plan->backend, "auto") != 0 &&
+        ens_backend_probe(plan->backend, detail, sizeof detail) != ENS_OK) {
+        fprintf(stderr, "ensol: --backend %s: %s\n", plan->backend, detail);
+        return EXIT_RUN_FAILED;
+    }
+    if (stat(plan->output, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "ensol: --output %s: is a directory\n", plan->output);
+        return EXIT_RUN_FAILED;
+    }
+    char *dir = directory_of(plan->output);
+    int ok = !dir || access(dir, W_OK | X_OK) == 0;
+    if (!ok)
+        fprintf(stderr, "ensol: --output %s: cannot write in directory '%s': %s\n",
+                plan->output, dir, strerror(errno));
+    free(dir);
+    return ok ? 0 : EXIT_RUN_FAILED;
 }
 
 static void print_summary(const ens_config *cfg, const run_plan *plan, const ens_run_info *info)
@@ -831,7 +889,8 @@ static int cmd_run(int argc, char **argv, char *history)
         fprintf(stderr, "ensol: cannot create a configuration: out of memory\n");
         status = EXIT_RUN_FAILED;
     }
-    if (status == -1 && (status = apply_settings(cfg, settings, count, &plan)) == 0)
+    if (status == -1 && (status = apply_settings(cfg, settings, count, &plan)) == 0 &&
+        (status = preflight(&plan)) == 0)
         status = execute(cfg, &plan, history, quiet);
     ens_config_destroy(cfg);
     free(settings);

@@ -350,6 +350,23 @@ ens_status ens_config_set_backend(ens_config *cfg, const char *name)
     return ENS_OK;
 }
 
+ens_status ens_config_set_device(ens_config *cfg, const char *device)
+{
+    ENS_BEGIN(cfg);
+    if (device && strlen(device) >= sizeof cfg->device)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "device '%s': name too long",
+                        device);
+    snprintf(cfg->device, sizeof cfg->device, "%s", device ? device : "");
+    return ENS_OK;
+}
+
+ens_status ens_config_set_strict_fp(ens_config *cfg, int strict)
+{
+    ENS_BEGIN(cfg);
+    cfg->strict_fp = strict != 0;
+    return ENS_OK;
+}
+
 ens_status ens_config_set_threads(ens_config *cfg, int threads)
 {
     ENS_BEGIN(cfg);

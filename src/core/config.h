@@ -37,6 +37,8 @@ struct ens_config {
     int precision;               /* enum ens_precision_id (src/backends/backend.h) */
 
     char backend[32];
+    char device[128];
+    int strict_fp;
     int threads;
     long long batch_members;
 

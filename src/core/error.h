@@ -1,10 +1,11 @@
-/* Error reporting inside the library: a status plus a one-line message. */
+/* Error reporting inside the library: a status plus a message (one line,
+ * except a device compiler's log, which is kept whole). */
 #ifndef ENS_CORE_ERROR_H
 #define ENS_CORE_ERROR_H
 
 #include "ensol/ensol.h"
 
-#define ENS_ERROR_MAX 512
+#define ENS_ERROR_MAX 8192
 
 typedef struct ens_error {
     char msg[ENS_ERROR_MAX];

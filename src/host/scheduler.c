@@ -103,11 +103,14 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
         .precision = (ens_precision_id)cfg->precision,
         .dt = cfg->dt,
         .threads = cfg->threads,
+        .strict_fp = cfg->strict_fp,
+        .device = cfg->device,
         .capacity = plan->batch,
     };
     st = plan->ops->create(&plan->job, &plan->backend, &cfg->error);
     if (st != ENS_OK)
         return st;
+    plan->batch = plan->job.capacity;
     plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
     return ENS_OK;
 }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Set up, build and run ensol on a Debian or Ubuntu machine.
+#
+#   ./quickstart.sh run [ensol run options]   build, then run the default ensemble
+#   ./quickstart.sh test                       build, then run the whole test suite
+#
+# Missing system packages are installed with apt-get when running as root;
+# otherwise the script prints the command to install them and stops.
+# Environment: BUILD_DIR (default: build), CMAKE_ARGS (extra cmake options).
+set -euo pipefail
+
+cd "$(dirname "$0")"
+build_dir=${BUILD_DIR:-build}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+usage() {
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+}
+
+# Debian package names: what building needs, and what the tests add.
+build_packages=(cmake make gcc g++ pkg-config libnetcdf-dev netcdf-bin)
+test_packages=(libgtest-dev python3 python3-xarray python3-netcdf4 python3-numpy)
+
+missing_packages() {
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            printf '%s\n' "$pkg"
+        fi
+    done
+}
+
+install_packages() {
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        echo "quickstart: not a Debian/Ubuntu system; install CMake 3.20+, a C11 compiler with OpenMP," >&2
+        echo "  NetCDF-C (headers and library) and, for the tests, GoogleTest and Python's xarray." >&2
+        return 0
+    fi
+    local missing
+    mapfile -t missing < <(missing_packages "$@")
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "quickstart: installing ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "quickstart: missing packages; install them with:" >&2
+        echo "  sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+}
+
+build() {
+    # shellcheck disable=SC2086
+    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
+    cmake --build "$build_dir" -j "$jobs"
+}
+
+command=${1:-}
+[ -n "$command" ] || usage
+shift
+
+case "$command" in
+    run)
+        install_packages "${build_packages[@]}"
+        build
+        "$build_dir/ensol" run "$@"
+        ;;
+    test)
+        install_packages "${build_packages[@]}" "${test_packages[@]}"
+        build
+        ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
+        ;;
+    -h|--help|help)
+        usage
+        ;;
+    *)
+        echo "quickstart: unknown command '$command' (use run or test)" >&2
+        exit 2
+        ;;
+esac

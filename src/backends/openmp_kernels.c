@@ -1,0 +1,58 @@
+/*
+ * The CPU backend's compute loops, compiled twice (src/CMakeLists.txt):
+ * with multiply-add contraction (ens_openmp_advance_contract) and, with
+ * ENS_OPENMP_STRICT defined, without it (ens_openmp_advance_strict), so
+ * that strict runs agree bit for bit with the other backends.
+ */
+#include <stdlib.h>
+
+#ifdef ENSOL_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+#include "backends/openmp_kernels.h"
+#include "core/models.h"
+
+#ifdef ENS_OPENMP_STRICT
+#define ENS_OPENMP_ENTRY ens_openmp_advance_strict
+#else
+#define ENS_OPENMP_ENTRY ens_openmp_advance_contract
+#endif
+
+/* Members per SIMD tile: 32 doubles are four AVX-512 registers per
+ * variable, enough independent chains to hide FMA latency. */
+#define ENS_TILE 32
+/* The largest compile-time variable count the tiled loop takes. */
+#define ENS_TILE_MAX_VARS 3
+
+static int job_threads(const ens_backend_job *job)
+{
+#ifdef ENSOL_HAVE_OPENMP
+    return job->threads > 0 ? job->threads : omp_get_max_threads();
+#else
+    (void)job;
+    return 1;
+#endif
+}
+
+#define ENS_REAL double
+#define ENS_SUFFIX _d
+#include "ens_solver.h"
+#include "backends/openmp_loops.h"
+#undef ENS_REAL
+#undef ENS_SUFFIX
+
+#define ENS_REAL float
+#define ENS_SUFFIX _f
+#include "ens_solver.h"
+#include "backends/openmp_loops.h"
+#undef ENS_REAL
+#undef ENS_SUFFIX
+
+ens_status ENS_OPENMP_ENTRY(const ens_backend_job *job, long long count, void *state,
+                            const void *params, long long nsteps, ens_error *err)
+{
+    if (job->precision == ENS_PRECISION_ID_FLOAT)
+        return advance_f(job, count, state, params, nsteps, err);
+    return advance_d(job, count, state, params, nsteps, err);
+}
