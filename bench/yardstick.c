@@ -1,5 +1,17 @@
-/* The yardstick: see yardstick.h. Written by hand; no ensol kernel header. */
+/*
+ * The yardstick: see yardstick.h. Written by hand; no ensol kernel header.
+ * Compiled twice, like the library's CPU loops: as is, with the library's
+ * kernel flags (which let the compiler contract multiply-adds into FMAs),
+ * and through yardstick_strict.c with -ffp-contract=off and YS_STRICT
+ * defined, which names the entry points *_strict.
+ */
 #include "yardstick.h"
+
+#ifdef YS_STRICT
+#define YS_ENTRY(name) name##_strict
+#else
+#define YS_ENTRY(name) name
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -48,7 +60,7 @@
 #undef YS_W
 #undef YS_REAL
 
-void ys_lorenz63_d(ys_integrator integrator, long long n, double *state,
+void YS_ENTRY(ys_lorenz63_d)(ys_integrator integrator, long long n, double *state,
                    const double p[3], double dt, long long steps, int threads,
                    ys_vector vector)
 {
@@ -58,7 +70,7 @@ void ys_lorenz63_d(ys_integrator integrator, long long n, double *state,
         ys_lorenz63_d_build(integrator, n, state, p, dt, steps, threads);
 }
 
-void ys_lorenz63_f(ys_integrator integrator, long long n, float *state,
+void YS_ENTRY(ys_lorenz63_f)(ys_integrator integrator, long long n, float *state,
                    const float p[3], float dt, long long steps, int threads,
                    ys_vector vector)
 {
@@ -68,6 +80,7 @@ void ys_lorenz63_f(ys_integrator integrator, long long n, float *state,
         ys_lorenz63_f_build(integrator, n, state, p, dt, steps, threads);
 }
 
+#ifndef YS_STRICT
 int ys_have_openmp(void)
 {
 #ifdef _OPENMP
@@ -76,3 +89,4 @@ int ys_have_openmp(void)
     return 0;
 #endif
 }
+#endif

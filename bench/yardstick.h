@@ -8,8 +8,10 @@
  * State layout: structure of arrays, member fastest, state[v * n + m] for
  * variable v (x, y, z) of member m, as in the library's backends.
  *
- * The maths is the library's, operation for operation (no FMA unless the
- * compiler contracts both the same way):
+ * The maths is the library's, operation for operation. The compiler may
+ * contract multiply-adds into FMAs, as it may in the library's loops (both
+ * are built with ${ENSOL_KERNEL_TUNING}, which has -ffp-contract=fast); the
+ * *_strict entry points are built without contraction:
  *   f(x,y,z) = (sigma (y - x), x (rho - z) - y, x y - beta z)
  *   Euler:  x <- x + dt f(x)
  *   RK4:    k1 = f(x), k2 = f(x + dt/2 k1), k3 = f(x + dt/2 k2),
@@ -48,6 +50,15 @@ void ys_lorenz63_d(ys_integrator integrator, long long n, double *state,
 void ys_lorenz63_f(ys_integrator integrator, long long n, float *state,
                    const float p[3], float dt, long long steps, int threads,
                    ys_vector vector);
+/* The same loops compiled with -ffp-contract=off (no FMA contraction), to
+ * compare with ensol's strict floating-point mode (ens_config_set_strict_fp);
+ * they then agree with it bit for bit. */
+void ys_lorenz63_d_strict(ys_integrator integrator, long long n, double *state,
+                          const double p[3], double dt, long long steps, int threads,
+                          ys_vector vector);
+void ys_lorenz63_f_strict(ys_integrator integrator, long long n, float *state,
+                          const float p[3], float dt, long long steps, int threads,
+                          ys_vector vector);
 
 /* Whether the yardstick was built with OpenMP (else it runs serially). */
 int ys_have_openmp(void);

@@ -144,7 +144,7 @@ TEST_P(Reproducible, SameBitsForAnyBatchSizeAndThreadCount)
         }
 }
 
-INSTANTIATE_TEST_SUITE_P(Ensemble, Reproducible,
+INSTANTIATE_TEST_SUITE_P(ensemble, Reproducible,
                          ::testing::Values(ReproCase{"lorenz63", "double"},
                                            ReproCase{"lorenz63", "float"},
                                            ReproCase{"lorenz96", "double"},
@@ -178,7 +178,7 @@ void expect_formula(ens_config *cfg, const std::vector<double> &base, double sd,
     }
 }
 
-TEST(Ensemble, InitialStatesFollowTheDocumentedFormula)
+TEST(ensemble, InitialStatesFollowTheDocumentedFormula)
 {
     {
         Config cfg;
@@ -223,7 +223,7 @@ TEST(Ensemble, InitialStatesFollowTheDocumentedFormula)
     }
 }
 
-TEST(Ensemble, RunStartsFromTheReportedInitialStates)
+TEST(ensemble, RunStartsFromTheReportedInitialStates)
 {
     for (const char *precision : {"double", "float"}) {
         Config cfg;
@@ -253,7 +253,7 @@ TEST(Ensemble, RunStartsFromTheReportedInitialStates)
     }
 }
 
-TEST(Ensemble, SeedsSelectTheEnsemble)
+TEST(ensemble, SeedsSelectTheEnsemble)
 {
     auto run_with_seed = [](uint64_t seed, std::vector<double> &out) {
         Config cfg;
@@ -304,7 +304,7 @@ void expect_grid(double got, double lo, double hi, long long n, long long i, con
         << what << " grid point " << i << " of " << n;
 }
 
-TEST(Ensemble, SweepSetsMembersAndLinearGrid)
+TEST(ensemble, SweepSetsMembersAndLinearGrid)
 {
     Config cfg;
     ENS_OK_OR_FAIL(cfg, ens_config_sweep_param(cfg, "rho", 20.0, 40.0, 1001));
@@ -326,7 +326,7 @@ TEST(Ensemble, SweepSetsMembersAndLinearGrid)
         expect_grid(param_of(down, m, "sigma"), 15.0, 5.0, 5, m, "sigma");
 }
 
-TEST(Ensemble, TwoSweepsCoverTheOuterProductFirstSlowest)
+TEST(ensemble, TwoSweepsCoverTheOuterProductFirstSlowest)
 {
     Config cfg;
     ENS_OK_OR_FAIL(cfg, ens_config_sweep_param(cfg, "sigma", 5.0, 15.0, 3));
@@ -340,7 +340,7 @@ TEST(Ensemble, TwoSweepsCoverTheOuterProductFirstSlowest)
     }
 }
 
-TEST(Ensemble, SweepWithNZeroGivesOneValuePerMember)
+TEST(ensemble, SweepWithNZeroGivesOneValuePerMember)
 {
     Config cfg;
     ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 11));
@@ -351,7 +351,7 @@ TEST(Ensemble, SweepWithNZeroGivesOneValuePerMember)
         expect_grid(param_of(cfg, m, "rho"), 20.0, 40.0, 11, m, "rho");
 }
 
-TEST(Ensemble, RandomParamsAreInRangeReproducibleAndIndependent)
+TEST(ensemble, RandomParamsAreInRangeReproducibleAndIndependent)
 {
     const long long n = 2000;
     auto draw = [&](uint64_t seed, std::vector<double> &sigma, std::vector<double> &rho) {
@@ -410,7 +410,7 @@ TEST(Ensemble, RandomParamsAreInRangeReproducibleAndIndependent)
 // A member of a sweep (or of a random draw) evolves exactly like a
 // one-member run given that member's initial state (as base state, no noise)
 // and parameter values as shared parameters.
-TEST(Ensemble, SweptMemberEqualsSingleRunWithThatParameter)
+TEST(ensemble, SweptMemberEqualsSingleRunWithThatParameter)
 {
     for (const char *precision : {"double", "float"})
         for (int variant = 0; variant < 2; variant++) {
@@ -500,7 +500,7 @@ const ens_status UNKNOWN = ENS_ERR_UNKNOWN_NAME;
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
 
-TEST(Ensemble, SettersRejectBadValues)
+TEST(ensemble, SettersRejectBadValues)
 {
     Config c;
     EXPECT_REJECTS(c, ens_config_set_members(c, 0), {INVALID}, {"member"});
@@ -538,9 +538,8 @@ TEST(Ensemble, SettersRejectBadValues)
     EXPECT_REJECTS(c, ens_config_set_threads(c, -1), {INVALID}, {"thread"});
     EXPECT_REJECTS(c, ens_config_set_batch_members(c, -1), {INVALID}, {"batch"});
 
-    // Base state: 3 values (or 1) for lorenz63, finite.
-    const double two[2] = {1.0, 2.0};
-    EXPECT_REJECTS(c, ens_config_set_base_state(c, two, 2), {INVALID}, {"base", "state"});
+    // Base state: finite values (the count is checked below, in a fresh
+    // configuration, since it may be checked only at validation).
     const double nan3[3] = {1.0, kNaN, 3.0};
     EXPECT_REJECTS(c, ens_config_set_base_state(c, nan3, 3), {INVALID}, {"base", "state"});
 
@@ -563,9 +562,37 @@ TEST(Ensemble, SettersRejectBadValues)
 
     // After all that the configuration is still the default and valid.
     EXPECT_EQ(ens_config_validate(c), ENS_OK) << ens_config_last_error(c);
+
+    // Base state: 3 values (or 1) for lorenz63. The count may depend on K set
+    // later (lorenz96), so a library may check it at validation only.
+    for (int n : {2, 4}) {
+        Config b;
+        const double vals[4] = {1.0, 2.0, 3.0, 4.0};
+        ens_status st = ens_config_set_base_state(b, vals, n);
+        if (st == ENS_OK)
+            st = ens_config_validate(b);
+        EXPECT_TRUE(rejects(b, st, "lorenz63 base state with n values", {INVALID},
+                            {"base", "state"}))
+            << "n = " << n;
+    }
+    {
+        Config b;
+        ENS_OK_OR_FAIL(b, ens_config_set_model(b, "lorenz96"));
+        ENS_OK_OR_FAIL(b, ens_config_set_param(b, "K", 6.0));
+        const double vals[6] = {1, 2, 3, 4, 5, 6};
+        ENS_OK_OR_FAIL(b, ens_config_set_base_state(b, vals, 6));
+        ENS_OK_OR_FAIL(b, ens_config_validate(b));
+        ENS_OK_OR_FAIL(b, ens_config_set_param(b, "K", 8.0));
+        EXPECT_TRUE(rejects(b, ens_config_validate(b), "6 base values, then K = 8", {INVALID},
+                            {"base", "state"}));
+        // Every query that needs the ensemble reports the problem too.
+        double x[8];
+        EXPECT_TRUE(rejects(b, ens_config_member_initial_state(b, 0, x),
+                            "ens_config_member_initial_state", {INVALID}, {"base", "state"}));
+    }
 }
 
-TEST(Ensemble, Lorenz96SizeParameter)
+TEST(ensemble, Lorenz96SizeParameter)
 {
     Config c;
     ENS_OK_OR_FAIL(c, ens_config_set_model(c, "lorenz96"));
@@ -588,7 +615,7 @@ TEST(Ensemble, Lorenz96SizeParameter)
 }
 
 // Checks that involve several settings fail at the latest in ens_config_validate.
-TEST(Ensemble, ValidateRejectsInconsistentSettings)
+TEST(ensemble, ValidateRejectsInconsistentSettings)
 {
     {
         // A sweep of 5 points with 7 members (members set after the sweep).
@@ -633,6 +660,7 @@ TEST(Ensemble, ValidateRejectsInconsistentSettings)
     {
         // ... also when the steps are lowered after save_every was set.
         Config c;
+        ENS_OK_OR_FAIL(c, ens_config_set_members(c, 1));
         ENS_OK_OR_FAIL(c, ens_config_set_output_mode(c, "trajectory"));
         ENS_OK_OR_FAIL(c, ens_config_set_steps(c, 100));
         ENS_OK_OR_FAIL(c, ens_config_set_save_every(c, 20));
@@ -649,10 +677,25 @@ TEST(Ensemble, ValidateRejectsInconsistentSettings)
     }
 }
 
+// Two sweeps whose grid has more than 2^63 points (2^32 x (2^32 + 1)
+// wraps to 2^32 in 64-bit arithmetic): the member count cannot match it.
+TEST(ensemble, HugeSweepGridIsRejected)
+{
+    Config c;
+    ens_status st = ens_config_sweep_param(c, "sigma", 5.0, 15.0, 4294967296LL);
+    if (st == ENS_OK)
+        st = ens_config_sweep_param(c, "rho", 20.0, 40.0, 4294967297LL);
+    if (st == ENS_OK)
+        st = ens_config_validate(c);
+    EXPECT_TRUE(rejects(c, st, "sweeps of 2^32 and 2^32 + 1 points", {INVALID},
+                        {"sweep", "member", "grid", "point", "large", "overflow", "rho"}))
+        << "ens_config_members reports " << ens_config_members(c);
+}
+
 // member-steps = steps * members beyond 2^63: a library that counts them in
 // 64 bits must refuse rather than overflow; one that does not count them may
 // accept the configuration (it is not run here).
-TEST(Ensemble, HugeMemberStepCountsDoNotOverflowSilently)
+TEST(ensemble, HugeMemberStepCountsDoNotOverflowSilently)
 {
     Config c;
     ens_status st = ens_config_set_members(c, 1LL << 40);
@@ -660,9 +703,10 @@ TEST(Ensemble, HugeMemberStepCountsDoNotOverflowSilently)
         st = ens_config_set_steps(c, 1LL << 30);
     if (st == ENS_OK)
         st = ens_config_validate(c);
-    if (st != ENS_OK)
+    if (st != ENS_OK) {
         EXPECT_TRUE(rejects(c, st, "members 2^40, steps 2^30", {INVALID, ENS_ERR_OUT_OF_MEMORY},
                             {"member", "step", "overflow", "large", "many"}));
+    }
 }
 
 int stop_at_once(const ens_progress *, void *calls)
@@ -677,7 +721,7 @@ int stop_at_once(const ens_progress *, void *calls)
 // progress callback stops a run that (wrongly) starts, so the test cannot
 // hang; the buffer has room for the first two saves so that it cannot crash
 // on them either.
-TEST(Ensemble, RunToMemoryValueCountDoesNotWrap)
+TEST(ensemble, RunToMemoryValueCountDoesNotWrap)
 {
     Config c;
     ENS_OK_OR_FAIL(c, ens_config_set_model(c, "lorenz96"));
@@ -700,7 +744,7 @@ TEST(Ensemble, RunToMemoryValueCountDoesNotWrap)
         << "progress callback calls: " << calls;
 }
 
-TEST(Ensemble, RunToMemoryRejectsTooSmallBuffer)
+TEST(ensemble, RunToMemoryRejectsTooSmallBuffer)
 {
     Config c;
     ENS_OK_OR_FAIL(c, ens_config_set_members(c, 3));
@@ -720,7 +764,7 @@ TEST(Ensemble, RunToMemoryRejectsTooSmallBuffer)
     EXPECT_NE(out[need - 1], -12345.0);
 }
 
-TEST(Ensemble, UnbuiltBackendsAreUnavailable)
+TEST(ensemble, UnbuiltBackendsAreUnavailable)
 {
     const int n = ens_backend_count();
     ASSERT_GE(n, 1);
@@ -743,7 +787,9 @@ TEST(Ensemble, UnbuiltBackendsAreUnavailable)
             << name;
         EXPECT_NE(detail[0], '\0') << "probe of " << name << " gives no reason";
         Config c;
+        ENS_OK_OR_FAIL(c, ens_config_set_members(c, 1));
         ENS_OK_OR_FAIL(c, ens_config_set_steps(c, 10));
+        ENS_OK_OR_FAIL(c, ens_config_set_output_mode(c, "final"));
         // A known backend name is a valid setting; the run finds it missing.
         ENS_OK_OR_FAIL(c, ens_config_set_backend(c, name));
         std::vector<double> out(3 * 100);
@@ -763,7 +809,7 @@ TEST(Ensemble, UnbuiltBackendsAreUnavailable)
 
 // Failed setters leave the configuration as it was: a run afterwards equals a
 // run of a fresh configuration with only the good settings, bit for bit.
-TEST(Ensemble, FailedCallsLeaveTheConfigurationUsable)
+TEST(ensemble, FailedCallsLeaveTheConfigurationUsable)
 {
     auto good = [](ens_config *c) {
         ENS_OK_OR_FAIL(c, ens_config_set_members(c, 5));
@@ -794,7 +840,9 @@ TEST(Ensemble, FailedCallsLeaveTheConfigurationUsable)
     EXPECT_NE(ens_config_set_precision(used, "half"), ENS_OK);
     EXPECT_NE(ens_config_set_output_mode(used, "everything"), ENS_OK);
     EXPECT_NE(ens_config_set_save_every(used, 0), ENS_OK);
-    EXPECT_NE(ens_config_set_base_state(used, two, 2), ENS_OK);
+    const double nan3[3] = {1, kNaN, 3};
+    EXPECT_NE(ens_config_set_base_state(used, nan3, 3), ENS_OK);
+    EXPECT_NE(ens_config_set_base_state(used, two, 0), ENS_OK);
     EXPECT_NE(ens_config_sweep_param(used, "rho", 1.0, 2.0, 1), ENS_OK);
     EXPECT_NE(ens_config_random_param(used, "rho", 2.0, 1.0), ENS_OK);
     std::vector<double> small(3);
@@ -808,7 +856,7 @@ TEST(Ensemble, FailedCallsLeaveTheConfigurationUsable)
     EXPECT_TRUE(same_bits(a, b)) << "a failed call changed the configuration";
 }
 
-TEST(Ensemble, StatusStringsAreDistinctAndNonEmpty)
+TEST(ensemble, StatusStringsAreDistinctAndNonEmpty)
 {
     const ens_status all[] = {ENS_OK,
                               ENS_ERR_INVALID_ARGUMENT,

@@ -186,21 +186,55 @@ void check_order(const char *integrator, const std::vector<long> &nsteps, double
     EXPECT_GT(err.back(), 1e-10) << integrator;
 }
 
-TEST(Maths, EulerIsFirstOrderOnLorenz63)
+TEST(maths, EulerIsFirstOrderOnLorenz63)
 {
     check_order("euler", {500, 1000, 2000, 4000}, 0.9, 1.1);
 }
 
-TEST(Maths, Rk4IsFourthOrderOnLorenz63)
+TEST(maths, Rk4IsFourthOrderOnLorenz63)
 {
     check_order("rk4", {50, 100, 200, 400}, 3.8, 4.2);
+}
+
+// The header documents rk4 as the default integrator (and lorenz63 as the
+// default model): a run that never sets them equals one that sets them, bit
+// for bit, and differs from euler.
+TEST(maths, DefaultsAreLorenz63AndRk4)
+{
+    auto run = [](const char *integrator, const char *model, std::vector<double> &out) {
+        Config cfg;
+        if (model)
+            ENS_OK_OR_FAIL(cfg, ens_config_set_model(cfg, model));
+        if (integrator)
+            ENS_OK_OR_FAIL(cfg, ens_config_set_integrator(cfg, integrator));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 3));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_precision(cfg, "double"));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_dt(cfg, 0.01));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, 50));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "final"));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_perturbation(cfg, 0.5));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_seed(cfg, 8));
+        ASSERT_TRUE(run_cfg(cfg, out));
+    };
+    std::vector<double> dflt, rk4, euler, explicit_model;
+    run(nullptr, nullptr, dflt);
+    run("rk4", nullptr, rk4);
+    run("euler", nullptr, euler);
+    run("rk4", "lorenz63", explicit_model);
+    if (HasFatalFailure())
+        return;
+    EXPECT_EQ(dflt.size(), 9u);
+    EXPECT_TRUE(dflt == rk4) << "the default integrator is not rk4: " << dflt[0] << " vs rk4 "
+                             << rk4[0] << ", euler " << euler[0];
+    EXPECT_FALSE(dflt == euler) << "the default integrator is euler";
+    EXPECT_TRUE(explicit_model == rk4) << "the default model is not lorenz63";
 }
 
 // ---- Lorenz-96 analytic facts ---------------------------------------------
 
 // x_k = F for every k is a fixed point: (F - F) F - F + F = 0 exactly in
 // floating point, so each step adds dt * 0 and the state stays exactly F.
-TEST(Maths, Lorenz96UniformForcingIsAnExactFixedPoint)
+TEST(maths, Lorenz96UniformForcingIsAnExactFixedPoint)
 {
     struct Case { int K; double F; };
     const Case cases[] = {{0, 8.0}, {5, 3.7}, {36, 8.0}, {40, 11.25}};
@@ -237,7 +271,7 @@ TEST(Maths, Lorenz96UniformForcingIsAnExactFixedPoint)
 // reference integrator above: 2e-9 .. 3e-7 for K = 5..40); the tolerance
 // 1e-5 leaves room for that while any wrong term or coefficient (an error of
 // 1e-3 in the damping already gives 4e-3 at t = 2) fails.
-TEST(Maths, Lorenz96UnforcedEnergyDecaysAsExpMinus2t)
+TEST(maths, Lorenz96UnforcedEnergyDecaysAsExpMinus2t)
 {
     for (int K : {0, 5, 36}) {
         SCOPED_TRACE("K=" + std::to_string(K));
@@ -388,7 +422,7 @@ TEST_P(Agreement, LibraryMatchesReferenceLoop)
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Maths, Agreement,
+    maths, Agreement,
     ::testing::Values(AgreementCase{"lorenz63", "euler", "double"},
                       AgreementCase{"lorenz63", "rk4", "double"},
                       AgreementCase{"lorenz96", "euler", "double"},
@@ -460,7 +494,7 @@ void trajectory_case(const char *precision, long long steps, long long every)
     }
 }
 
-TEST(Maths, TrajectorySavesAndFinalModeAgree)
+TEST(maths, TrajectorySavesAndFinalModeAgree)
 {
     for (const char *precision : {"double", "float"}) {
         trajectory_case(precision, 103, 10); // 12 times, last interval 3 steps

@@ -73,7 +73,7 @@ std::string hex4(const uint32_t *v)
     return buf;
 }
 
-TEST(Philox, Random123KnownAnswers)
+TEST(philox, Random123KnownAnswers)
 {
     for (const Kat &kat : kKats) {
         ens_philox_ctr c;
@@ -90,7 +90,7 @@ TEST(Philox, Random123KnownAnswers)
 }
 
 // The 53-bit mapping is documented as (0, 1]: its extremes are analytic.
-TEST(Philox, OpenZeroMappingExtremes)
+TEST(philox, OpenZeroMappingExtremes)
 {
     EXPECT_EQ(ens_u01_open0(0u, 0u), 1.0 / 9007199254740992.0); // 2^-53
     EXPECT_EQ(ens_u01_open0(0xffffffffu, 0xffffffffu), 1.0);
@@ -101,7 +101,7 @@ TEST(Philox, OpenZeroMappingExtremes)
 
 constexpr int kDraws = 200000;
 
-TEST(Philox, MemberNormalMoments)
+TEST(philox, MemberNormalMoments)
 {
     // 100000 members x variables 0 and 1 (the two halves of one Box-Muller
     // pair): 200000 draws. Limits are 5 standard errors of each statistic
@@ -144,7 +144,7 @@ TEST(Philox, MemberNormalMoments)
     EXPECT_LE(maxabs, 8.58);
 }
 
-TEST(Philox, MemberUniformRangeAndMoments)
+TEST(philox, MemberUniformRangeAndMoments)
 {
     const double n = kDraws;
     double sum = 0;
@@ -171,7 +171,7 @@ TEST(Philox, MemberUniformRangeAndMoments)
     EXPECT_LT(chi2, 50.0);
 }
 
-TEST(Philox, DistinctInputsGiveDistinctNumbers)
+TEST(philox, DistinctInputsGiveDistinctNumbers)
 {
     std::set<double> normals, uniforms;
     const uint64_t seeds[] = {0u, 1u, 0x100000000ull, 0xffffffffffffffffull};

@@ -90,7 +90,7 @@ ens_status ens_config_set_seed(ens_config *cfg, uint64_t seed);
 
 /* ---- integration ------------------------------------------------------- */
 
-/* "euler" or "rk4". Default: rk4. */
+/* "euler" or "rk4". Default: euler (the classic experiment). */
 ens_status ens_config_set_integrator(ens_config *cfg, const char *name);
 ens_status ens_config_set_dt(ens_config *cfg, double dt);
 ens_status ens_config_set_steps(ens_config *cfg, long long steps);

@@ -34,6 +34,10 @@ typedef struct ens_backend_ops {
     const char *name;
     /* Can this backend run here? `detail` gets its devices or the reason not. */
     ens_status (*probe)(char *detail, size_t detail_size);
+    /* Optional: whether `auto` should take this backend when probe succeeds
+     * (NULL: always). The OpenCL backend declines when its only devices are
+     * CPUs, which the OpenMP backend later in the auto order serves better. */
+    int (*auto_eligible)(void);
     ens_status (*create)(ens_backend_job *job, void **ctx, ens_error *err);
     /* Device description for logs and file attributes. */
     void (*describe)(void *ctx, char *device, size_t device_size);
@@ -57,5 +61,8 @@ int ens_backend_is_known(const char *name);
 
 /* The CPU backend is always built (serial when OpenMP is off). */
 extern const ens_backend_ops ens_backend_openmp;
+#ifdef ENSOL_HAVE_OPENCL
+extern const ens_backend_ops ens_backend_opencl;
+#endif
 
 #endif

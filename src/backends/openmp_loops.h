@@ -79,7 +79,7 @@ static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long
     const int nparams = job->nparams;
     int failed = 0;
 
-#pragma omp parallel num_threads(job_threads(job))
+#pragma omp parallel num_threads(job_threads(job)) if (count > 1)
     {
         ens_real *buf = malloc(sizeof(ens_real) * ((size_t)nv * (1 + ENS_MAX_WORK_PER_VAR) +
                                                    ENS_MAX_PARAMS));
@@ -120,7 +120,7 @@ static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, 
         /* Model and variable count are literals inside the parallel region
          * so that the inlined tile loop is specialised: the right-hand side
          * dispatch folds away and the tile stays in registers. */
-#pragma omp parallel for schedule(static) num_threads(job_threads(job))
+#pragma omp parallel for schedule(static) num_threads(job_threads(job)) if (ntiles > 1)
         for (long long tile = 0; tile < ntiles; tile++)
             ENS_SYM(advance_tile)(job, ENS_MODEL_LORENZ63, 3, count, (ens_real *)state,
                                   (const ens_real *)params, nsteps, tile);

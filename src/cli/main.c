@@ -76,7 +76,7 @@ static const char *parse_u64(const char *s, uint64_t *out)
     unsigned long long v = strtoull(s, &end, 10);
     if (*end != '\0')
         return "not an unsigned integer";
-    if (errno == ERANGE || v > UINT64_MAX)
+    if (errno == ERANGE)
         return "integer out of range";
     *out = (uint64_t)v;
     return NULL;
@@ -117,10 +117,9 @@ typedef struct cli_option cli_option;
 typedef const char *(*apply_fn)(ens_config *cfg, const cli_option *o, const char *arg,
                                 ens_status *st);
 
-/* Settings are applied by priority, not in command-line order, because the
- * API is order-sensitive: choosing the model resets parameters and base
- * state, parameters (K) fix the variable count the base state must match,
- * and sweeps fix the grid that --members must equal. */
+/* Settings are applied by priority, then in command-line order (the last
+ * of a repeated option wins), because choosing the model resets the
+ * parameters and base state: --model goes first wherever it was given. */
 enum { PRIO_REST, PRIO_PARAMS, PRIO_MODEL }; /* highest applied first */
 
 /* Ids the code refers to; options nobody refers to keep id 0. */
@@ -190,7 +189,6 @@ static const char *apply_seed(ens_config *cfg, const cli_option *o, const char *
         *st = ens_config_set_seed(cfg, v);
     return why;
 }
-
 
 /* "NAME=F1[:F2[:F3]]" split in place; `copy` owns the storage. */
 typedef struct assignment {
@@ -393,8 +391,8 @@ enum { NOPTIONS = sizeof options / sizeof options[0] };
 
 static const char *const run_examples[] = {
     "ensol run -o l63.nc",
-    "ensol run --model lorenz96 --param K=40 --param F=8 --members 1000000 \\\n"
-    "      --integrator rk4 --output-mode final -o l96.nc",
+    ("ensol run --model lorenz96 --param K=40 --param F=8 --members 1000000 \\\n"
+     "      --integrator rk4 --output-mode final -o l96.nc"),
     "ensol run --sweep rho=20:40:1001 --perturb 0 -o rho_sweep.nc",
     "ensol run --sweep rho=20:40:101 --sweep sigma=5:15:11 --perturb 0 -o grid.nc",
     "ensol run --model lorenz96 --random F=6:10 --members 10000 -o f.nc",
@@ -549,6 +547,13 @@ static const char *setter_reason(const char *msg)
     return colon && eq && eq < colon ? colon + 2 : msg;
 }
 
+/* Prints the configuration's last error alone; returns `status`. */
+static int config_failure(const ens_config *cfg, ens_status st, int status)
+{
+    fprintf(stderr, "ensol: %s\n", config_error(cfg, st));
+    return status;
+}
+
 static int option_error(const cli_option *o, const char *arg, const char *why, int status)
 {
     fprintf(stderr, "ensol: --%s %s: %s\n", o->name, arg, why);
@@ -585,8 +590,12 @@ static char *command_line(int argc, char **argv)
             continue;
         }
         *p++ = '\'';
-        for (const char *c = argv[i]; *c; c++)
-            p = *c == '\'' ? stpcpy(p, "'\\''") : (*p = *c, p + 1);
+        for (const char *c = argv[i]; *c; c++) {
+            if (*c == '\'')
+                p = stpcpy(p, "'\\''"); /* close, escaped quote, reopen */
+            else
+                *p++ = *c;
+        }
         *p++ = '\'';
     }
     *p = '\0';
@@ -660,7 +669,7 @@ static void draw_progress(progress_line *pl, const ens_progress *p)
     char rate[32], eta[32], line[256];
     double eta_s = p->fraction > 0 ? p->elapsed_seconds * (1 - p->fraction) / p->fraction : NAN;
     snprintf(line, sizeof line,
-             "\r%5.1f%%  %lld/%lld members  t = %g  %s member-steps/s  ETA %s\033[K",
+             "\r%5.1f%% %lld/%lld members, t=%g, %s member-steps/s, ETA %s\033[K",
              100 * p->fraction, p->members_done, p->members_total, p->sim_time,
              format_rate(p->member_steps_per_second, rate, sizeof rate),
              format_duration(eta_s, eta, sizeof eta));
@@ -777,13 +786,14 @@ static int parse_run_args(int argc, char **argv, setting *settings, int *count, 
  * or the exit status after printing the error. */
 static int apply_settings(ens_config *cfg, const setting *settings, int count, run_plan *plan)
 {
-    if (ens_config_set_output_path(cfg, DEFAULT_OUTPUT) != ENS_OK)
-        return fprintf(stderr, "ensol: %s\n", ens_config_last_error(cfg)), EXIT_RUN_FAILED;
+    ens_status st = ens_config_set_output_path(cfg, DEFAULT_OUTPUT);
+    if (st != ENS_OK)
+        return config_failure(cfg, st, EXIT_RUN_FAILED);
     for (int prio = PRIO_MODEL; prio >= PRIO_REST; prio--) {
         for (int i = 0; i < count; i++) {
             const cli_option *o = settings[i].opt;
             const char *arg = settings[i].arg;
-            ens_status st = ENS_OK;
+            st = ENS_OK;
             if (o->priority != prio)
                 continue;
             const char *why = o->apply(cfg, o, arg, &st);
@@ -795,11 +805,9 @@ static int apply_settings(ens_config *cfg, const setting *settings, int count, r
             plan_note(plan, o, arg);
         }
     }
-    ens_status st = ens_config_validate(cfg);
-    if (st != ENS_OK) {
-        fprintf(stderr, "ensol: %s\n", config_error(cfg, st));
-        return is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED;
-    }
+    st = ens_config_validate(cfg);
+    if (st != ENS_OK)
+        return config_failure(cfg, st, is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED);
     return 0;
 }
 
@@ -858,7 +866,7 @@ static int execute(ens_config *cfg, const run_plan *plan, const char *history, i
     if (st == ENS_OK)
         st = ens_config_set_progress(cfg, on_progress, &pl);
     if (st != ENS_OK)
-        return fprintf(stderr, "ensol: %s\n", config_error(cfg, st)), EXIT_RUN_FAILED;
+        return config_failure(cfg, st, EXIT_RUN_FAILED);
     install_signal_handlers();
     if (!quiet)
         fprintf(stderr, "ensol: %s, %lld members x %lld steps, backend %s -> %s\n", plan->model,
@@ -866,38 +874,53 @@ static int execute(ens_config *cfg, const run_plan *plan, const char *history, i
     st = ens_run(cfg, &info);
     clear_progress(&pl);
     if (st == ENS_ERR_INTERRUPTED && stop_signal) {
-        fprintf(stderr, "ensol: %s: run stopped, no output written\n",
-                stop_signal == SIGINT ? "interrupted" : "terminated");
+        fprintf(stderr, "ensol: %s by SIG%s: run stopped, no output written\n",
+                stop_signal == SIGINT ? "interrupted" : "terminated",
+                stop_signal == SIGINT ? "INT" : "TERM");
         return 128 + stop_signal;
     }
     if (st != ENS_OK)
-        return fprintf(stderr, "ensol: %s\n", config_error(cfg, st)), EXIT_RUN_FAILED;
+        return config_failure(cfg, st, EXIT_RUN_FAILED);
     if (!quiet)
         print_summary(cfg, plan, &info);
     return 0;
 }
 
-static int cmd_run(int argc, char **argv, char *history)
+static int configure_and_run(const setting *settings, int count, int quiet,
+                             const char *history)
 {
-    setting *settings = malloc((size_t)argc * sizeof *settings);
-    int count = 0, quiet = 0;
-    ens_config *cfg = NULL;
+    ens_config *cfg;
     run_plan plan;
-    plan_defaults(&plan);
-    int status = settings ? parse_run_args(argc, argv, settings, &count, &quiet) : EXIT_RUN_FAILED;
-    if (status == -1 && ens_config_create(&cfg) != ENS_OK) {
+    if (ens_config_create(&cfg) != ENS_OK) {
         fprintf(stderr, "ensol: cannot create a configuration: out of memory\n");
-        status = EXIT_RUN_FAILED;
+        return EXIT_RUN_FAILED;
     }
-    if (status == -1 && (status = apply_settings(cfg, settings, count, &plan)) == 0 &&
-        (status = preflight(&plan)) == 0)
+    plan_defaults(&plan);
+    int status = apply_settings(cfg, settings, count, &plan);
+    if (status == 0)
+        status = preflight(&plan);
+    if (status == 0)
         status = execute(cfg, &plan, history, quiet);
     ens_config_destroy(cfg);
-    free(settings);
     return status;
 }
 
-/* ---- ensol info ---------------------------------------------------------------- */
+/* argv[1] is "run". */
+static int cmd_run(int argc, char **argv)
+{
+    char *history = command_line(argc, argv);
+    setting *settings = malloc((size_t)argc * sizeof *settings);
+    int count = 0, quiet = 0, status = EXIT_RUN_FAILED;
+    if (!history || !settings)
+        fprintf(stderr, "ensol: out of memory\n");
+    else if ((status = parse_run_args(argc - 1, argv + 1, settings, &count, &quiet)) == -1)
+        status = configure_and_run(settings, count, quiet, history);
+    free(settings);
+    free(history);
+    return status;
+}
+
+/* ---- ensol info, ensol version ------------------------------------------------- */
 
 static int backend_built_in(const char *name)
 {
@@ -906,28 +929,6 @@ static int backend_built_in(const char *name)
             return 1;
     return 0;
 }
-
-static int cmd_info(void)
-{
-    static const char *const known[] = {"openmp", "opencl", "cuda"};
-    char detail[512];
-    printf("ensol %s\n\nBackends (in auto-selection order):\n", ens_version());
-    for (int i = 0; i < ens_backend_count(); i++) {
-        const char *name = ens_backend_name(i);
-        detail[0] = '\0';
-        ens_status st = ens_backend_probe(name, detail, sizeof detail);
-        printf("  %-8s %s%s%s\n", name, st == ENS_OK ? "available" : "unavailable",
-               *detail ? ": " : "", detail);
-    }
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!backend_built_in(known[i]))
-            printf("  %-8s not built in\n", known[i]);
-    printf("\n");
-    print_models();
-    return finish_stdout(0);
-}
-
-/* ---- main ------------------------------------------------------------------------ */
 
 static int is_any(const char *s, const char *a, const char *b)
 {
@@ -948,28 +949,53 @@ static int no_arguments(int argc, char **argv, const char *usage)
     return -1;
 }
 
+static int cmd_info(int argc, char **argv)
+{
+    static const char *const known[] = {"openmp", "opencl", "cuda"};
+    char detail[512];
+    int status = no_arguments(argc, argv, "ensol info");
+    if (status != -1)
+        return status;
+    printf("ensol %s\n\nBackends (in auto-selection order):\n", ens_version());
+    for (int i = 0; i < ens_backend_count(); i++) {
+        const char *name = ens_backend_name(i);
+        detail[0] = '\0';
+        ens_status st = ens_backend_probe(name, detail, sizeof detail);
+        printf("  %-8s %s%s%s\n", name, st == ENS_OK ? "available" : "unavailable",
+               *detail ? ": " : "", detail);
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!backend_built_in(known[i]))
+            printf("  %-8s not built in\n", known[i]);
+    printf("\n");
+    print_models();
+    return finish_stdout(0);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    int status = no_arguments(argc, argv, "ensol version");
+    if (status != -1)
+        return status;
+    printf("ensol %s\n", ens_version());
+    return finish_stdout(0);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "help";
-    int status;
     if (is_any(cmd, "help", "--help") || strcmp(cmd, "-h") == 0) {
         print_usage(stdout);
         return finish_stdout(0);
     }
-    if (is_any(cmd, "version", "--version")) {
-        if ((status = no_arguments(argc, argv, "ensol version")) != -1)
-            return status;
-        printf("ensol %s\n", ens_version());
-        return finish_stdout(0);
-    }
+    if (is_any(cmd, "version", "--version"))
+        return cmd_version(argc, argv);
     if (strcmp(cmd, "info") == 0)
-        return (status = no_arguments(argc, argv, "ensol info")) != -1 ? status : cmd_info();
-    if (strcmp(cmd, "run") == 0) {
-        char *history = command_line(argc, argv);
-        status = history ? cmd_run(argc - 1, argv + 1, history) : EXIT_RUN_FAILED;
-        free(history);
-        return status;
-    }
+        return cmd_info(argc, argv);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc, argv);
     fprintf(stderr, "ensol: %s: unknown command (see 'ensol help')\n", cmd);
     return EXIT_USAGE;
 }

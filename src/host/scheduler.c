@@ -14,6 +14,10 @@
 #include "core/config.h"
 #include "io/ncwriter.h"
 
+/* Below this many members a host loop runs on one thread: waking a team
+ * costs more than the loop. */
+#define ENS_PARALLEL_MIN_MEMBERS 4096
+
 /* Host memory the batch buffers may use when the caller sets no batch size. */
 #define ENS_DEFAULT_BATCH_BUDGET_BYTES (1024.0 * 1024.0 * 1024.0)
 
@@ -48,8 +52,10 @@ static ens_status select_backend(ens_config *cfg, const ens_backend_ops **out)
     char detail[256];
     if (strcmp(cfg->backend, "auto") == 0) {
         for (int i = 0; i < ens_backends_count(); i++) {
-            if (ens_backends_at(i)->probe(detail, sizeof detail) == ENS_OK) {
-                *out = ens_backends_at(i);
+            const ens_backend_ops *ops = ens_backends_at(i);
+            if (ops->probe(detail, sizeof detail) == ENS_OK &&
+                (!ops->auto_eligible || ops->auto_eligible())) {
+                *out = ops;
                 return ENS_OK;
             }
         }
@@ -170,7 +176,7 @@ static void fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_buffers 
 {
     const int nvars = cfg->nvars;
     const int nparams = cfg->model->nparams;
-#pragma omp parallel
+#pragma omp parallel if (count >= ENS_PARALLEL_MIN_MEMBERS)
     {
         double *x = malloc((size_t)nvars * sizeof *x);
 #pragma omp for schedule(static)
@@ -197,7 +203,7 @@ static void save_time(const ens_config *cfg, const ens_plan *plan, ens_batch_buf
     const size_t nvars = (size_t)cfg->nvars;
     const size_t ntimes = (size_t)plan->ntimes;
     const size_t elt = plan->real_size;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
     for (long long i = 0; i < count; i++)
         for (size_t v = 0; v < nvars; v++)
             memcpy((char *)b->saved + (((size_t)i * ntimes + (size_t)t) * nvars + v) * elt,
@@ -208,7 +214,8 @@ static long long count_failed(const ens_config *cfg, const ens_plan *plan,
                               const ens_batch_buffers *b, long long count)
 {
     long long failed = 0;
-#pragma omp parallel for reduction(+ : failed) schedule(static)
+#pragma omp parallel for reduction(+ : failed) schedule(static) \
+    if (count >= ENS_PARALLEL_MIN_MEMBERS)
     for (long long i = 0; i < count; i++) {
         int bad = 0;
         for (size_t v = 0; v < (size_t)cfg->nvars; v++)

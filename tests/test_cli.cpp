@@ -1,0 +1,443 @@
+// The ensol command-line tool, run as a child process in a fresh temporary
+// directory: exit status, stdout and stderr, and the files it leaves.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <netcdf.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ensol/ensol.h"
+
+namespace fs = std::filesystem;
+using Args = std::vector<std::string>;
+
+namespace {
+
+struct CliResult {
+    int status = -1;  // exit status, or 128 + signal number
+    std::string out;  // stdout
+    std::string err;  // stderr
+};
+
+std::string read_text(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string join(const Args &args)
+{
+    std::string s = "ensol";
+    for (const auto &a : args)
+        s += " " + a;
+    return s;
+}
+
+std::vector<std::string> lines_of(const std::string &text)
+{
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    return lines;
+}
+
+bool backend_built_in(const std::string &name)
+{
+    for (int i = 0; i < ens_backend_count(); i++)
+        if (name == ens_backend_name(i))
+            return true;
+    return false;
+}
+
+// Lower case so that the test names match `ctest -R cli`.
+class cli : public ::testing::Test {
+protected:
+    fs::path base;  // holds the captured output
+    fs::path work;  // the child's working directory: only what ensol writes
+
+    void SetUp() override
+    {
+        const char *tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/ensol_cli_XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+        base = tmpl;
+        work = base / "work";
+        fs::create_directory(work);
+    }
+
+    void TearDown() override { fs::remove_all(base); }
+
+    pid_t start(const Args &args)
+    {
+        // Everything the child needs is prepared before fork.
+        std::vector<std::string> argv_s = {"ensol"};
+        argv_s.insert(argv_s.end(), args.begin(), args.end());
+        std::vector<char *> argv;
+        for (auto &a : argv_s)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const std::string out = base / "stdout", err = base / "stderr", dir = work;
+        pid_t pid = fork();
+        if (pid == 0) {
+            int in = open("/dev/null", O_RDONLY);
+            int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (in < 0 || o < 0 || e < 0 || chdir(dir.c_str()) != 0)
+                _exit(126);
+            dup2(in, 0);
+            dup2(o, 1);
+            dup2(e, 2);
+            execv(ENSOL_CLI_PATH, argv.data());
+            _exit(127);
+        }
+        return pid;
+    }
+
+    CliResult finish(pid_t pid)
+    {
+        CliResult r;
+        int wstatus = 0;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (waitpid(pid, &wstatus, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &wstatus, 0);
+                ADD_FAILURE() << "ensol did not finish within 60 s";
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+        r.out = read_text(base / "stdout");
+        r.err = read_text(base / "stderr");
+        return r;
+    }
+
+    CliResult run(const Args &args)
+    {
+        pid_t pid = start(args);
+        EXPECT_GT(pid, 0);
+        return pid > 0 ? finish(pid) : CliResult{};
+    }
+
+    std::vector<std::string> files() const
+    {
+        std::vector<std::string> names;
+        for (const auto &e : fs::directory_iterator(work))
+            names.push_back(e.path().filename().string());
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+
+    // Bad input: the status, one line on stderr that starts "ensol: " and
+    // names each of `mentions`, nothing on stdout, no file left behind.
+    void expect_rejected(const Args &args, int status, const Args &mentions)
+    {
+        SCOPED_TRACE(join(args));
+        CliResult r = run(args);
+        EXPECT_EQ(r.status, status) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        EXPECT_EQ(r.err.rfind("ensol: ", 0), 0u) << r.err;
+        for (const auto &m : mentions)
+            EXPECT_NE(r.err.find(m), std::string::npos) << "'" << m << "' not in: " << r.err;
+        EXPECT_EQ(r.out, "");
+        EXPECT_FALSE(fs::exists(work / "out.nc"));
+        EXPECT_FALSE(fs::exists(work / "out.nc.partial"));
+        EXPECT_EQ(files(), std::vector<std::string>{});
+    }
+
+    // A signal stops the run between batches: no file, exit 128 + signal.
+    void stop_with(int sig, const char *word)
+    {
+        // Far more work than the test lets it do; small batches so the
+        // progress callback, where the stop happens, comes often.
+        pid_t pid = start({"run", "--members", "1000000", "--batch-members", "1000", "--steps",
+                           "100000", "--output-mode", "final", "-o", "big.nc"});
+        ASSERT_GT(pid, 0);
+        // The plan line is printed once the handlers are installed.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (read_text(base / "stderr").find('\n') == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        kill(pid, sig);
+        CliResult r = finish(pid);
+        EXPECT_EQ(r.status, 128 + sig) << r.err;
+        std::vector<std::string> lines = lines_of(r.err);
+        ASSERT_FALSE(lines.empty());
+        EXPECT_NE(lines.back().find(word), std::string::npos) << r.err;
+        EXPECT_EQ(r.out, "");
+        EXPECT_EQ(files(), std::vector<std::string>{});
+    }
+};
+
+// A run that would take well under a second if the CLI wrongly accepted
+// the bad option appended to it (later options override earlier ones).
+Args tiny_run(const Args &extra)
+{
+    Args a = {"run", "--members", "10", "--steps", "10", "--save-every", "5", "-o", "out.nc"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+}
+
+struct BadCase {
+    const char *name;
+    Args extra;      // appended to tiny_run
+    int status;      // expected exit status
+    Args mentions;   // substrings the message must contain
+};
+
+// Shown by gtest (and ctest's test list) instead of the bytes of the case.
+void PrintTo(const BadCase &c, std::ostream *os) { *os << c.name; }
+
+class BadInput : public cli, public ::testing::WithParamInterface<BadCase> {};
+
+TEST_P(BadInput, OneLineAndNoFile)
+{
+    const BadCase &c = GetParam();
+    expect_rejected(tiny_run(c.extra), c.status, c.mentions);
+}
+
+const BadCase bad_cases[] = {
+    {"unknown_model", {"--model", "lorenz99"}, 2, {"--model", "lorenz99"}},
+    {"unknown_option", {"--frobnicate"}, 2, {"--frobnicate"}},
+    {"unknown_short_option", {"-x"}, 2, {"-x"}},
+    {"flag_with_value", {"--quiet=3"}, 2, {"--quiet=3"}},
+    {"missing_value", {"--dt"}, 2, {"--dt"}},
+    {"positional_argument", {"extra"}, 2, {"extra"}},
+    {"members_zero", {"--members", "0"}, 2, {"--members 0"}},
+    {"members_negative", {"--members", "-5"}, 2, {"--members -5"}},
+    {"members_trailing_junk", {"--members", "12abc"}, 2, {"--members 12abc"}},
+    {"members_empty", {"--members", ""}, 2, {"--members"}},
+    {"members_blank", {"--members", " 12"}, 2, {"--members  12"}},
+    {"dt_zero", {"--dt", "0"}, 2, {"--dt 0"}},
+    {"dt_negative", {"--dt", "-0.1"}, 2, {"--dt -0.1"}},
+    {"dt_nan", {"--dt", "nan"}, 2, {"--dt nan"}},
+    {"dt_inf", {"--dt", "inf"}, 2, {"--dt inf"}},
+    {"dt_overflow", {"--dt", "1e999"}, 2, {"--dt 1e999"}},
+    {"dt_trailing_junk", {"--dt", "0.1s"}, 2, {"--dt 0.1s"}},
+    {"steps_zero", {"--steps", "0"}, 2, {"--steps 0"}},
+    {"steps_overflow", {"--steps", "99999999999999999999"}, 2, {"--steps 99999999999999999999"}},
+    {"member_steps_overflow", {"--steps", "9223372036854775807", "--members", "4"}, 2,
+     {"9223372036854775807", "overflow"}},
+    {"save_every_beyond_steps", {"--steps", "10", "--save-every", "20"}, 2, {"save", "20"}},
+    {"save_every_zero", {"--save-every", "0"}, 2, {"--save-every 0"}},
+    {"unknown_integrator", {"--integrator", "heun"}, 2, {"--integrator heun"}},
+    {"bad_precision", {"--precision", "half"}, 2, {"--precision half"}},
+    {"bad_output_mode", {"--output-mode", "movie"}, 2, {"--output-mode movie"}},
+    {"bad_output_type", {"--output-type", "int"}, 2, {"--output-type int"}},
+    {"param_unknown_name", {"--param", "foo=1"}, 2, {"--param foo=1", "foo"}},
+    {"param_bad_value", {"--param", "rho=abc"}, 2, {"--param rho=abc", "abc"}},
+    {"param_no_value", {"--param", "rho"}, 2, {"--param rho", "NAME=VALUE"}},
+    {"param_nan", {"--param", "rho=nan"}, 2, {"--param rho=nan"}},
+    {"param_size_not_integer", {"--model", "lorenz96", "--param", "K=3.5"}, 2, {"--param K=3.5"}},
+    {"sweep_one_bound", {"--sweep", "rho=20"}, 2, {"--sweep rho=20", "NAME=LO:HI[:N]"}},
+    {"sweep_bad_count", {"--sweep", "rho=40:20:x"}, 2, {"--sweep rho=40:20:x", "'x'"}},
+    {"sweep_too_many_fields", {"--sweep", "rho=1:2:3:4"}, 2, {"--sweep rho=1:2:3:4"}},
+    {"sweep_no_name", {"--sweep", "=1:2"}, 2, {"--sweep =1:2"}},
+    {"sweep_one_point", {"--sweep", "rho=20:40:1"}, 2, {"--sweep rho=20:40:1"}},
+    {"sweep_unknown_name", {"--sweep", "foo=1:2:10"}, 2, {"--sweep foo=1:2:10", "foo"}},
+    {"sweep_grid_mismatch", {"--sweep", "rho=20:40:11"}, 2, {"10", "11"}},
+    {"three_sweeps",
+     {"--sweep", "rho=1:2:2", "--sweep", "sigma=1:2:2", "--sweep", "beta=1:2:2"}, 2,
+     {"--sweep beta=1:2:2"}},
+    {"random_reversed", {"--random", "rho=3:1"}, 2, {"--random rho=3:1"}},
+    {"random_malformed", {"--random", "rho=1"}, 2, {"--random rho=1"}},
+    {"seed_negative", {"--seed", "-1"}, 2, {"--seed -1"}},
+    {"seed_overflow", {"--seed", "18446744073709551616"}, 2, {"--seed 18446744073709551616"}},
+    {"threads_negative", {"--threads", "-1"}, 2, {"--threads -1"}},
+    {"threads_overflow", {"--threads", "99999999999"}, 2, {"--threads 99999999999"}},
+    {"batch_members_negative", {"--batch-members", "-1"}, 2, {"--batch-members -1"}},
+    {"perturb_negative", {"--perturb", "-1"}, 2, {"--perturb -1"}},
+    {"base_state_wrong_count", {"--base-state", "1,2"}, 2, {"base state", "2"}},
+    {"base_state_bad_value", {"--base-state", "1,x,2"}, 2, {"--base-state 1,x,2", "'x'"}},
+    {"unknown_backend", {"--backend", "nosuch"}, 2, {"--backend nosuch"}},
+    {"unwritable_output", {"-o", "/nonexistent-dir/x.nc"}, 1, {"/nonexistent-dir/x.nc"}},
+    {"output_is_directory", {"-o", "."}, 1, {"--output ."}},
+};
+
+INSTANTIATE_TEST_SUITE_P(cli, BadInput, ::testing::ValuesIn(bad_cases),
+                         [](const ::testing::TestParamInfo<BadCase> &info) {
+                             return std::string(info.param.name);
+                         });
+
+TEST_F(cli, AbsentBackendIsARunFailure)
+{
+    for (const char *name : {"cuda", "opencl"}) {
+        if (backend_built_in(name))
+            continue;
+        expect_rejected(tiny_run({"--backend", name}), 1, {"--backend", name});
+    }
+}
+
+TEST_F(cli, UnknownCommand)
+{
+    expect_rejected({"frobnicate"}, 2, {"frobnicate"});
+    expect_rejected({"info", "extra"}, 2, {"extra"});
+    expect_rejected({"version", "extra"}, 2, {"extra"});
+}
+
+TEST_F(cli, Version)
+{
+    const std::string expected = std::string("ensol ") + ens_version() + "\n";
+    for (const Args &args : {Args{"--version"}, Args{"version"}}) {
+        CliResult r = run(args);
+        EXPECT_EQ(r.status, 0);
+        EXPECT_EQ(r.out, expected);
+        EXPECT_EQ(r.err, "");
+    }
+}
+
+TEST_F(cli, TopLevelHelp)
+{
+    for (const Args &args : {Args{}, Args{"help"}, Args{"--help"}, Args{"-h"}}) {
+        SCOPED_TRACE(join(args));
+        CliResult r = run(args);
+        EXPECT_EQ(r.status, 0);
+        for (const char *word : {"Usage: ensol", "run", "info", "version"})
+            EXPECT_NE(r.out.find(word), std::string::npos) << word;
+        EXPECT_EQ(r.err, "");
+    }
+}
+
+TEST_F(cli, RunHelpListsEveryOptionModelAndExample)
+{
+    CliResult r = run({"run", "--help"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.err, "");
+    for (const char *opt :
+         {"--model", "--members", "--steps", "--dt", "--integrator", "--precision", "--save-every",
+          "--output-mode", "--output-type", "--seed", "--perturb", "--base-state", "--param",
+          "--sweep", "--random", "--backend", "--threads", "--batch-members", "-o, --output",
+          "-q, --quiet", "-h, --help", "[100000]", "[ensol_out.nc]"})
+        EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
+    for (int i = 0; i < ens_model_count(); i++)
+        EXPECT_NE(r.out.find(ens_model_summary(i)), std::string::npos) << ens_model_name(i);
+    EXPECT_NE(r.out.find("ensol run --sweep rho=20:40:1001 --perturb 0 -o rho_sweep.nc"),
+              std::string::npos);
+    EXPECT_EQ(files(), std::vector<std::string>{});
+}
+
+TEST_F(cli, InfoListsBackendsAndModels)
+{
+    CliResult r = run({"info"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.err, "");
+    EXPECT_NE(r.out.find(ens_version()), std::string::npos);
+    EXPECT_NE(r.out.find("openmp"), std::string::npos);
+    for (const char *name : {"opencl", "cuda"}) {
+        if (backend_built_in(name))
+            continue;
+        auto lines = lines_of(r.out);
+        EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [&](const std::string &l) {
+            return l.find(name) != std::string::npos && l.find("not built in") != std::string::npos;
+        })) << name << " not reported as not built in:\n" << r.out;
+    }
+    for (int i = 0; i < ens_model_count(); i++)
+        EXPECT_NE(r.out.find(ens_model_name(i)), std::string::npos);
+}
+
+const Args tiny_ok = {"run", "--members", "100", "--steps", "20", "--save-every", "5", "-o",
+                      "t.nc"};
+
+TEST_F(cli, QuietRunWritesTheFileAndPrintsNothing)
+{
+    Args args = tiny_ok;
+    args.push_back("-q");
+    CliResult r = run(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(files(), std::vector<std::string>{"t.nc"});
+}
+
+TEST_F(cli, RunPrintsPlanAndSummaryOnStderrOnly)
+{
+    CliResult r = run(tiny_ok);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+    std::vector<std::string> lines = lines_of(r.err);
+    ASSERT_EQ(lines.size(), 2u) << r.err;
+    for (const char *word : {"lorenz63", "100 members", "20 steps", "auto", "t.nc"})
+        EXPECT_NE(lines[0].find(word), std::string::npos) << word << " in " << lines[0];
+    for (const char *word : {"ensol: wrote t.nc", "100 members", "openmp", "member-steps/s"})
+        EXPECT_NE(lines[1].find(word), std::string::npos) << word << " in " << lines[1];
+    EXPECT_EQ(files(), std::vector<std::string>{"t.nc"});
+}
+
+long long member_count(const fs::path &path)
+{
+    int nc, dim;
+    size_t len = 0;
+    if (nc_open(path.c_str(), NC_NOWRITE, &nc) != NC_NOERR)
+        return -1;
+    if (nc_inq_dimid(nc, "member", &dim) != NC_NOERR || nc_inq_dimlen(nc, dim, &len) != NC_NOERR)
+        len = 0;
+    nc_close(nc);
+    return (long long)len;
+}
+
+TEST_F(cli, SweepWithoutMembersTakesTheGridSize)
+{
+    CliResult r = run({"run", "--sweep", "rho=20:40:11", "--steps", "20", "--save-every", "5",
+                       "-q", "-o", "s.nc"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(files(), std::vector<std::string>{"s.nc"});
+    EXPECT_EQ(member_count(work / "s.nc"), 11);
+}
+
+TEST_F(cli, SweepWithoutCountTakesOneValuePerMember)
+{
+    CliResult r = run({"run", "--sweep", "rho=20:40", "--members", "7", "--steps", "20",
+                       "--save-every", "5", "-q", "-o", "s.nc"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(member_count(work / "s.nc"), 7);
+}
+
+TEST_F(cli, OptionOrderDoesNotMatter)
+{
+    // --param and --base-state before --model: the model is set first anyway.
+    CliResult r = run({"run", "--param", "K=8", "--base-state", "8", "--model", "lorenz96",
+                       "--members", "5", "--steps", "20", "--save-every", "5", "-q", "-o",
+                       "l96.nc"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(member_count(work / "l96.nc"), 5);
+}
+
+TEST_F(cli, HistoryHoldsTheQuotedCommandLine)
+{
+    CliResult r = run({"run", "--members", "3", "--steps", "10", "--save-every", "5", "-q", "-o",
+                       "my out.nc", "--base-state", "1"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    int nc;
+    ASSERT_EQ(nc_open((work / "my out.nc").c_str(), NC_NOWRITE, &nc), NC_NOERR);
+    size_t len = 0;
+    ASSERT_EQ(nc_inq_attlen(nc, NC_GLOBAL, "history", &len), NC_NOERR);
+    std::string history(len, '\0');
+    ASSERT_EQ(nc_get_att_text(nc, NC_GLOBAL, "history", history.data()), NC_NOERR);
+    nc_close(nc);
+    EXPECT_NE(history.find("ensol run --members 3 --steps 10 --save-every 5 -q -o 'my out.nc' "
+                           "--base-state 1"),
+              std::string::npos)
+        << history;
+}
+
+TEST_F(cli, InterruptLeavesNoFile) { stop_with(SIGINT, "interrupted"); }
+
+TEST_F(cli, TerminateLeavesNoFile) { stop_with(SIGTERM, "terminated"); }
+
+}  // namespace
