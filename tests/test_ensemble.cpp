@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
+#include <ostream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -83,6 +84,8 @@ struct ReproCase {
     const char *precision;
 };
 
+void PrintTo(const ReproCase &c, std::ostream *os) { *os << c.model << " " << c.precision; }
+
 class Reproducible : public ::testing::TestWithParam<ReproCase> {};
 
 // 1000 members x 200 steps, trajectory mode with save_every 64 (so the last
@@ -106,6 +109,8 @@ void configure_repro(ens_config *cfg, const ReproCase &c, long long batch, int t
         ENS_OK_OR_FAIL(cfg, ens_config_random_param(cfg, "rho", 20.0, 40.0));
     else
         ENS_OK_OR_FAIL(cfg, ens_config_sweep_param(cfg, "F", 6.0, 10.0, 0));
+    // Threads are a setting of the CPU backend.
+    ENS_OK_OR_FAIL(cfg, ens_config_set_backend(cfg, "openmp"));
     ENS_OK_OR_FAIL(cfg, ens_config_set_batch_members(cfg, batch));
     ENS_OK_OR_FAIL(cfg, ens_config_set_threads(cfg, threads));
 }
@@ -124,9 +129,15 @@ TEST_P(Reproducible, SameBitsForAnyBatchSizeAndThreadCount)
         for (double v : ref)
             ASSERT_TRUE(std::isfinite(v));
     }
+    // Batch sizes at one thread, and thread counts at several batch sizes.
+    // Batch size 1 runs 1000 batches of 4 save intervals each; with a team of
+    // threads that is 4000 parallel regions, which on a loaded 2-core machine
+    // (threads spinning while their partner is descheduled) costs tens of
+    // seconds and tests nothing more than batch 7 does, so batch 1 runs on
+    // one thread only.
     for (long long batch : {0LL, 1LL, 7LL, 64LL})
         for (int threads : {1, 2, 3}) {
-            if (batch == 0 && threads == 1)
+            if ((batch == 0 && threads == 1) || (batch == 1 && threads > 1))
                 continue;
             Config cfg;
             configure_repro(cfg, c, batch, threads);
@@ -764,7 +775,7 @@ TEST(ensemble, RunToMemoryRejectsTooSmallBuffer)
     EXPECT_NE(out[need - 1], -12345.0);
 }
 
-TEST(ensemble, UnbuiltBackendsAreUnavailable)
+TEST(ensemble, UnavailableBackendsAreReported)
 {
     const int n = ens_backend_count();
     ASSERT_GE(n, 1);
@@ -779,12 +790,15 @@ TEST(ensemble, UnbuiltBackendsAreUnavailable)
     EXPECT_EQ(ens_backend_probe("openmp", detail, sizeof detail), ENS_OK);
     int checked = 0;
     for (const char *name : {"cuda", "opencl"}) {
-        if (built(name))
-            continue;
-        checked++;
         detail[0] = '\0';
-        EXPECT_EQ(ens_backend_probe(name, detail, sizeof detail), ENS_ERR_BACKEND_UNAVAILABLE)
-            << name;
+        ens_status probe = ens_backend_probe(name, detail, sizeof detail);
+        if (!built(name)) {
+            EXPECT_EQ(probe, ENS_ERR_BACKEND_UNAVAILABLE) << name << " is not built in";
+        }
+        if (probe == ENS_OK)
+            continue; // built and has a device here
+        checked++;
+        EXPECT_EQ(probe, ENS_ERR_BACKEND_UNAVAILABLE) << name;
         EXPECT_NE(detail[0], '\0') << "probe of " << name << " gives no reason";
         Config c;
         ENS_OK_OR_FAIL(c, ens_config_set_members(c, 1));
@@ -801,10 +815,10 @@ TEST(ensemble, UnbuiltBackendsAreUnavailable)
         ens_run_info info;
         EXPECT_EQ(ens_run_to_memory(c, out.data(), out.size(), &info), ENS_OK)
             << ens_config_last_error(c);
-        EXPECT_STREQ(info.backend, "openmp");
+        EXPECT_TRUE(built(info.backend)) << "ran on '" << info.backend << "'";
     }
     if (!checked)
-        GTEST_SKIP() << "cuda and opencl are both built in";
+        GTEST_SKIP() << "cuda and opencl both have a device here";
 }
 
 // Failed setters leave the configuration as it was: a run afterwards equals a

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -334,6 +335,11 @@ struct AgreementCase {
     const char *integrator;
     const char *precision;
 };
+
+void PrintTo(const AgreementCase &c, std::ostream *os)
+{
+    *os << c.model << " " << c.integrator << " " << c.precision;
+}
 
 class Agreement : public ::testing::TestWithParam<AgreementCase> {};
 

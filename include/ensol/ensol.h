@@ -96,7 +96,8 @@ ens_status ens_config_set_dt(ens_config *cfg, double dt);
 ens_status ens_config_set_steps(ens_config *cfg, long long steps);
 /* In trajectory mode, save the state at t = 0 and every k steps after it;
  * when k does not divide the step count the last interval is shorter, so
- * the final state is always saved. k must not exceed the step count. */
+ * the final state is always saved. k must not exceed the step count.
+ * Default: 50, or the step count when that is smaller. */
 ens_status ens_config_set_save_every(ens_config *cfg, long long k);
 /* Arithmetic precision of the integration: "float" or "double". */
 ens_status ens_config_set_precision(ens_config *cfg, const char *name);

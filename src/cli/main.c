@@ -355,7 +355,7 @@ static const cli_option options[] = {
      .apply = apply_real, .set_real = ens_config_set_dt},
     {.name = "steps", .id = OPT_STEPS, .metavar = "N", .def = "5000",
      .help = "number of time steps", .apply = apply_count, .set_count = ens_config_set_steps},
-    {.name = "save-every", .metavar = "K", .def = "50",
+    {.name = "save-every", .metavar = "K", .def = "50, or the steps if fewer",
      .help = "in trajectory mode, save every K steps",
      .apply = apply_count, .set_count = ens_config_set_save_every},
     {.name = "precision", .metavar = "NAME", .def = "double",
@@ -846,12 +846,22 @@ static int preflight(const run_plan *plan)
     return ok ? 0 : EXIT_RUN_FAILED;
 }
 
+/* Whole-run rate first (what the user waited for), then the integration
+ * alone, so that output cost is visible rather than hidden. */
 static void print_summary(const ens_config *cfg, const run_plan *plan, const ens_run_info *info)
 {
-    char rate[32];
-    fprintf(stderr, "ensol: wrote %s: %lld members, %s (%s), %.2f s, %s member-steps/s",
-            plan->output, ens_config_members(cfg), info->backend, info->device, info->seconds,
-            format_rate(info->member_steps_per_second, rate, sizeof rate));
+    char total_rate[32], compute_rate[32];
+    const double member_steps = (double)ens_config_members(cfg) * (double)plan->steps;
+    fprintf(stderr,
+            "ensol: wrote %s (%.1f MB): %lld members x %lld steps in %.2f s, %s member-steps/s; "
+            "integration %.2f s, %s member-steps/s on %s (%s)",
+            plan->output, (double)info->bytes_written / 1e6, ens_config_members(cfg), plan->steps,
+            info->seconds,
+            format_rate(info->seconds > 0 ? member_steps / info->seconds : 0.0, total_rate,
+                        sizeof total_rate),
+            info->compute_seconds,
+            format_rate(info->member_steps_per_second, compute_rate, sizeof compute_rate),
+            info->backend, info->device);
     if (info->members_failed > 0)
         fprintf(stderr, ", %lld members failed (NaN or Inf)", info->members_failed);
     fputc('\n', stderr);

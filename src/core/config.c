@@ -299,6 +299,10 @@ ens_status ens_config_set_steps(ens_config *cfg, long long steps)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "steps = %lld: must be at least 1", steps);
     cfg->steps = steps;
+    /* The default save interval follows short runs down, so `--steps 20`
+     * alone is not an error; an interval the caller chose is kept as is. */
+    if (!cfg->save_every_set)
+        cfg->save_every = steps < DEFAULT_SAVE_EVERY ? steps : DEFAULT_SAVE_EVERY;
     return ENS_OK;
 }
 
@@ -309,6 +313,7 @@ ens_status ens_config_set_save_every(ens_config *cfg, long long k)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "save_every = %lld: must be at least 1", k);
     cfg->save_every = k;
+    cfg->save_every_set = 1;
     return ENS_OK;
 }
 

@@ -34,6 +34,7 @@ struct ens_config {
     double dt;
     long long steps;
     long long save_every;
+    int save_every_set;
     int precision;               /* enum ens_precision_id (src/backends/backend.h) */
 
     char backend[32];
