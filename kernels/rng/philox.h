@@ -53,19 +53,26 @@ ENS_FN double ens_u01_open0(ens_u32 lo, ens_u32 hi)
     return ((double)bits + 1.0) * (1.0 / 9007199254740992.0);
 }
 
+/* The Philox block of (seed, member, word, stream). */
+ENS_FN ens_philox_ctr ens_member_block(ens_u64 seed, ens_u64 member, ens_u32 word,
+                                       ens_u32 stream)
+{
+    ens_philox_ctr c;
+    ens_philox_key k;
+    c.v[0] = word;
+    c.v[1] = (ens_u32)member;
+    c.v[2] = (ens_u32)(member >> 32);
+    c.v[3] = stream;
+    k.v[0] = (ens_u32)seed;
+    k.v[1] = (ens_u32)(seed >> 32);
+    return ens_philox4x32_10(c, k);
+}
+
 /* Standard normal number `var` of member `member` (Box-Muller on one
  * Philox block; the block's two normals serve variables 2j and 2j+1). */
 ENS_FN double ens_member_normal(ens_u64 seed, ens_u64 member, ens_u32 var)
 {
-    ens_philox_ctr c;
-    ens_philox_key k;
-    c.v[0] = var >> 1;
-    c.v[1] = (ens_u32)member;
-    c.v[2] = (ens_u32)(member >> 32);
-    c.v[3] = ENS_STREAM_STATE_NOISE;
-    k.v[0] = (ens_u32)seed;
-    k.v[1] = (ens_u32)(seed >> 32);
-    ens_philox_ctr r = ens_philox4x32_10(c, k);
+    ens_philox_ctr r = ens_member_block(seed, member, var >> 1, ENS_STREAM_STATE_NOISE);
     double u1 = ens_u01_open0(r.v[0], r.v[1]);
     double u2 = ens_u01_open0(r.v[2], r.v[3]);
     double radius = sqrt(-2.0 * log(u1));
@@ -76,15 +83,7 @@ ENS_FN double ens_member_normal(ens_u64 seed, ens_u64 member, ens_u32 var)
 /* Uniform number in [0, 1) for parameter `param` of member `member`. */
 ENS_FN double ens_member_uniform(ens_u64 seed, ens_u64 member, ens_u32 param)
 {
-    ens_philox_ctr c;
-    ens_philox_key k;
-    c.v[0] = param;
-    c.v[1] = (ens_u32)member;
-    c.v[2] = (ens_u32)(member >> 32);
-    c.v[3] = ENS_STREAM_PARAM_DRAW;
-    k.v[0] = (ens_u32)seed;
-    k.v[1] = (ens_u32)(seed >> 32);
-    ens_philox_ctr r = ens_philox4x32_10(c, k);
+    ens_philox_ctr r = ens_member_block(seed, member, param, ENS_STREAM_PARAM_DRAW);
     return ens_u01_open0(r.v[0], r.v[1]) - (1.0 / 9007199254740992.0);
 }
 #endif

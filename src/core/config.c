@@ -173,18 +173,26 @@ ens_status ens_config_set_param(ens_config *cfg, const char *name, double value)
     return ENS_OK;
 }
 
+/* Index of a parameter that may vary across members. */
+static ens_status varying_param_index(ens_config *cfg, const char *name, int *index)
+{
+    *index = param_index(cfg, name);
+    if (*index >= 0)
+        return ENS_OK;
+    if (is_size_param(cfg, name))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "%s sets the number of variables and cannot vary across members", name);
+    return unknown_param(cfg, name);
+}
+
 ens_status ens_config_sweep_param(ens_config *cfg, const char *name, double lo, double hi,
                                   long long n)
 {
     ENS_BEGIN(cfg);
-    int j = param_index(cfg, name);
-    if (j < 0) {
-        if (is_size_param(cfg, name))
-            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                            "%s sets the number of variables and cannot vary across members",
-                            name);
-        return unknown_param(cfg, name);
-    }
+    int j;
+    ens_status st = varying_param_index(cfg, name, &j);
+    if (st != ENS_OK)
+        return st;
     if (!isfinite(lo) || !isfinite(hi))
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "sweep of %s from %g to %g: bounds must be finite", name, lo, hi);
@@ -205,14 +213,10 @@ ens_status ens_config_sweep_param(ens_config *cfg, const char *name, double lo, 
 ens_status ens_config_random_param(ens_config *cfg, const char *name, double lo, double hi)
 {
     ENS_BEGIN(cfg);
-    int j = param_index(cfg, name);
-    if (j < 0) {
-        if (is_size_param(cfg, name))
-            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                            "%s sets the number of variables and cannot vary across members",
-                            name);
-        return unknown_param(cfg, name);
-    }
+    int j;
+    ens_status st = varying_param_index(cfg, name, &j);
+    if (st != ENS_OK)
+        return st;
     if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "random %s in [%g, %g): needs finite bounds with low < high", name, lo,

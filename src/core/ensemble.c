@@ -67,16 +67,25 @@ void ens_config_describe_variation(const ens_config *cfg, char *out, size_t size
     }
 }
 
-ens_status ens_config_member_initial_state(ens_config *cfg, long long m, double *state)
+/* A member query needs a valid configuration and a member inside it. */
+static ens_status check_member(ens_config *cfg, long long m)
 {
-    if (!cfg || !state)
-        return ENS_ERR_INVALID_ARGUMENT;
     ens_status st = ens_config_validate(cfg);
     if (st != ENS_OK)
         return st;
     if (m < 0 || m >= ens_config_members(cfg))
-        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "member %lld: outside 0..%lld", m, ens_config_members(cfg) - 1);
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "member %lld: outside 0..%lld", m,
+                        ens_config_members(cfg) - 1);
+    return ENS_OK;
+}
+
+ens_status ens_config_member_initial_state(ens_config *cfg, long long m, double *state)
+{
+    if (!cfg || !state)
+        return ENS_ERR_INVALID_ARGUMENT;
+    ens_status st = check_member(cfg, m);
+    if (st != ENS_OK)
+        return st;
     ens_config_initial_state(cfg, m, state);
     return ENS_OK;
 }
@@ -85,12 +94,9 @@ ens_status ens_config_member_param(ens_config *cfg, long long m, const char *nam
 {
     if (!cfg || !value || !name)
         return ENS_ERR_INVALID_ARGUMENT;
-    ens_status st = ens_config_validate(cfg);
+    ens_status st = check_member(cfg, m);
     if (st != ENS_OK)
         return st;
-    if (m < 0 || m >= ens_config_members(cfg))
-        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "member %lld: outside 0..%lld", m, ens_config_members(cfg) - 1);
     if (cfg->model->size_param && strcmp(name, cfg->model->size_param) == 0) {
         *value = cfg->nvars;
         return ENS_OK;
