@@ -6,9 +6,7 @@
 // Philox functions of kernels/rng/philox.h that test_philox checks against
 // Random123's published vectors), never from a previous ensol run.
 #include "ensol/ensol.h"
-
-// philox.h uses sqrt/log/sin/cos without including a maths header.
-#include <math.h>
+#include "test_support.h"
 
 #include "rng/philox.h"
 
@@ -29,41 +27,8 @@ namespace {
 
 // ---- helpers ---------------------------------------------------------------
 
-struct Config {
-    ens_config *c = nullptr;
-    Config() { EXPECT_EQ(ens_config_create(&c), ENS_OK); }
-    ~Config() { ens_config_destroy(c); }
-    Config(const Config &) = delete;
-    Config &operator=(const Config &) = delete;
-    operator ens_config *() const { return c; }
-};
-
-#define ENS_OK_OR_FAIL(cfg, call)                                                       \
-    do {                                                                              \
-        ens_status st_ = (call);                                                      \
-        ASSERT_EQ(st_, ENS_OK) << #call << " -> " << ens_status_string(st_) << ": "   \
-                               << ens_config_last_error(cfg);                         \
-    } while (0)
-
-::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &out)
-{
-    long long members = ens_config_members(cfg);
-    long long times = ens_config_saved_times(cfg);
-    int nvars = ens_config_nvars(cfg);
-    if (members <= 0 || times <= 0 || nvars <= 0)
-        return ::testing::AssertionFailure()
-               << "bad sizes: members " << members << " times " << times << " nvars " << nvars;
-    out.assign((size_t)(members * times * nvars), std::nan(""));
-    ens_run_info info;
-    std::memset(&info, 0, sizeof info);
-    ens_status st = ens_run_to_memory(cfg, out.data(), out.size(), &info);
-    if (st != ENS_OK)
-        return ::testing::AssertionFailure() << "ens_run_to_memory: " << ens_status_string(st)
-                                             << ": " << ens_config_last_error(cfg);
-    if (info.members_failed != 0)
-        return ::testing::AssertionFailure() << info.members_failed << " members failed";
-    return ::testing::AssertionSuccess();
-}
+using ensol_test::Config;
+using ensol_test::run_cfg;
 
 bool same_bits(const std::vector<double> &a, const std::vector<double> &b)
 {

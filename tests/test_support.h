@@ -1,0 +1,56 @@
+// Helpers shared by the test suites that drive the public API.
+#ifndef ENSOL_TEST_SUPPORT_H
+#define ENSOL_TEST_SUPPORT_H
+
+#include "ensol/ensol.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace ensol_test {
+
+// An ens_config that is destroyed with the scope.
+struct Config {
+    ens_config *c = nullptr;
+    Config() { EXPECT_EQ(ens_config_create(&c), ENS_OK); }
+    ~Config() { ens_config_destroy(c); }
+    Config(const Config &) = delete;
+    Config &operator=(const Config &) = delete;
+    operator ens_config *() const { return c; }
+};
+
+// Run into memory; `out` gets members * saved_times * nvars doubles.
+inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &out)
+{
+    long long members = ens_config_members(cfg);
+    long long times = ens_config_saved_times(cfg);
+    int nvars = ens_config_nvars(cfg);
+    if (members <= 0 || times <= 0 || nvars <= 0)
+        return ::testing::AssertionFailure()
+               << "bad sizes: members " << members << " times " << times << " nvars " << nvars;
+    out.assign((size_t)(members * times * nvars), std::nan(""));
+    ens_run_info info;
+    std::memset(&info, 0, sizeof info);
+    ens_status st = ens_run_to_memory(cfg, out.data(), out.size(), &info);
+    if (st != ENS_OK)
+        return ::testing::AssertionFailure() << "ens_run_to_memory: " << ens_status_string(st)
+                                             << ": " << ens_config_last_error(cfg);
+    if (info.members_failed != 0)
+        return ::testing::AssertionFailure() << info.members_failed << " members failed";
+    return ::testing::AssertionSuccess();
+}
+
+} // namespace ensol_test
+
+// Assert that an API call succeeded, showing the configuration's message.
+#define ENS_OK_OR_FAIL(cfg, call)                                                     \
+    do {                                                                              \
+        ens_status st_ = (call);                                                      \
+        ASSERT_EQ(st_, ENS_OK) << #call << " -> " << ens_status_string(st_) << ": "   \
+                               << ens_config_last_error(cfg);                         \
+    } while (0)
+
+#endif
