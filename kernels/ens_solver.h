@@ -1,9 +1,11 @@
 /*
  * The maths of one ensemble member, instantiated for one precision.
  *
- * Define ENS_REAL (float or double) and ENS_SUFFIX (a name suffix such as
- * _f or _d) before including; the header may be included once per precision
- * in the same translation unit. The C backend includes it twice, the OpenCL
+ * Define ENS_REAL and ENS_SUFFIX (a name suffix such as _f or _d) before
+ * including; the header may be included once per precision in the same
+ * translation unit. ENS_REAL is float or double, or on OpenCL a vector type
+ * such as double16, which runs the same maths on several members at once
+ * (so the maths must not branch on state values). The C backend includes it twice, the OpenCL
  * program once per build (with -DENS_REAL=...), the CUDA file twice.
  *
  * Functions defined (NAME followed by ENS_SUFFIX):

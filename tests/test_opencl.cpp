@@ -5,6 +5,7 @@
 // Every test skips, with the reason, where the OpenCL backend cannot run
 // (not built in, no platform, no device).
 #include "ensol/ensol.h"
+#include "test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -35,21 +36,8 @@ std::string opencl_unavailable()
             GTEST_SKIP() << "OpenCL: " << why_;               \
     } while (0)
 
-struct Config {
-    ens_config *c = nullptr;
-    Config() { EXPECT_EQ(ens_config_create(&c), ENS_OK); }
-    ~Config() { ens_config_destroy(c); }
-    Config(const Config &) = delete;
-    Config &operator=(const Config &) = delete;
-    operator ens_config *() const { return c; }
-};
-
-#define ENS_OK_OR_FAIL(cfg, call)                                                       \
-    do {                                                                              \
-        ens_status st_ = (call);                                                      \
-        ASSERT_EQ(st_, ENS_OK) << #call << " -> " << ens_status_string(st_) << ": "   \
-                               << ens_config_last_error(cfg);                         \
-    } while (0)
+using ensol_test::Config;
+using ensol_test::run_cfg;
 
 struct Case {
     const char *model;
@@ -95,27 +83,6 @@ void configure(ens_config *c, const Case &k, const char *backend, int strict, do
     ENS_OK_OR_FAIL(c, ens_config_set_save_every(c, save_every));
     ENS_OK_OR_FAIL(c, ens_config_set_backend(c, backend));
     ENS_OK_OR_FAIL(c, ens_config_set_strict_fp(c, strict));
-}
-
-::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &out,
-                                   ens_run_info *info_out = nullptr)
-{
-    const long long n =
-        ens_config_members(cfg) * ens_config_saved_times(cfg) * ens_config_nvars(cfg);
-    if (n <= 0)
-        return ::testing::AssertionFailure() << "bad sizes";
-    out.assign((size_t)n, std::nan(""));
-    ens_run_info info;
-    std::memset(&info, 0, sizeof info);
-    const ens_status st = ens_run_to_memory(cfg, out.data(), out.size(), &info);
-    if (info_out)
-        *info_out = info;
-    if (st != ENS_OK)
-        return ::testing::AssertionFailure() << "ens_run_to_memory: " << ens_status_string(st)
-                                             << ": " << ens_config_last_error(cfg);
-    if (info.members_failed != 0)
-        return ::testing::AssertionFailure() << info.members_failed << " members failed";
-    return ::testing::AssertionSuccess();
 }
 
 bool same_bits(const std::vector<double> &a, const std::vector<double> &b)

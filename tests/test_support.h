@@ -23,7 +23,9 @@ struct Config {
 };
 
 // Run into memory; `out` gets members * saved_times * nvars doubles.
-inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &out)
+// Members whose state became NaN or Inf count as a failure.
+inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &out,
+                                          ens_run_info *info_out = nullptr)
 {
     long long members = ens_config_members(cfg);
     long long times = ens_config_saved_times(cfg);
@@ -35,6 +37,8 @@ inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &
     ens_run_info info;
     std::memset(&info, 0, sizeof info);
     ens_status st = ens_run_to_memory(cfg, out.data(), out.size(), &info);
+    if (info_out)
+        *info_out = info;
     if (st != ENS_OK)
         return ::testing::AssertionFailure() << "ens_run_to_memory: " << ens_status_string(st)
                                              << ": " << ens_config_last_error(cfg);

@@ -37,7 +37,9 @@
  * which OpenCL C applies lane by lane, so ens_solver.h instantiated with
  * ENS_REAL = double8 is the same maths on 8 members. CPU compilers
  * (PoCL's) turn that into SIMD instructions, which they do not do across
- * the work-items of a kernel with a step loop inside; GPUs use width 1. */
+ * the work-items of a kernel with a step loop inside; GPUs use width 1.
+ * (Maths that branched on state values would not compile with a vector
+ * ENS_REAL: such a model would need select() or width 1.) */
 #if ENS_WIDTH == 1
 #define ENS_REAL ENS_SCALAR
 #define ENS_LOAD(ptr) (*(ptr))

@@ -179,6 +179,15 @@ static const char *apply_threads(ens_config *cfg, const cli_option *o, const cha
     return why;
 }
 
+static const char *apply_strict_fp(ens_config *cfg, const cli_option *o, const char *arg,
+                                   ens_status *st)
+{
+    (void)o;
+    (void)arg;
+    *st = ens_config_set_strict_fp(cfg, 1);
+    return NULL;
+}
+
 static const char *apply_seed(ens_config *cfg, const cli_option *o, const char *arg,
                               ens_status *st)
 {
@@ -366,6 +375,13 @@ static const cli_option options[] = {
     {.name = "backend", .id = OPT_BACKEND, .metavar = "NAME", .def = "auto",
      .help = "auto, openmp, opencl or cuda",
      .apply = apply_name, .set_name = ens_config_set_backend},
+    {.name = "device", .metavar = "DEV", .def = "the backend's first",
+     .help = "device of the backend: its number in 'ensol info'\n"
+             "or part of its name",
+     .apply = apply_name, .set_name = ens_config_set_device},
+    {.name = "strict-fp", .help = "no fused multiply-adds, correctly rounded\n"
+                                  "division: backends agree bit for bit",
+     .apply = apply_strict_fp},
     {.name = "threads", .metavar = "N", .def = "0",
      .help = "threads of the openmp backend; 0: all cores", .apply = apply_threads},
     {.name = "batch-members", .metavar = "N", .def = "0",
@@ -446,12 +462,11 @@ enum { HELP_COLUMN = 30, HELP_WIDTH = 79 };
 
 static void print_option_help(const cli_option *o)
 {
-    char left[64];
+    char left[64], shortopt[8] = "    ";
     if (o->id > 0 && o->id < 256)
-        snprintf(left, sizeof left, "  -%c, --%s%s%s", o->id, o->name, o->metavar ? " " : "",
-                 o->metavar ? o->metavar : "");
-    else
-        snprintf(left, sizeof left, "      --%s %s", o->name, o->metavar);
+        snprintf(shortopt, sizeof shortopt, "-%c, ", o->id);
+    snprintf(left, sizeof left, "  %s--%s%s%s", shortopt, o->name, o->metavar ? " " : "",
+             o->metavar ? o->metavar : "");
     int column = printf("%-*s", HELP_COLUMN, left);
     for (const char *c = o->help; *c; c++) {
         if (*c == '\n')
@@ -962,7 +977,7 @@ static int no_arguments(int argc, char **argv, const char *usage)
 static int cmd_info(int argc, char **argv)
 {
     static const char *const known[] = {"openmp", "opencl", "cuda"};
-    char detail[512];
+    char detail[8192];
     int status = no_arguments(argc, argv, "ensol info");
     if (status != -1)
         return status;
