@@ -41,7 +41,7 @@ typedef struct ens_backend_ops {
     ens_status (*create)(ens_backend_job *job, void **ctx, ens_error *err);
     /* Device description for logs and file attributes. */
     void (*describe)(void *ctx, char *device, size_t device_size);
-    /* Load `count` members (count <= capacity). */
+    /* Load `count` members; the scheduler keeps 1 <= count <= capacity. */
     ens_status (*upload)(void *ctx, long long count, const void *state,
                          const void *params, ens_error *err);
     /* Advance every loaded member by `nsteps` steps of the job's integrator. */

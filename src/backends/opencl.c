@@ -616,9 +616,6 @@ static ens_status opencl_upload(void *vctx, long long count, const void *state,
                                 const void *params, ens_error *err)
 {
     opencl_ctx *ctx = vctx;
-    if (count < 1 || count > ctx->job.capacity)
-        return ens_fail(err, ENS_ERR_INTERNAL, "opencl backend: %lld members exceed capacity %lld",
-                        count, ctx->job.capacity);
     ctx->count = count;
     cl_int rc = clEnqueueWriteBuffer(ctx->queue, ctx->state, CL_TRUE, 0,
                                      (size_t)count * (size_t)ctx->job.nvars * ctx->real_size,
