@@ -35,35 +35,6 @@
 #include "ensol/ensol.h"
 #include "yardstick.h"
 
-/* ---- flops per member-step ------------------------------------------------
- * Counted from the source, one flop per arithmetic operation, no FMA:
- *   Lorenz-63 rhs: sigma*(y-x) 2, x*(rho-z)-y 3, x*y-beta*z 3          =  8
- *   Lorenz-96 rhs: (x[k+1]-x[k-2])*x[k-1] - x[k] + F                   = 4 per variable
- *   Euler step (kernels/integrators/euler.h): rhs + 2 per variable
- *     (x += dt*f)                               Lorenz-63: 8 + 2*3     = 14
- *   RK4 step (kernels/integrators/rk4.h): 4 rhs + 13 per variable:
- *     stage 1: xs = x + dt/2 f                          2
- *     stage 2: sum += 2 f (2), xs = x + dt/2 f (2)      4
- *     stage 3: sum += 2 f (2), xs = x + dt f (2)        4
- *     stage 4: x += dt/6 (sum + f)                      3
- *                                              Lorenz-63: 4*8 + 13*3 = 71
- * rk4.h's comment says "4 rhs + 11 per variable" (65 for Lorenz-63): that
- * count leaves out the two doublings 2*f, which are exact and compile to an
- * add. They are executed, so this bench counts them: 71. */
-static double step_flops(const char *model, const char *integrator, int nvars)
-{
-    double rhs;
-    if (strcmp(model, "lorenz63") == 0)
-        rhs = 8;
-    else if (strcmp(model, "lorenz96") == 0)
-        rhs = 4.0 * nvars;
-    else
-        return 0; /* unknown model: no GFLOP/s column */
-    if (strcmp(integrator, "rk4") == 0)
-        return 4 * rhs + 13.0 * nvars;
-    return rhs + 2.0 * nvars;
-}
-
 /* ---- options ------------------------------------------------------------------ */
 
 typedef struct options {
@@ -534,7 +505,7 @@ static void time_integrator(const options *o, const char *integrator, result *r)
     memset(r, 0, sizeof *r);
     r->integrator = integrator;
     r->nvars = nvars;
-    r->flops = step_flops(o->model, integrator, nvars);
+    r->flops = ens_config_step_flops(cfg);
 
     const int is_float = strcmp(o->precision, "float") == 0;
     yardstick_problem y = {is_float, strcmp(integrator, "rk4") == 0 ? YS_RK4 : YS_EULER, n,

@@ -151,6 +151,10 @@ int ens_config_nvars(const ens_config *cfg);
 long long ens_config_members(const ens_config *cfg);
 /* Number of saved times the run produces (1 in final mode). */
 long long ens_config_saved_times(const ens_config *cfg);
+/* Floating-point operations of one member-step of the configured model and
+ * integrator, one per arithmetic operation (a fused multiply-add counts 2),
+ * as counted in kernels/integrators/. */
+double ens_config_step_flops(const ens_config *cfg);
 /* Initial state of member m (nvars values), exactly as the run uses it. */
 ens_status ens_config_member_initial_state(ens_config *cfg, long long m, double *state);
 /* Value of parameter `name` for member m (shared, swept or drawn). */

@@ -19,9 +19,10 @@
 #define ENS_OPENMP_ENTRY ens_openmp_advance_contract
 #endif
 
-/* Members per SIMD tile: 32 doubles are four AVX-512 registers per
- * variable, enough independent chains to hide FMA latency. */
-#define ENS_TILE 32
+/* Members per SIMD tile: 256 bytes per variable (32 doubles or 64 floats)
+ * are four AVX-512 registers, enough independent chains to hide FMA
+ * latency. */
+#define ENS_TILE_BYTES 256
 /* The largest compile-time variable count the tiled loop takes. */
 #define ENS_TILE_MAX_VARS 3
 
@@ -37,17 +38,21 @@ static int job_threads(const ens_backend_job *job)
 
 #define ENS_REAL double
 #define ENS_SUFFIX _d
+#define ENS_TILE (ENS_TILE_BYTES / 8)
 #include "ens_solver.h"
 #include "backends/openmp_loops.h"
 #undef ENS_REAL
 #undef ENS_SUFFIX
+#undef ENS_TILE
 
 #define ENS_REAL float
 #define ENS_SUFFIX _f
+#define ENS_TILE (ENS_TILE_BYTES / 4)
 #include "ens_solver.h"
 #include "backends/openmp_loops.h"
 #undef ENS_REAL
 #undef ENS_SUFFIX
+#undef ENS_TILE
 
 ens_status ENS_OPENMP_ENTRY(const ens_backend_job *job, long long count, void *state,
                             const void *params, long long nsteps, ens_error *err)

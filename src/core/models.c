@@ -1,6 +1,7 @@
 /* The host-side model registry. Adding a model: its maths in
  * kernels/models/NAME.h, its id in ENS_MODEL_LIST (kernels/ens_portable.h)
  * and one entry below. */
+#include "core/config.h"
 #include "core/models.h"
 
 #include <string.h>
@@ -73,6 +74,11 @@ double ens_step_flops(const ens_model_info *model, int integrator, int nvars)
     if (integrator == ENS_INTEGRATOR_ID_RK4)
         return 4.0 * rhs + 13.0 * nvars;
     return rhs + 2.0 * nvars;
+}
+
+double ens_config_step_flops(const ens_config *cfg)
+{
+    return cfg ? ens_step_flops(cfg->model, cfg->integrator, cfg->nvars) : 0.0;
 }
 
 int ens_model_count(void) { return ens_models_count(); }
