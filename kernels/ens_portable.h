@@ -9,6 +9,7 @@
  *   ENS_GLOBAL    address space of a pointer into device global memory
  *   ENS_RESTRICT  restrict where the dialect has it
  *   ens_u32/u64   fixed-width unsigned integers
+ *   ens_i64       64-bit signed integer (step counters)
  */
 #ifndef ENS_PORTABLE_H
 #define ENS_PORTABLE_H
@@ -20,6 +21,7 @@
 #define ENS_RESTRICT restrict
 typedef uint ens_u32;
 typedef ulong ens_u64;
+typedef long ens_i64;
 #elif defined(__CUDACC__)
 #define ENS_CUDA 1
 #define ENS_FN static __host__ __device__ __forceinline__
@@ -27,6 +29,7 @@ typedef ulong ens_u64;
 #define ENS_RESTRICT __restrict__
 typedef unsigned int ens_u32;
 typedef unsigned long long ens_u64;
+typedef long long ens_i64;
 #else
 #include <math.h>
 #include <stdint.h>
@@ -44,6 +47,7 @@ typedef unsigned long long ens_u64;
 #endif
 typedef uint32_t ens_u32;
 typedef uint64_t ens_u64;
+typedef int64_t ens_i64;
 #endif
 
 #define ENS_CAT_(a, b) a##b
@@ -60,6 +64,37 @@ typedef uint64_t ens_u64;
 enum ens_model_id { ENS_MODEL_LIST(ENS_MODEL_ENUM_ENTRY) ENS_MODEL_COUNT };
 #undef ENS_MODEL_ENUM_ENTRY
 
-enum ens_integrator_id { ENS_INTEGRATOR_ID_EULER, ENS_INTEGRATOR_ID_RK4, ENS_INTEGRATOR_COUNT };
+/* Euler and RK4 take fixed steps; DOPRI5 adapts each member's step. */
+enum ens_integrator_id {
+    ENS_INTEGRATOR_ID_EULER,
+    ENS_INTEGRATOR_ID_RK4,
+    ENS_INTEGRATOR_ID_DOPRI5,
+    ENS_INTEGRATOR_COUNT
+};
+
+/* Outcome of a member's integration; the same values as enum
+ * ens_member_status of the public API (include/ensol/ensol.h). */
+#define ENS_MEMBER_STATUS_OK 0
+#define ENS_MEMBER_STATUS_NONFINITE 1 /* state or derivative not finite */
+#define ENS_MEMBER_STATUS_DT_MIN 2    /* needed a step below dt_min */
+#define ENS_MEMBER_STATUS_MAX_STEPS 3 /* used up its step budget */
+
+/* What a backend keeps per member between calls for DOPRI5, as rows of
+ * structure-of-arrays buffers (row r of member m at [r * count + m]):
+ *   reals: the state at the member's own time (nv rows), its derivative
+ *          (nv, first-same-as-last), the dense-output coefficients of the
+ *          last step (5 nv), then the scalars below;
+ *   int64: the counters below. */
+#define ENS_DOPRI5_REAL_ROWS(nv) (7 * (nv) + 6)
+#define ENS_DOPRI5_SCALARS(nv) (7 * (nv)) /* first scalar row */
+enum ens_dopri5_scalar {
+    ENS_D5_T,       /* the member's time: the state above is there */
+    ENS_D5_T_PREV,  /* start of the last accepted step */
+    ENS_D5_H_LAST,  /* size of the last accepted step */
+    ENS_D5_H,       /* next step size to try */
+    ENS_D5_LFACOLD, /* log2 of the PI controller's previous error */
+    ENS_D5_T_FAIL   /* time the member stopped at (status != 0) */
+};
+enum ens_dopri5_counter { ENS_D5_ACCEPTED, ENS_D5_REJECTED, ENS_D5_STATUS, ENS_DOPRI5_INT_ROWS };
 
 #endif /* ENS_PORTABLE_H */

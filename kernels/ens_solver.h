@@ -12,8 +12,14 @@
  *   ens_rhs(model, nv, x, f, p)            model right-hand side dispatch
  *   ens_euler_step / ens_rk4_step(...)     one step of an integrator
  *   ens_advance(model, integrator, nv, x, work, p, dt, nsteps)
- *                                          nsteps steps of one member, with
- *                                          its state in private memory
+ *                                          nsteps fixed steps (Euler, RK4) of
+ *                                          one member, with its state in
+ *                                          private memory
+ *   ens_dopri5_member(...)                 one member of the adaptive
+ *                                          integrator advanced to a time
+ *                                          (integrators/dopri5.h; only for a
+ *                                          scalar ENS_REAL: define
+ *                                          ENS_REAL_IS_VECTOR otherwise)
  */
 #include "ens_portable.h"
 
@@ -39,7 +45,12 @@ ENS_FN void ENS_SYM(ens_rhs)(int model, int nv, const ens_real *ENS_RESTRICT x,
 #include "integrators/euler.h"
 #include "integrators/rk4.h"
 
-/* Largest work space any integrator needs, in values per state variable. */
+#ifndef ENS_REAL_IS_VECTOR
+#include "integrators/dopri5.h"
+#endif
+
+/* Largest work space a fixed-step integrator needs, in values per state
+ * variable (DOPRI5 has its own: ENS_DOPRI5_WORK_PER_VAR). */
 #define ENS_MAX_WORK_PER_VAR 3
 
 ENS_FN void ENS_SYM(ens_advance)(int model, int integrator, int nv,

@@ -162,12 +162,15 @@ protected:
     }
 
     // A signal stops the run between batches: no file, exit 128 + signal.
+    // The run stops at the end of the interval in flight: what was computed
+    // stays in NAME.partial, readable and marked incomplete, and nothing
+    // appears under the final name.
     void stop_with(int sig, const char *word)
     {
         // Far more work than the test lets it do; small batches so the
         // progress callback, where the stop happens, comes often.
         pid_t pid = start({"run", "--members", "1000000", "--batch-members", "1000", "--steps",
-                           "100000", "--output-mode", "final", "-o", "big.nc"});
+                           "100000", "--save-every", "10000", "-o", "big.nc"});
         ASSERT_GT(pid, 0);
         // The plan line is printed once the handlers are installed.
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -180,8 +183,33 @@ protected:
         std::vector<std::string> lines = lines_of(r.err);
         ASSERT_FALSE(lines.empty());
         EXPECT_NE(lines.back().find(word), std::string::npos) << r.err;
+        EXPECT_NE(lines.back().find("big.nc.partial"), std::string::npos) << r.err;
         EXPECT_EQ(r.out, "");
-        EXPECT_EQ(files(), std::vector<std::string>{});
+        ASSERT_EQ(files(), std::vector<std::string>{"big.nc.partial"});
+
+        int ncid = -1;
+        ASSERT_EQ(nc_open((work / "big.nc.partial").c_str(), NC_NOWRITE, &ncid), NC_NOERR);
+        size_t len = 0;
+        EXPECT_EQ(nc_inq_attlen(ncid, NC_GLOBAL, "incomplete", &len), NC_NOERR)
+            << "an interrupted file says so";
+        long long complete = -1, partial = -1;
+        EXPECT_EQ(nc_get_att_longlong(ncid, NC_GLOBAL, "members_complete", &complete), NC_NOERR);
+        EXPECT_EQ(nc_get_att_longlong(ncid, NC_GLOBAL, "members_partial", &partial), NC_NOERR);
+        EXPECT_GE(complete, 0);
+        EXPECT_LT(complete, 1000000);
+        double last_time = -1;
+        EXPECT_EQ(nc_get_att_double(ncid, NC_GLOBAL, "last_time_written", &last_time), NC_NOERR);
+        EXPECT_GE(last_time, 0.0);
+        // The first member's initial state was written, and is the base
+        // state plus its perturbation: a real value, not a fill value.
+        int varid = -1;
+        ASSERT_EQ(nc_inq_varid(ncid, "x", &varid), NC_NOERR);
+        size_t start[2] = {0, 0};
+        double x0 = 0;
+        EXPECT_EQ(nc_get_var1_double(ncid, varid, start, &x0), NC_NOERR);
+        EXPECT_GT(x0, -15.0);
+        EXPECT_LT(x0, -5.0);
+        nc_close(ncid);
     }
 };
 
@@ -436,8 +464,8 @@ TEST_F(cli, HistoryHoldsTheQuotedCommandLine)
         << history;
 }
 
-TEST_F(cli, InterruptLeavesNoFile) { stop_with(SIGINT, "interrupted"); }
+TEST_F(cli, InterruptKeepsAPartialFileMarkedIncomplete) { stop_with(SIGINT, "interrupted"); }
 
-TEST_F(cli, TerminateLeavesNoFile) { stop_with(SIGTERM, "terminated"); }
+TEST_F(cli, TerminateKeepsAPartialFileMarkedIncomplete) { stop_with(SIGTERM, "terminated"); }
 
 }  // namespace

@@ -96,6 +96,7 @@ struct RunFile {
         spec.ntimes = ntimes;
         spec.times = times.data();
         spec.disk_double = disk_double;
+        spec.write_states = 1;
         spec.param_varies = varies.data();
         spec.param_values = param_values.data();
         spec.history = history.c_str();
@@ -151,7 +152,7 @@ ens_status write_batch(ens_nc_writer *w, const RunFile &s, long long m0, long lo
         for (long long i = 0; i < count; i++)
             params[(size_t)(p * count + i)] =
                 s.varies[(size_t)p] ? param_value(p, m0 + i) : s.param_values[(size_t)p];
-    return ens_nc_write_batch(w, m0, count, as_double ? (const void *)d.data() : f.data(),
+    return ens_nc_write_batch(w, m0, count, T, as_double ? (const void *)d.data() : f.data(),
                               as_double ? 1 : 0, params.data(), err);
 }
 
@@ -344,7 +345,7 @@ TEST(ncwriter, ScalarModelDoubleTwoBatches)
     ASSERT_EQ(write_batch(w, s, 0, 4, true, &err), ENS_OK) << err.msg;
     ASSERT_EQ(write_batch(w, s, 4, 3, true, &err), ENS_OK) << err.msg;
     EXPECT_EQ(ens_nc_bytes_written(w), 7ull * 5 * 3 * sizeof(double));
-    ASSERT_EQ(ens_nc_close(w, 1, &err), ENS_OK) << err.msg;
+    ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
 
     EXPECT_FALSE(exists(s.path + ".partial"));
     ASSERT_TRUE(exists(s.path));
@@ -374,7 +375,7 @@ TEST(ncwriter, ScalarModelFloatOnDisk)
     ASSERT_EQ(write_batch(w, s, 0, 4, true, &err), ENS_OK) << err.msg;
     ASSERT_EQ(write_batch(w, s, 4, 3, false, &err), ENS_OK) << err.msg;
     EXPECT_EQ(ens_nc_bytes_written(w), 7ull * 5 * 3 * sizeof(float));
-    ASSERT_EQ(ens_nc_close(w, 1, &err), ENS_OK) << err.msg;
+    ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
 
     EXPECT_FALSE(exists(s.path + ".partial"));
     int ncid;
@@ -405,7 +406,7 @@ TEST(ncwriter, VectorModel)
     ASSERT_EQ(write_batch(w, s, 0, 2, true, &err), ENS_OK) << err.msg;
     ASSERT_EQ(write_batch(w, s, 2, 3, true, &err), ENS_OK) << err.msg;
     EXPECT_EQ(ens_nc_bytes_written(w), (unsigned long long)(M * T * K) * sizeof(double));
-    ASSERT_EQ(ens_nc_close(w, 1, &err), ENS_OK) << err.msg;
+    ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
     EXPECT_FALSE(exists(s.path + ".partial"));
 
     int ncid;
@@ -464,7 +465,7 @@ TEST(ncwriter, ChunksStayWithinBounds)
         ens_nc_writer *w = open_ok(s);
         ASSERT_NE(w, nullptr);
         ens_error err{};
-        ASSERT_EQ(ens_nc_close(w, 1, &err), ENS_OK) << err.msg;
+        ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
         int ncid;
         ASSERT_EQ(nc_open(s.path.c_str(), NC_NOWRITE, &ncid), NC_NOERR);
         const char *name = s.model->var_names[0] ? s.model->var_names[0] : s.model->vector_name;
@@ -501,7 +502,7 @@ TEST(ncwriter, FailedRunLeavesNoFile)
     ASSERT_NE(w, nullptr);
     ens_error err{};
     ASSERT_EQ(write_batch(w, s, 0, 4, true, &err), ENS_OK) << err.msg;
-    ASSERT_EQ(ens_nc_close(w, 0, &err), ENS_OK) << err.msg;
+    ASSERT_EQ(ens_nc_close(w, ENS_NC_DISCARD, nullptr, &err), ENS_OK) << err.msg;
     EXPECT_FALSE(exists(s.path));
     EXPECT_FALSE(exists(s.path + ".partial"));
 }
@@ -519,14 +520,14 @@ TEST(ncwriter, FailedRunKeepsExistingFileAndSuccessReplacesIt)
     ASSERT_NE(w, nullptr);
     ens_error err{};
     ASSERT_EQ(write_batch(w, s, 0, 7, true, &err), ENS_OK) << err.msg;
-    ASSERT_EQ(ens_nc_close(w, 0, &err), ENS_OK) << err.msg;
+    ASSERT_EQ(ens_nc_close(w, ENS_NC_DISCARD, nullptr, &err), ENS_OK) << err.msg;
     EXPECT_EQ(read_all(s.path), "sentinel: an earlier result");
     EXPECT_FALSE(exists(s.path + ".partial"));
 
     w = open_ok(s);
     ASSERT_NE(w, nullptr);
     ASSERT_EQ(write_batch(w, s, 0, 7, true, &err), ENS_OK) << err.msg;
-    ASSERT_EQ(ens_nc_close(w, 1, &err), ENS_OK) << err.msg;
+    ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
     int ncid;
     ASSERT_EQ(nc_open(s.path.c_str(), NC_NOWRITE, &ncid), NC_NOERR);
     check_scalar_states<double>(ncid, s, NC_DOUBLE);
@@ -560,7 +561,7 @@ TEST(ncwriter, ReadOnlyDirectoryFailsWithIoError)
     ens_error err{};
     ens_status st = ens_nc_open(&s.spec, &w, &err);
     if (st == ENS_OK && geteuid() == 0) {
-        ens_nc_close(w, 0, &err);
+        ens_nc_close(w, ENS_NC_DISCARD, nullptr, &err);
         GTEST_SKIP() << "running as root: permissions not enforced";
     }
     EXPECT_EQ(st, ENS_ERR_IO);
@@ -591,7 +592,7 @@ TEST(ncwriter, RejectsBadArguments)
     EXPECT_NE(std::string(err.msg).find("members"), std::string::npos) << err.msg;
     EXPECT_EQ(write_batch(w, s, -1, 2, true, &err), ENS_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(ens_nc_bytes_written(w), 0u);
-    ASSERT_EQ(ens_nc_close(w, 0, &err), ENS_OK) << err.msg;
+    ASSERT_EQ(ens_nc_close(w, ENS_NC_DISCARD, nullptr, &err), ENS_OK) << err.msg;
     EXPECT_FALSE(exists(s.path + ".partial"));
 }
 
@@ -612,7 +613,7 @@ TEST(ncwriter, XarrayOpensTheFile)
         ens_error err{};
         ASSERT_EQ(write_batch(w, s, 0, 6, true, &err), ENS_OK) << err.msg;
         ASSERT_EQ(write_batch(w, s, 6, 5, true, &err), ENS_OK) << err.msg;
-        ASSERT_EQ(ens_nc_close(w, 1, &err), ENS_OK) << err.msg;
+        ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
 
         std::string vars = l96 ? "X" : "x,y,z,rho";
         std::string cmd = std::string("'") + ENSOL_PYTHON + "' '" + ENSOL_TESTS_DIR +

@@ -90,9 +90,15 @@ ens_status ens_config_set_seed(ens_config *cfg, uint64_t seed);
 
 /* ---- integration ------------------------------------------------------- */
 
-/* "euler" or "rk4". Default: euler (the classic experiment). */
+/* "euler", "rk4" (fixed steps) or "dopri5" (Dormand-Prince 5(4): each
+ * member adapts its own step to the tolerances below). Default: euler (the
+ * classic experiment). */
 ens_status ens_config_set_integrator(ens_config *cfg, const char *name);
+/* The time step; for dopri5 the first step tried and the unit of steps and
+ * save_every: the saved times are t = k * save_every * dt as for fixed
+ * steps, whatever steps each member takes (dense output). */
 ens_status ens_config_set_dt(ens_config *cfg, double dt);
+/* Total time = steps * dt (for dopri5 too). */
 ens_status ens_config_set_steps(ens_config *cfg, long long steps);
 /* In trajectory mode, save the state at t = 0 and every k steps after it;
  * when k does not divide the step count the last interval is shorter, so
@@ -101,6 +107,27 @@ ens_status ens_config_set_steps(ens_config *cfg, long long steps);
 ens_status ens_config_set_save_every(ens_config *cfg, long long k);
 /* Arithmetic precision of the integration: "float" or "double". */
 ens_status ens_config_set_precision(ens_config *cfg, const char *name);
+
+/* dopri5 only (fixed-step integrators ignore them). A step is accepted when
+ * the RMS over variables of err_v / (atol_v + rtol_v max(|x_v|, |x_v'|)) is
+ * at most 1 (the norm of SciPy's solve_ivp and Hairer's DOPRI5).
+ * rtol > 0 and finite, and at least 8 units of roundoff of the precision
+ * (2^-50 in double, 2^-21 in float; checked by ens_config_validate);
+ * atol >= 0 and finite. Defaults: rtol 1e-6, atol 1e-9. */
+ens_status ens_config_set_tolerances(ens_config *cfg, double rtol, double atol);
+/* Per-variable tolerances: n values, one per state variable of the model
+ * (checked at validation, as the size of lorenz96 may change later), or
+ * n == 1 for one value for all. */
+ens_status ens_config_set_rtol_vector(ens_config *cfg, const double *rtol, int n);
+ens_status ens_config_set_atol_vector(ens_config *cfg, const double *atol, int n);
+/* Step size limits: 0 <= dt_min < dt_max, finite; dt_max = 0: no upper
+ * limit. A member whose error control needs a step below dt_min stops with
+ * ENS_MEMBER_DT_MIN. Defaults: 0 and 0 (no limits). */
+ens_status ens_config_set_dt_limits(ens_config *cfg, double dt_min, double dt_max);
+/* Steps (accepted and rejected) a member may attempt in the whole run; a
+ * member that needs more stops with ENS_MEMBER_MAX_STEPS. 0 (default):
+ * 100 x steps, at least 100000. */
+ens_status ens_config_set_max_steps(ens_config *cfg, long long max_steps);
 
 /* ---- backend ------------------------------------------------------------ */
 
@@ -118,11 +145,23 @@ ens_status ens_config_set_threads(ens_config *cfg, int threads);
 /* Members integrated per batch; 0 (default) chooses from the memory budget.
  * Results do not depend on it. */
 ens_status ens_config_set_batch_members(ens_config *cfg, long long members);
+/* Memory budget of a run in bytes (host buffers, and device buffers on a
+ * device backend); 0 (default): a quarter of the available memory, at most
+ * 1 GiB. Batches are sized to fit; peak memory does not grow with members. */
+ens_status ens_config_set_max_memory(ens_config *cfg, double bytes);
 
 /* ---- output ------------------------------------------------------------- */
 
-/* "trajectory" (every save) or "final" (the last state only). */
+/* "trajectory" (every save), "final" (the last state only), "stats" (the
+ * ensemble mean, standard deviation, minimum and maximum of each variable
+ * at every save, over the members whose state is finite: kilobytes for any
+ * member count) or "both" (trajectory and stats). */
 ens_status ens_config_set_output_mode(ens_config *cfg, const char *name);
+/* NetCDF compression of the state variables: deflate level 0 (none, the
+ * default) to 9, with the shuffle filter; and bit rounding to keep
+ * `quantize_bits` significant bits (0: exact), which makes float output
+ * compress 2-3x better. Compression runs on one thread inside NetCDF. */
+ens_status ens_config_set_compression(ens_config *cfg, int deflate_level, int quantize_bits);
 /* Type of the values on disk: "float" or "double"; default: the precision. */
 ens_status ens_config_set_output_type(ens_config *cfg, const char *name);
 /* NetCDF file written by ens_run. The file appears under this name only
@@ -143,6 +182,22 @@ typedef struct ens_progress {
 } ens_progress;
 typedef int (*ens_progress_fn)(const ens_progress *progress, void *user);
 ens_status ens_config_set_progress(ens_config *cfg, ens_progress_fn fn, void *user);
+
+/* What a run will do, known once its backend is chosen and before it
+ * starts: passed to the plan callback. */
+typedef struct ens_run_plan {
+    char backend[32];
+    char device[128];
+    long long members;
+    long long batches;
+    long long batch_members;
+    long long saved_times;
+    double host_bytes;     /* host memory of the batch buffers */
+    double device_bytes;   /* device memory (0 for the CPU backend) */
+    double output_bytes;   /* state data written to the file (uncompressed) */
+} ens_run_plan;
+typedef void (*ens_plan_fn)(const ens_run_plan *plan, void *user);
+ens_status ens_config_set_plan_callback(ens_config *cfg, ens_plan_fn fn, void *user);
 
 /* ---- introspection ------------------------------------------------------- */
 
@@ -174,11 +229,39 @@ typedef struct ens_run_info {
     double compute_seconds;      /* time spent integrating */
     double member_steps_per_second;
     long long batches;
-    long long members_failed;    /* members whose state became NaN or Inf */
+    long long members_failed;    /* members with status != ENS_MEMBER_OK */
     unsigned long long bytes_written;
+    long long members_by_status[4]; /* members per enum ens_member_status */
+    long long steps_accepted;    /* over all members; fixed steps: members x steps */
+    long long steps_rejected;    /* over all members (dopri5) */
 } ens_run_info;
 
-/* Run and write the NetCDF file set by ens_config_set_output_path. */
+/* Outcome of each member. A dopri5 member that fails stops where it failed
+ * and keeps its last state in all later saves; euler and rk4 members carry
+ * on with NaN or Inf. */
+typedef enum ens_member_status {
+    ENS_MEMBER_OK = 0,
+    ENS_MEMBER_NONFINITE = 1,  /* its state became NaN or Inf (dopri5: every
+                                  smaller step did too, down to the limit) */
+    ENS_MEMBER_DT_MIN = 2,     /* dopri5: needed a step below dt_min, or too
+                                  small to advance the time */
+    ENS_MEMBER_MAX_STEPS = 3   /* dopri5: used up max_steps */
+} ens_member_status;
+
+/* Caller arrays receiving per-member results, each with
+ * ens_config_members() entries; NULL arrays are skipped. For euler and rk4
+ * the status says whether the final state is finite, accepted_steps is
+ * the step count, rejected_steps 0 and failure_time NaN. */
+typedef struct ens_member_stats {
+    int *status;                 /* enum ens_member_status */
+    long long *accepted_steps;
+    long long *rejected_steps;
+    double *failure_time;        /* model time a failed member stopped at; NaN if ok */
+} ens_member_stats;
+
+/* Run and write the NetCDF file set by ens_config_set_output_path. Besides
+ * the states it holds status(member) for every integrator, and for dopri5
+ * accepted_steps, rejected_steps and failure_time (member). */
 ens_status ens_run(ens_config *cfg, ens_run_info *info);
 
 /* Run and return the saved states in caller memory instead of a file:
@@ -187,6 +270,10 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info);
  * `out` holds; it must be at least members * times * nvars. */
 ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count,
                              ens_run_info *info);
+
+/* ens_run_to_memory that also fills the arrays of `stats` (may be NULL). */
+ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
+                                const ens_member_stats *stats, ens_run_info *info);
 
 /* ---- backends --------------------------------------------------------------- */
 

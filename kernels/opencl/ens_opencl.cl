@@ -13,7 +13,11 @@
  *                                 arrays have constant size and the model
  *                                 and integrator dispatch folds away
  *   -DENS_STRICT_FP=0|1           1: no contraction of multiply-adds
- *   -DENS_WIDTH=1|2|4|8|16        members per work-item (vector lanes)
+ *   -DENS_WIDTH=1|2|4|8|16        members per work-item (vector lanes);
+ *                                 1 for DOPRI5, whose steps branch per member
+ *
+ * Kernels: ens_advance (fixed steps, any width) and, at width 1,
+ * ens_advance_adaptive (DOPRI5).
  */
 #if ENS_STRICT_FP
 /* Strict runs must round every operation as the CPU backend does (which
@@ -45,6 +49,7 @@
 #define ENS_LOAD(ptr) (*(ptr))
 #define ENS_STORE(value, ptr) (*(ptr) = (value))
 #else
+#define ENS_REAL_IS_VECTOR 1
 #define ENS_REAL ENS_CAT(ENS_SCALAR, ENS_WIDTH)
 #define ENS_LOAD(ptr) ENS_CAT(vload, ENS_WIDTH)(0, ptr)
 #define ENS_STORE(value, ptr) ENS_CAT(vstore, ENS_WIDTH)(value, 0, ptr)
@@ -103,3 +108,33 @@ __kernel void ens_advance(__global ENS_SCALAR *restrict state,
     for (int v = 0; v < ENS_NVARS; v++)
         ens_cl_store(x[v], state + v * count, m0, count);
 }
+
+#if ENS_WIDTH == 1
+/* DOPRI5: one member per work-item, advanced to t_end by the per-member
+ * function every backend runs (integrators/dopri5.h). aux and aux_int
+ * hold each member's step state between calls (rows of ens_portable.h);
+ * fresh = 1 on the first call after an upload. */
+__kernel void ens_advance_adaptive(__global ENS_SCALAR *restrict state,
+                                   __global const ENS_SCALAR *restrict params,
+                                   __global ENS_SCALAR *restrict aux,
+                                   __global long *restrict aux_int,
+                                   __global const ENS_SCALAR *restrict tol,
+                                   const ulong count, const ENS_SCALAR t_end,
+                                   const ENS_SCALAR h0, const ENS_SCALAR dt_min,
+                                   const ENS_SCALAR dt_max, const long max_steps,
+                                   const int fresh)
+{
+    const ulong m = (ulong)get_global_id(0);
+    if (m >= count)
+        return;
+    ENS_REAL mem[ENS_DOPRI5_REAL_ROWS(ENS_NVARS)];
+    ENS_REAL work[ENS_DOPRI5_WORK_PER_VAR * ENS_NVARS];
+    ENS_REAL p[ENS_PARAMS_ALLOC];
+    const ENS_CAT(ens_dopri5_ctl, ENS_SUFFIX) ctl = {
+        .h0 = h0, .dt_min = dt_min, .dt_max = dt_max, .t_end = t_end,
+        .max_steps = max_steps, .fresh = fresh,
+    };
+    ENS_CAT(ens_dopri5_member, ENS_SUFFIX)(ENS_MODEL, ENS_NVARS, ENS_NPARAMS, m, count, state,
+                                           params, aux, aux_int, tol, &ctl, mem, work, p);
+}
+#endif

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "ens_portable.h"
 
 typedef enum ens_precision_id { ENS_PRECISION_ID_DOUBLE = 0, ENS_PRECISION_ID_FLOAT = 1 } ens_precision_id;
 
@@ -22,7 +23,14 @@ typedef struct ens_backend_job {
     int nparams;
     int integrator;         /* enum ens_integrator_id */
     ens_precision_id precision;
-    double dt;
+    double dt;              /* fixed-step: the step; DOPRI5: the first step and
+                               the unit of advance() */
+    /* DOPRI5 only (ens_job_adaptive) */
+    const double *rtol;     /* nvars values each */
+    const double *atol;
+    double dt_min;          /* 0: none */
+    double dt_max;          /* 0: none */
+    long long max_steps;    /* attempted steps per member and run */
     int threads;            /* CPU threads; 0 = all */
     int strict_fp;          /* no FMA contraction, correctly rounded division */
     const char *device;     /* device request: "" default, an index, or a name part */
@@ -32,6 +40,7 @@ typedef struct ens_backend_job {
 
 typedef struct ens_backend_ops {
     const char *name;
+    int device_memory;      /* buffers live in device memory, apart from the host's */
     /* Can this backend run here? `detail` gets its devices or the reason not. */
     ens_status (*probe)(char *detail, size_t detail_size);
     /* Optional: whether `auto` should take this backend when probe succeeds
@@ -44,12 +53,41 @@ typedef struct ens_backend_ops {
     /* Load `count` members; the scheduler keeps 1 <= count <= capacity. */
     ens_status (*upload)(void *ctx, long long count, const void *state,
                          const void *params, ens_error *err);
-    /* Advance every loaded member by `nsteps` steps of the job's integrator. */
+    /* Advance the model time of every loaded member by nsteps * dt: nsteps
+     * fixed steps, or for DOPRI5 adaptive steps until the time
+     * ens_job_time(job, steps since upload), whose state `download` then
+     * returns (interpolated; each member keeps its own step state). */
     ens_status (*advance)(void *ctx, long long nsteps, ens_error *err);
     /* Copy the loaded members' current state to host memory. */
     ens_status (*download)(void *ctx, void *state, ens_error *err);
+    /* Per-member status, accepted and rejected steps and failure time (NaN
+     * for members that did not fail) of the loaded members since upload;
+     * NULL arrays are skipped. Needed for DOPRI5 (a backend without it
+     * refuses adaptive jobs at create); NULL otherwise. */
+    ens_status (*download_stats)(void *ctx, const ens_member_stats *stats, ens_error *err);
     void (*destroy)(void *ctx);
 } ens_backend_ops;
+
+static inline int ens_job_adaptive(const ens_backend_job *job)
+{
+    return job->integrator == ENS_INTEGRATOR_ID_DOPRI5;
+}
+
+/* Model time `steps` steps of dt after upload; every backend computes its
+ * targets this way, so that strict runs agree bit for bit. */
+static inline double ens_job_time(const ens_backend_job *job, long long steps)
+{
+    return (double)steps * job->dt;
+}
+
+/* DOPRI5's first step: dt within [dt_min, dt_max]. */
+static inline double ens_job_first_step(const ens_backend_job *job)
+{
+    double h = job->dt;
+    if (job->dt_max > 0 && h > job->dt_max)
+        h = job->dt_max;
+    return h < job->dt_min ? job->dt_min : h;
+}
 
 /* Registry (src/backends/registry.c): compiled-in backends in auto order. */
 int ens_backends_count(void);

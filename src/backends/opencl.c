@@ -12,6 +12,8 @@
 #define CL_TARGET_OPENCL_VERSION 120
 
 #include <ctype.h>
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,9 +392,14 @@ typedef struct opencl_ctx {
     int width; /* members per work-item */
     long long count;
     cl_command_queue queue;
-    cl_kernel kernel;
+    cl_kernel kernel;   /* ens_advance, or ens_advance_adaptive for DOPRI5 */
     cl_mem state;
     cl_mem params;
+    /* DOPRI5 only: per-member step state, tolerances, progress since upload */
+    cl_mem aux;
+    cl_mem aux_int;
+    cl_mem tol;
+    long long steps_done;
 } opencl_ctx;
 
 static ens_status opencl_probe(char *detail, size_t size)
@@ -437,12 +444,18 @@ static void opencl_destroy(void *vctx)
         clReleaseMemObject(ctx->state);
     if (ctx->params)
         clReleaseMemObject(ctx->params);
+    if (ctx->aux)
+        clReleaseMemObject(ctx->aux);
+    if (ctx->aux_int)
+        clReleaseMemObject(ctx->aux_int);
+    if (ctx->tol)
+        clReleaseMemObject(ctx->tol);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     free(ctx);
 }
 
-/* Lower job->capacity so that each buffer fits one allocation and both
+/* Lower job->capacity so that each buffer fits one allocation and all
  * together about half the device memory (the rest for the runtime and
  * other programs). */
 static ens_status fit_capacity(ens_backend_job *job, const cl_device_desc *d, size_t real_size,
@@ -450,11 +463,18 @@ static ens_status fit_capacity(ens_backend_job *job, const cl_device_desc *d, si
 {
     const double state_bytes = (double)real_size * job->nvars;
     const double param_bytes = (double)real_size * (job->nparams > 0 ? job->nparams : 1);
+    const int adaptive = ens_job_adaptive(job);
+    const double aux_bytes =
+        adaptive ? (double)real_size * ENS_DOPRI5_REAL_ROWS(job->nvars) : 0.0;
+    const double aux_int_bytes = adaptive ? 8.0 * ENS_DOPRI5_INT_ROWS : 0.0;
+    const double per_member = state_bytes + param_bytes + aux_bytes + aux_int_bytes;
     double fit = (double)d->max_alloc / state_bytes;
     if ((double)d->max_alloc / param_bytes < fit)
         fit = (double)d->max_alloc / param_bytes;
-    if (0.5 * (double)d->global_mem / (state_bytes + param_bytes) < fit)
-        fit = 0.5 * (double)d->global_mem / (state_bytes + param_bytes);
+    if (adaptive && (double)d->max_alloc / aux_bytes < fit)
+        fit = (double)d->max_alloc / aux_bytes;
+    if (0.5 * (double)d->global_mem / per_member < fit)
+        fit = 0.5 * (double)d->global_mem / per_member;
     if (fit < 1.0)
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
                         "opencl: device %s cannot hold one member of %d variables", d->name,
@@ -471,15 +491,83 @@ static ens_status fit_capacity(ens_backend_job *job, const cl_device_desc *d, si
  * widest OpenCL vector), so that two independent vector chains hide the
  * latency of the arithmetic; PoCL 3.1 on AVX-512, Lorenz-63 RK4 double:
  * width 1 ran at 6% of the OpenMP backend, 8 at 38%, 16 at 66%. */
-static int members_per_work_item(const cl_device_desc *d, int dbl)
+static int members_per_work_item(const cl_device_desc *d, const ens_backend_job *job, int dbl)
 {
-    if (is_gpu_like(d))
-        return 1;
+    if (is_gpu_like(d) || ens_job_adaptive(job))
+        return 1; /* DOPRI5 branches per member: one per work-item */
     const cl_uint native = dbl ? d->vector_double : d->vector_float;
     int width = 1;
     while (width < 16 && (cl_uint)width < 2 * native)
         width *= 2;
     return width;
+}
+
+/* A kernel argument of the job's precision. */
+static cl_int set_real_arg(opencl_ctx *ctx, cl_uint index, double value)
+{
+    const float value_f = (float)value;
+    return ctx->real_size == sizeof(double)
+               ? clSetKernelArg(ctx->kernel, index, sizeof value, &value)
+               : clSetKernelArg(ctx->kernel, index, sizeof value_f, &value_f);
+}
+
+/* Kernel arguments of ens_advance_adaptive (kernels/opencl/ens_opencl.cl). */
+enum {
+    ADAPTIVE_ARG_AUX = 2, ADAPTIVE_ARG_AUX_INT, ADAPTIVE_ARG_TOL, ADAPTIVE_ARG_COUNT,
+    ADAPTIVE_ARG_T_END, ADAPTIVE_ARG_H0, ADAPTIVE_ARG_DT_MIN, ADAPTIVE_ARG_DT_MAX,
+    ADAPTIVE_ARG_MAX_STEPS, ADAPTIVE_ARG_FRESH
+};
+
+/* DOPRI5's per-member buffers, its tolerances (rounded to the job's
+ * precision, as every backend does) and the arguments fixed for the run. */
+static ens_status create_adaptive_buffers(opencl_ctx *ctx, cl_context context, ens_error *err)
+{
+    const ens_backend_job *job = &ctx->job;
+    const size_t capacity = (size_t)job->capacity, nv = (size_t)job->nvars;
+    const char *name = ctx->dev.name;
+    cl_int rc = CL_SUCCESS;
+    ctx->aux = clCreateBuffer(context, CL_MEM_READ_WRITE,
+                              capacity * (size_t)ENS_DOPRI5_REAL_ROWS(nv) * ctx->real_size, NULL,
+                              &rc);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateBuffer (step state)", rc, name);
+    ctx->aux_int = clCreateBuffer(context, CL_MEM_READ_WRITE,
+                                  capacity * ENS_DOPRI5_INT_ROWS * sizeof(cl_long), NULL, &rc);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateBuffer (step counters)", rc, name);
+    void *tol = malloc(2 * nv * ctx->real_size);
+    if (!tol)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "opencl: out of memory");
+    for (size_t v = 0; v < nv; v++) {
+        if (ctx->real_size == sizeof(double)) {
+            ((double *)tol)[v] = job->rtol[v];
+            ((double *)tol)[nv + v] = job->atol[v];
+        } else {
+            ((float *)tol)[v] = (float)job->rtol[v];
+            ((float *)tol)[nv + v] = (float)job->atol[v];
+        }
+    }
+    ctx->tol = clCreateBuffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                              2 * nv * ctx->real_size, tol, &rc);
+    free(tol);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateBuffer (tolerances)", rc, name);
+    const cl_long max_steps = (cl_long)job->max_steps;
+    const double no_limit = ctx->real_size == sizeof(double) ? DBL_MAX : FLT_MAX;
+    rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_AUX, sizeof(cl_mem), &ctx->aux);
+    if (rc == CL_SUCCESS)
+        rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_AUX_INT, sizeof(cl_mem), &ctx->aux_int);
+    if (rc == CL_SUCCESS)
+        rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_TOL, sizeof(cl_mem), &ctx->tol);
+    if (rc == CL_SUCCESS)
+        rc = set_real_arg(ctx, ADAPTIVE_ARG_H0, ens_job_first_step(job));
+    if (rc == CL_SUCCESS)
+        rc = set_real_arg(ctx, ADAPTIVE_ARG_DT_MIN, job->dt_min);
+    if (rc == CL_SUCCESS)
+        rc = set_real_arg(ctx, ADAPTIVE_ARG_DT_MAX, job->dt_max > 0 ? job->dt_max : no_limit);
+    if (rc == CL_SUCCESS)
+        rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_MAX_STEPS, sizeof max_steps, &max_steps);
+    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
 }
 
 static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err)
@@ -532,7 +620,7 @@ static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err
         goto fail;
     ctx->job = *job;
 
-    ctx->width = members_per_work_item(d, dbl);
+    ctx->width = members_per_work_item(d, job, dbl);
     char options[320];
     snprintf(options, sizeof options,
              "-DENS_USE_DOUBLE=%d -DENS_MODEL=%d -DENS_INTEGRATOR=%d -DENS_NVARS=%d "
@@ -551,7 +639,8 @@ static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err
         st = cl_fail(err, "clCreateCommandQueue", rc, d->name);
         goto fail;
     }
-    ctx->kernel = clCreateKernel(program, "ens_advance", &rc);
+    const int adaptive = ens_job_adaptive(job);
+    ctx->kernel = clCreateKernel(program, adaptive ? "ens_advance_adaptive" : "ens_advance", &rc);
     if (rc != CL_SUCCESS) {
         st = cl_fail(err, "clCreateKernel", rc, d->name);
         goto fail;
@@ -582,15 +671,18 @@ static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err
         st = cl_fail(err, "clCreateBuffer (params)", rc, d->name);
         goto fail;
     }
+    if (adaptive) {
+        st = create_adaptive_buffers(ctx, context, err);
+        if (st != ENS_OK)
+            goto fail;
+        /* The tolerances belong to the caller; the buffer holds them now. */
+        ctx->job.rtol = ctx->job.atol = NULL;
+    }
     rc = clSetKernelArg(ctx->kernel, 0, sizeof(cl_mem), &ctx->state);
     if (rc == CL_SUCCESS)
         rc = clSetKernelArg(ctx->kernel, 1, sizeof(cl_mem), &ctx->params);
-    if (rc == CL_SUCCESS) {
-        const double dt_d = job->dt;
-        const float dt_f = (float)job->dt;
-        rc = dbl ? clSetKernelArg(ctx->kernel, 3, sizeof dt_d, &dt_d)
-                 : clSetKernelArg(ctx->kernel, 3, sizeof dt_f, &dt_f);
-    }
+    if (rc == CL_SUCCESS && !adaptive)
+        rc = set_real_arg(ctx, 3, job->dt);
     if (rc != CL_SUCCESS) {
         st = cl_fail(err, "clSetKernelArg", rc, d->name);
         goto fail;
@@ -617,6 +709,7 @@ static ens_status opencl_upload(void *vctx, long long count, const void *state,
 {
     opencl_ctx *ctx = vctx;
     ctx->count = count;
+    ctx->steps_done = 0;
     cl_int rc = clEnqueueWriteBuffer(ctx->queue, ctx->state, CL_TRUE, 0,
                                      (size_t)count * (size_t)ctx->job.nvars * ctx->real_size,
                                      state, 0, NULL, NULL);
@@ -635,9 +728,21 @@ static ens_status opencl_advance(void *vctx, long long nsteps, ens_error *err)
     const size_t local = ctx->local_size;
     const size_t items = ((size_t)ctx->count + (size_t)ctx->width - 1) / (size_t)ctx->width;
     const size_t global = (items + local - 1) / local * local;
-    cl_int rc = clSetKernelArg(ctx->kernel, 2, sizeof count, &count);
-    if (rc == CL_SUCCESS)
-        rc = clSetKernelArg(ctx->kernel, 4, sizeof steps, &steps);
+    cl_int rc;
+    if (ens_job_adaptive(&ctx->job)) {
+        const cl_int fresh = ctx->steps_done == 0;
+        rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_COUNT, sizeof count, &count);
+        if (rc == CL_SUCCESS)
+            rc = set_real_arg(ctx, ADAPTIVE_ARG_T_END,
+                              ens_job_time(&ctx->job, ctx->steps_done + nsteps));
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_FRESH, sizeof fresh, &fresh);
+    } else {
+        rc = clSetKernelArg(ctx->kernel, 2, sizeof count, &count);
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(ctx->kernel, 4, sizeof steps, &steps);
+    }
+    ctx->steps_done += nsteps;
     if (rc != CL_SUCCESS)
         return cl_fail(err, "clSetKernelArg", rc, ctx->dev.name);
     rc = clEnqueueNDRangeKernel(ctx->queue, ctx->kernel, 1, NULL, &global, &local, 0, NULL, NULL);
@@ -657,8 +762,47 @@ static ens_status opencl_download(void *vctx, void *state, ens_error *err)
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueReadBuffer", rc, ctx->dev.name);
 }
 
+static ens_status opencl_download_stats(void *vctx, const ens_member_stats *stats,
+                                        ens_error *err)
+{
+    opencl_ctx *ctx = vctx;
+    if (!ctx->aux_int)
+        return ens_fail(err, ENS_ERR_INTERNAL, "opencl: no step counters in this job");
+    const size_t n = (size_t)ctx->count;
+    cl_long *counters = malloc(n * ENS_DOPRI5_INT_ROWS * sizeof *counters);
+    void *t_fail = malloc(n * ctx->real_size);
+    cl_int rc = CL_OUT_OF_HOST_MEMORY;
+    if (counters && t_fail)
+        rc = clEnqueueReadBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0,
+                                 n * ENS_DOPRI5_INT_ROWS * sizeof *counters, counters, 0, NULL,
+                                 NULL);
+    if (rc == CL_SUCCESS)
+        rc = clEnqueueReadBuffer(
+            ctx->queue, ctx->aux, CL_TRUE,
+            ((size_t)ENS_DOPRI5_SCALARS(ctx->job.nvars) + ENS_D5_T_FAIL) * n * ctx->real_size,
+            n * ctx->real_size, t_fail, 0, NULL, NULL);
+    for (size_t m = 0; rc == CL_SUCCESS && m < n; m++) {
+        const int status = (int)counters[ENS_D5_STATUS * n + m];
+        if (stats->status)
+            stats->status[m] = status;
+        if (stats->accepted_steps)
+            stats->accepted_steps[m] = counters[ENS_D5_ACCEPTED * n + m];
+        if (stats->rejected_steps)
+            stats->rejected_steps[m] = counters[ENS_D5_REJECTED * n + m];
+        if (stats->failure_time)
+            stats->failure_time[m] = status == ENS_MEMBER_STATUS_OK ? NAN
+                                     : ctx->real_size == sizeof(double)
+                                         ? ((const double *)t_fail)[m]
+                                         : (double)((const float *)t_fail)[m];
+    }
+    free(counters);
+    free(t_fail);
+    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueReadBuffer", rc, ctx->dev.name);
+}
+
 const ens_backend_ops ens_backend_opencl = {
     .name = "opencl",
+    .device_memory = 1,
     .probe = opencl_probe,
     .auto_eligible = opencl_auto_eligible,
     .create = opencl_create,
@@ -666,5 +810,6 @@ const ens_backend_ops ens_backend_opencl = {
     .upload = opencl_upload,
     .advance = opencl_advance,
     .download = opencl_download,
+    .download_stats = opencl_download_stats,
     .destroy = opencl_destroy,
 };

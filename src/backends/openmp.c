@@ -1,5 +1,6 @@
 /* CPU backend: OpenMP threads across members, SIMD lanes within a thread.
  * Without OpenMP it runs the same loops on one thread. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,11 @@ typedef struct openmp_ctx {
     long long count;
     void *state;
     void *params;
+    /* DOPRI5 only: per-member arrays, tolerances, progress since upload */
+    void *aux;
+    ens_i64 *aux_int;
+    void *tol;
+    long long steps_done;
 } openmp_ctx;
 
 static int max_threads(void)
@@ -41,6 +47,19 @@ static ens_status openmp_probe(char *detail, size_t size)
     return ENS_OK;
 }
 
+static void openmp_destroy(void *vctx)
+{
+    openmp_ctx *ctx = vctx;
+    if (!ctx)
+        return;
+    free(ctx->state);
+    free(ctx->params);
+    free(ctx->aux);
+    free(ctx->aux_int);
+    free(ctx->tol);
+    free(ctx);
+}
+
 static ens_status openmp_create(ens_backend_job *job, void **out, ens_error *err)
 {
     openmp_ctx *ctx = calloc(1, sizeof *ctx);
@@ -48,12 +67,30 @@ static ens_status openmp_create(ens_backend_job *job, void **out, ens_error *err
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "openmp backend: out of memory");
     ctx->job = *job;
     const size_t capacity = (size_t)(job->capacity > 0 ? job->capacity : 1);
-    ctx->state = malloc(capacity * (size_t)job->nvars * real_size(job));
+    const size_t nv = (size_t)job->nvars;
+    ctx->state = malloc(capacity * nv * real_size(job));
     ctx->params = malloc(capacity * (size_t)(job->nparams > 0 ? job->nparams : 1) * real_size(job));
-    if (!ctx->state || !ctx->params) {
-        free(ctx->state);
-        free(ctx->params);
-        free(ctx);
+    int ok = ctx->state && ctx->params;
+    if (ok && ens_job_adaptive(job)) {
+        ctx->aux = malloc(capacity * (size_t)ENS_DOPRI5_REAL_ROWS(nv) * real_size(job));
+        ctx->aux_int = malloc(capacity * ENS_DOPRI5_INT_ROWS * sizeof *ctx->aux_int);
+        ctx->tol = malloc(2 * nv * real_size(job));
+        ok = ctx->aux && ctx->aux_int && ctx->tol;
+        /* The job's tolerances, rounded to its precision (as every backend does). */
+        for (size_t v = 0; ok && v < nv; v++) {
+            if (job->precision == ENS_PRECISION_ID_FLOAT) {
+                ((float *)ctx->tol)[v] = (float)job->rtol[v];
+                ((float *)ctx->tol)[nv + v] = (float)job->atol[v];
+            } else {
+                ((double *)ctx->tol)[v] = job->rtol[v];
+                ((double *)ctx->tol)[nv + v] = job->atol[v];
+            }
+        }
+        /* The job's pointers belong to the caller; the context keeps values. */
+        ctx->job.rtol = ctx->job.atol = NULL;
+    }
+    if (!ok) {
+        openmp_destroy(ctx);
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
                         "openmp backend: cannot allocate state for %lld members", job->capacity);
     }
@@ -77,17 +114,30 @@ static ens_status openmp_upload(void *vctx, long long count, const void *state,
     ctx->count = count;
     memcpy(ctx->state, state, (size_t)count * (size_t)ctx->job.nvars * real_size(&ctx->job));
     memcpy(ctx->params, params, (size_t)count * (size_t)ctx->job.nparams * real_size(&ctx->job));
+    ctx->steps_done = 0;
     return ENS_OK;
 }
 
 static ens_status openmp_advance(void *vctx, long long nsteps, ens_error *err)
 {
     openmp_ctx *ctx = vctx;
+    ens_openmp_adaptive adaptive, *a = NULL;
+    if (ens_job_adaptive(&ctx->job)) {
+        adaptive = (ens_openmp_adaptive){
+            .aux = ctx->aux,
+            .aux_int = ctx->aux_int,
+            .tol = ctx->tol,
+            .t_end = ens_job_time(&ctx->job, ctx->steps_done + nsteps),
+            .fresh = ctx->steps_done == 0,
+        };
+        a = &adaptive;
+    }
+    ctx->steps_done += nsteps;
     if (ctx->job.strict_fp)
         return ens_openmp_advance_strict(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                         err);
+                                         a, err);
     return ens_openmp_advance_contract(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                       err);
+                                       a, err);
 }
 
 static ens_status openmp_download(void *vctx, void *state, ens_error *err)
@@ -98,14 +148,31 @@ static ens_status openmp_download(void *vctx, void *state, ens_error *err)
     return ENS_OK;
 }
 
-static void openmp_destroy(void *vctx)
+static ens_status openmp_download_stats(void *vctx, const ens_member_stats *stats,
+                                        ens_error *err)
 {
     openmp_ctx *ctx = vctx;
-    if (!ctx)
-        return;
-    free(ctx->state);
-    free(ctx->params);
-    free(ctx);
+    if (!ctx->aux_int)
+        return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step counters in this job");
+    const size_t n = (size_t)ctx->count;
+    const size_t fail_row =
+        ((size_t)ENS_DOPRI5_SCALARS(ctx->job.nvars) + ENS_D5_T_FAIL) * n;
+    for (size_t m = 0; m < n; m++) {
+        const int status = (int)ctx->aux_int[ENS_D5_STATUS * n + m];
+        if (stats->status)
+            stats->status[m] = status;
+        if (stats->accepted_steps)
+            stats->accepted_steps[m] = ctx->aux_int[ENS_D5_ACCEPTED * n + m];
+        if (stats->rejected_steps)
+            stats->rejected_steps[m] = ctx->aux_int[ENS_D5_REJECTED * n + m];
+        if (stats->failure_time)
+            stats->failure_time[m] =
+                status == ENS_MEMBER_STATUS_OK ? NAN
+                : ctx->job.precision == ENS_PRECISION_ID_FLOAT
+                    ? (double)((const float *)ctx->aux)[fail_row + m]
+                    : ((const double *)ctx->aux)[fail_row + m];
+    }
+    return ENS_OK;
 }
 
 const ens_backend_ops ens_backend_openmp = {
@@ -116,5 +183,6 @@ const ens_backend_ops ens_backend_openmp = {
     .upload = openmp_upload,
     .advance = openmp_advance,
     .download = openmp_download,
+    .download_stats = openmp_download_stats,
     .destroy = openmp_destroy,
 };

@@ -4,6 +4,7 @@
  * ENS_OPENMP_STRICT defined, without it (ens_openmp_advance_strict), so
  * that strict runs agree bit for bit with the other backends.
  */
+#include <float.h>
 #include <stdlib.h>
 
 #ifdef ENSOL_HAVE_OPENMP
@@ -25,6 +26,9 @@
 #define ENS_TILE_BYTES 256
 /* The largest compile-time variable count the tiled loop takes. */
 #define ENS_TILE_MAX_VARS 3
+/* Adaptive members per scheduling chunk: their cost varies (each takes its
+ * own steps), so threads take chunks dynamically. */
+#define ENS_ADAPTIVE_CHUNK 16
 
 static int job_threads(const ens_backend_job *job)
 {
@@ -55,8 +59,13 @@ static int job_threads(const ens_backend_job *job)
 #undef ENS_TILE
 
 ens_status ENS_OPENMP_ENTRY(const ens_backend_job *job, long long count, void *state,
-                            const void *params, long long nsteps, ens_error *err)
+                            const void *params, long long nsteps,
+                            const ens_openmp_adaptive *adaptive, ens_error *err)
 {
+    if (adaptive)
+        return job->precision == ENS_PRECISION_ID_FLOAT
+                   ? advance_adaptive_f(job, count, state, params, adaptive, err)
+                   : advance_adaptive_d(job, count, state, params, adaptive, err);
     if (job->precision == ENS_PRECISION_ID_FLOAT)
         return advance_f(job, count, state, params, nsteps, err);
     return advance_d(job, count, state, params, nsteps, err);

@@ -4,10 +4,23 @@
 
 #include "backends/backend.h"
 
-/* Advance `count` members (SoA state and params in the job's precision). */
+/* DOPRI5's per-member arrays (rows of ens_portable.h, in the job's
+ * precision) and where to advance the members to. */
+typedef struct ens_openmp_adaptive {
+    void *aux;            /* ENS_DOPRI5_REAL_ROWS(nvars) rows of count */
+    ens_i64 *aux_int;     /* ENS_DOPRI5_INT_ROWS rows of count */
+    const void *tol;      /* rtol[nvars], atol[nvars] */
+    double t_end;
+    int fresh;            /* first call since upload: start from `state` */
+} ens_openmp_adaptive;
+
+/* Advance `count` members (SoA state and params in the job's precision):
+ * nsteps fixed steps, or with `adaptive` (DOPRI5) to adaptive->t_end. */
 ens_status ens_openmp_advance_contract(const ens_backend_job *job, long long count, void *state,
-                                       const void *params, long long nsteps, ens_error *err);
+                                       const void *params, long long nsteps,
+                                       const ens_openmp_adaptive *adaptive, ens_error *err);
 ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count, void *state,
-                                     const void *params, long long nsteps, ens_error *err);
+                                     const void *params, long long nsteps,
+                                     const ens_openmp_adaptive *adaptive, ens_error *err);
 
 #endif

@@ -112,6 +112,67 @@ static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long
     return ENS_OK;
 }
 
+/*
+ * DOPRI5: one member at a time per thread, through the same per-member
+ * function as every other backend (kernels/integrators/dopri5.h); members
+ * take different numbers of steps, so chunks are handed out dynamically.
+ * Inlined with literal model and size for Lorenz-63, as above.
+ */
+ENS_FN void ENS_SYM(adaptive_members)(const ens_backend_job *job, const int model, const int nv,
+                                      long long count, ens_real *state, const ens_real *params,
+                                      const ens_openmp_adaptive *a, int *failed)
+{
+    const ENS_SYM(ens_dopri5_ctl) ctl = {
+        .h0 = (ens_real)ens_job_first_step(job),
+        .dt_min = (ens_real)job->dt_min,
+        .dt_max = job->dt_max > 0 ? (ens_real)job->dt_max
+                                  : (ens_real)(sizeof(ens_real) == sizeof(float) ? FLT_MAX : DBL_MAX),
+        .t_end = (ens_real)a->t_end,
+        .max_steps = job->max_steps,
+        .fresh = a->fresh,
+    };
+    const int nparams = job->nparams;
+#pragma omp parallel num_threads(job_threads(job)) if (count > 1)
+    {
+        ens_real *buf = malloc(sizeof(ens_real) * ((size_t)ENS_DOPRI5_REAL_ROWS(nv) +
+                                                   (size_t)nv * ENS_DOPRI5_WORK_PER_VAR +
+                                                   ENS_MAX_PARAMS));
+        if (!buf) {
+#pragma omp atomic write
+            *failed = 1;
+        }
+#pragma omp barrier
+        if (!*failed) {
+            ens_real *mem = buf;
+            ens_real *work = mem + ENS_DOPRI5_REAL_ROWS(nv);
+            ens_real *p = work + (size_t)nv * ENS_DOPRI5_WORK_PER_VAR;
+#pragma omp for schedule(dynamic, ENS_ADAPTIVE_CHUNK)
+            for (long long m = 0; m < count; m++)
+                ENS_SYM(ens_dopri5_member)(model, nv, nparams, (ens_u64)m, (ens_u64)count, state,
+                                           params, (ens_real *)a->aux, a->aux_int,
+                                           (const ens_real *)a->tol, &ctl, mem, work, p);
+        }
+        free(buf);
+    }
+}
+
+static ens_status ENS_SYM(advance_adaptive)(const ens_backend_job *job, long long count,
+                                            void *state, const void *params,
+                                            const ens_openmp_adaptive *a, ens_error *err)
+{
+    int failed = 0;
+    if (job->model == ENS_MODEL_LORENZ63)
+        ENS_SYM(adaptive_members)(job, ENS_MODEL_LORENZ63, 3, count, (ens_real *)state,
+                                  (const ens_real *)params, a, &failed);
+    else
+        ENS_SYM(adaptive_members)(job, job->model, job->nvars, count, (ens_real *)state,
+                                  (const ens_real *)params, a, &failed);
+    if (failed)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "openmp backend: out of memory for %d variables",
+                        job->nvars);
+    return ENS_OK;
+}
+
 static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, void *state,
                                    const void *params, long long nsteps, ens_error *err)
 {

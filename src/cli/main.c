@@ -899,9 +899,9 @@ static int execute(ens_config *cfg, const run_plan *plan, const char *history, i
     st = ens_run(cfg, &info);
     clear_progress(&pl);
     if (st == ENS_ERR_INTERRUPTED && stop_signal) {
-        fprintf(stderr, "ensol: %s by SIG%s: run stopped, no output written\n",
+        fprintf(stderr, "ensol: %s by SIG%s: %s\n",
                 stop_signal == SIGINT ? "interrupted" : "terminated",
-                stop_signal == SIGINT ? "INT" : "TERM");
+                stop_signal == SIGINT ? "INT" : "TERM", ens_config_last_error(cfg));
         return 128 + stop_signal;
     }
     if (st != ENS_OK)

@@ -16,6 +16,10 @@
 #define DEFAULT_DT 0.01
 #define DEFAULT_PERTURBATION 0.5
 #define DEFAULT_SEED 1
+#define DEFAULT_RTOL 1e-6
+#define DEFAULT_ATOL 1e-9
+/* Automatic dopri5 step budget: 100 x steps, at least this. */
+#define MIN_AUTO_MAX_STEPS 100000
 
 static ens_status set_model(ens_config *cfg, const ens_model_info *model)
 {
@@ -67,6 +71,8 @@ void ens_config_destroy(ens_config *cfg)
     if (!cfg)
         return;
     free(cfg->base_state);
+    free(cfg->rtol);
+    free(cfg->atol);
     free(cfg->output_path);
     free(cfg->history);
     free(cfg);
@@ -282,8 +288,131 @@ ens_status ens_config_set_integrator(ens_config *cfg, const char *name)
         cfg->integrator = ENS_INTEGRATOR_ID_EULER;
     else if (name && strcmp(name, "rk4") == 0)
         cfg->integrator = ENS_INTEGRATOR_ID_RK4;
+    else if (name && strcmp(name, "dopri5") == 0)
+        cfg->integrator = ENS_INTEGRATOR_ID_DOPRI5;
     else
-        return unknown_name(cfg, "integrator", name, "euler, rk4");
+        return unknown_name(cfg, "integrator", name, "euler, rk4, dopri5");
+    return ENS_OK;
+}
+
+/* Stores n tolerance values after checking each: rtol > 0, atol >= 0, finite. */
+static ens_status set_tolerance(ens_config *cfg, const char *what, double **field, int *len,
+                                const double *values, int n)
+{
+    const int relative = what[0] == 'r';
+    if (!values || n < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "%s: needs at least one value",
+                        what);
+    for (int i = 0; i < n; i++) {
+        const double v = values[i];
+        if (isfinite(v) && (relative ? v > 0 : v >= 0))
+            continue;
+        const char *why = relative ? "must be a positive finite number"
+                                   : "must be a finite number >= 0";
+        if (n == 1)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "%s = %g: %s", what, v, why);
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "%s value %d of %d is %g: %s",
+                        what, i + 1, n, v, why);
+    }
+    double *copy = malloc((size_t)n * sizeof *copy);
+    if (!copy)
+        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(copy, values, (size_t)n * sizeof *copy);
+    free(*field);
+    *field = copy;
+    *len = n;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_tolerances(ens_config *cfg, double rtol, double atol)
+{
+    ENS_BEGIN(cfg);
+    /* Check both before storing either: a rejected call changes nothing. */
+    if (!(isfinite(rtol) && rtol > 0))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "rtol = %g: must be a positive finite number", rtol);
+    ens_status st = set_tolerance(cfg, "atol", &cfg->atol, &cfg->atol_len, &atol, 1);
+    return st == ENS_OK ? set_tolerance(cfg, "rtol", &cfg->rtol, &cfg->rtol_len, &rtol, 1) : st;
+}
+
+ens_status ens_config_set_rtol_vector(ens_config *cfg, const double *rtol, int n)
+{
+    ENS_BEGIN(cfg);
+    return set_tolerance(cfg, "rtol", &cfg->rtol, &cfg->rtol_len, rtol, n);
+}
+
+ens_status ens_config_set_atol_vector(ens_config *cfg, const double *atol, int n)
+{
+    ENS_BEGIN(cfg);
+    return set_tolerance(cfg, "atol", &cfg->atol, &cfg->atol_len, atol, n);
+}
+
+ens_status ens_config_set_dt_limits(ens_config *cfg, double dt_min, double dt_max)
+{
+    ENS_BEGIN(cfg);
+    if (!isfinite(dt_min) || dt_min < 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "dt_min = %g: must be a finite number >= 0", dt_min);
+    if (!isfinite(dt_max) || dt_max < 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "dt_max = %g: must be a finite number >= 0 (0: no limit)", dt_max);
+    if (dt_max > 0 && !(dt_min < dt_max))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "dt_min = %g: must be below dt_max = %g", dt_min, dt_max);
+    cfg->dt_min = dt_min;
+    cfg->dt_max = dt_max;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_max_steps(ens_config *cfg, long long max_steps)
+{
+    ENS_BEGIN(cfg);
+    if (max_steps < 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "max_steps = %lld: must be 0 (automatic) or more", max_steps);
+    cfg->max_steps = max_steps;
+    return ENS_OK;
+}
+
+void ens_config_tolerances(const ens_config *cfg, double *rtol, double *atol)
+{
+    for (int v = 0; v < cfg->nvars; v++) {
+        rtol[v] = !cfg->rtol ? DEFAULT_RTOL : cfg->rtol[cfg->rtol_len == 1 ? 0 : v];
+        atol[v] = !cfg->atol ? DEFAULT_ATOL : cfg->atol[cfg->atol_len == 1 ? 0 : v];
+    }
+}
+
+long long ens_config_max_steps(const ens_config *cfg)
+{
+    if (cfg->max_steps > 0)
+        return cfg->max_steps;
+    if (cfg->steps > LLONG_MAX / 100)
+        return LLONG_MAX;
+    return cfg->steps * 100 > MIN_AUTO_MAX_STEPS ? cfg->steps * 100 : MIN_AUTO_MAX_STEPS;
+}
+
+/* dopri5's settings against the model and precision. */
+static ens_status validate_adaptive(ens_config *cfg)
+{
+    const struct {
+        const char *name;
+        const double *values;
+        int len;
+    } tol[2] = {{"rtol", cfg->rtol, cfg->rtol_len}, {"atol", cfg->atol, cfg->atol_len}};
+    for (int i = 0; i < 2; i++)
+        if (tol[i].values && tol[i].len != 1 && tol[i].len != cfg->nvars)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "%s has %d values but model %s has %d variables", tol[i].name,
+                            tol[i].len, cfg->model->name, cfg->nvars);
+    /* Below a few units of roundoff no step can meet the tolerance: every
+     * member would shrink its step to nothing. */
+    const int single = cfg->precision == ENS_PRECISION_ID_FLOAT;
+    const double floor = single ? 0x1p-21 : 0x1p-50;
+    for (int v = 0; cfg->rtol && v < cfg->rtol_len; v++)
+        if (cfg->rtol[v] < floor)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "rtol = %g: below what %s precision resolves (at least %.2g)",
+                            cfg->rtol[v], single ? "float" : "double", floor);
     return ENS_OK;
 }
 
@@ -400,12 +529,55 @@ ens_status ens_config_set_batch_members(ens_config *cfg, long long members)
 ens_status ens_config_set_output_mode(ens_config *cfg, const char *name)
 {
     ENS_BEGIN(cfg);
-    if (name && strcmp(name, "trajectory") == 0)
-        cfg->output_mode = ENS_OUTPUT_ID_TRAJECTORY;
-    else if (name && strcmp(name, "final") == 0)
-        cfg->output_mode = ENS_OUTPUT_ID_FINAL;
-    else
-        return unknown_name(cfg, "output mode", name, "trajectory, final");
+    static const char *const modes[] = {"trajectory", "final", "stats", "both"};
+    for (int i = 0; i < 4; i++) {
+        if (name && strcmp(name, modes[i]) == 0) {
+            cfg->output_mode = i;
+            return ENS_OK;
+        }
+    }
+    return unknown_name(cfg, "output mode", name, "trajectory, final, stats, both");
+}
+
+int ens_config_saves_trajectory(const ens_config *cfg)
+{
+    return cfg->output_mode == ENS_OUTPUT_ID_TRAJECTORY || cfg->output_mode == ENS_OUTPUT_ID_BOTH;
+}
+
+int ens_config_writes_stats(const ens_config *cfg)
+{
+    return cfg->output_mode == ENS_OUTPUT_ID_STATS || cfg->output_mode == ENS_OUTPUT_ID_BOTH;
+}
+
+ens_status ens_config_set_max_memory(ens_config *cfg, double bytes)
+{
+    ENS_BEGIN(cfg);
+    if (!isfinite(bytes) || (bytes != 0 && bytes < 1024.0 * 1024.0))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "max memory = %g bytes: must be 0 (automatic) or at least 1 MiB", bytes);
+    cfg->max_memory = bytes;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_compression(ens_config *cfg, int deflate_level, int quantize_bits)
+{
+    ENS_BEGIN(cfg);
+    if (deflate_level < 0 || deflate_level > 9)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "deflate level = %d: must be from 0 (none) to 9", deflate_level);
+    if (quantize_bits < 0 || quantize_bits > 52)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "quantize bits = %d: must be from 0 (exact) to 52", quantize_bits);
+    cfg->deflate_level = deflate_level;
+    cfg->quantize_bits = quantize_bits;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_plan_callback(ens_config *cfg, ens_plan_fn fn, void *user)
+{
+    ENS_BEGIN(cfg);
+    cfg->plan_fn = fn;
+    cfg->plan_user = user;
     return ENS_OK;
 }
 
@@ -507,7 +679,7 @@ ens_status ens_config_validate(ens_config *cfg)
                             "members = %lld but the parameter sweep has %lld points", members,
                             grid);
     }
-    if (cfg->output_mode == ENS_OUTPUT_ID_TRAJECTORY && cfg->save_every > cfg->steps)
+    if (cfg->output_mode != ENS_OUTPUT_ID_FINAL && cfg->save_every > cfg->steps)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "save_every = %lld is larger than steps = %lld", cfg->save_every,
                         cfg->steps);
@@ -529,5 +701,7 @@ ens_status ens_config_validate(ens_config *cfg)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "output of %lld members x %lld times x %d variables is too large",
                         members, ens_config_ntimes(cfg), cfg->nvars);
+    if (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5)
+        return validate_adaptive(cfg);
     return ENS_OK;
 }

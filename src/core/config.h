@@ -14,7 +14,12 @@ typedef struct ens_param_spec {
     long long n;       /* sweep points; 0 = one per member */
 } ens_param_spec;
 
-typedef enum ens_output_mode_id { ENS_OUTPUT_ID_TRAJECTORY, ENS_OUTPUT_ID_FINAL } ens_output_mode_id;
+typedef enum ens_output_mode_id {
+    ENS_OUTPUT_ID_TRAJECTORY, /* every saved time */
+    ENS_OUTPUT_ID_FINAL,      /* the last state only */
+    ENS_OUTPUT_ID_STATS,      /* ensemble statistics at every saved time */
+    ENS_OUTPUT_ID_BOTH        /* trajectories and statistics */
+} ens_output_mode_id;
 
 struct ens_config {
     const ens_model_info *model;
@@ -36,6 +41,14 @@ struct ens_config {
     long long save_every;
     int save_every_set;
     int precision;               /* enum ens_precision_id (src/backends/backend.h) */
+    /* dopri5: tolerances of 1 or nvars values (NULL: the defaults), step
+     * limits (0: none) and the step budget (0: automatic) */
+    double *rtol;
+    int rtol_len;
+    double *atol;
+    int atol_len;
+    double dt_min, dt_max;
+    long long max_steps;
 
     char backend[32];
     char device[128];
@@ -44,16 +57,29 @@ struct ens_config {
     long long batch_members;
 
     int output_mode;             /* ens_output_mode_id */
+    double max_memory;           /* bytes the run may allocate; 0: automatic */
+    int deflate_level;
+    int quantize_bits;
     int output_type;             /* -1: as precision; else enum ens_precision_id */
     char *output_path;
     char *history;
 
     ens_progress_fn progress;
     void *progress_user;
+    ens_plan_fn plan_fn;
+    void *plan_user;
 
     ens_error error;
 };
 
+/* Whether the run keeps member states at every save (trajectory, both). */
+int ens_config_saves_trajectory(const ens_config *cfg);
+/* Whether the run writes ensemble statistics (stats, both). */
+int ens_config_writes_stats(const ens_config *cfg);
+/* dopri5's tolerances for each of the nvars variables. */
+void ens_config_tolerances(const ens_config *cfg, double *rtol, double *atol);
+/* dopri5's step budget per member: max_steps or its automatic value. */
+long long ens_config_max_steps(const ens_config *cfg);
 /* Number of saved times: 1 + ceil(steps / save_every), or 1 in final mode. */
 long long ens_config_ntimes(const ens_config *cfg);
 /* Model time of saved time t. */

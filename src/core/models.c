@@ -73,6 +73,8 @@ double ens_step_flops(const ens_model_info *model, int integrator, int nvars)
     double rhs = model->rhs_flops_const + model->rhs_flops_per_var * nvars;
     if (integrator == ENS_INTEGRATOR_ID_RK4)
         return 4.0 * rhs + 13.0 * nvars;
+    if (integrator == ENS_INTEGRATOR_ID_DOPRI5) /* per attempted step */
+        return 6.0 * rhs + 82.0 * nvars;
     return rhs + 2.0 * nvars;
 }
 

@@ -9,23 +9,56 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <pthread.h>
+
+#ifdef ENSOL_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 #include "backends/backend.h"
 #include "core/config.h"
 #include "io/ncwriter.h"
+#include "stats/moments.h"
 
 /* Below this many members a host loop runs on one thread: waking a team
  * costs more than the loop. */
 #define ENS_PARALLEL_MIN_MEMBERS 4096
 
-/* Host memory the batch buffers may use when the caller sets no batch size. */
-#define ENS_DEFAULT_BATCH_BUDGET_BYTES (1024.0 * 1024.0 * 1024.0)
+/* Default memory budget: a quarter of the available memory, at most this. */
+#define ENS_DEFAULT_MAX_MEMORY (1024.0 * 1024.0 * 1024.0)
+/* NetCDF's chunk cache per state variable, at most (src/io/ncwriter.c). */
+#define ENS_WRITER_CACHE_BYTES (64.0 * 1024.0 * 1024.0)
+
+static int max_threads(void)
+{
+#ifdef ENSOL_HAVE_OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int thread_num(void)
+{
+#ifdef ENSOL_HAVE_OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* One batch's results on their way to the sink. */
+typedef struct ens_slab {
+    long long m0, count;
+    long long times;     /* saved times filled */
+    void *saved;         /* (member, time, var), compute precision; NULL without trajectory */
+    double *params;      /* [param * count + i] */
+} ens_slab;
 
 typedef struct ens_sink {
-    /* states: (member, time, var) for members [m0, m0 + count);
-     * params: [param * count + i] */
-    ens_status (*write)(void *self, long long m0, long long count, const void *states,
-                        int states_double, const double *params, ens_error *err);
+    ens_status (*write)(void *self, const ens_slab *slab, int states_double, ens_error *err);
     void *self;
 } ens_sink;
 
@@ -38,6 +71,8 @@ typedef struct ens_plan {
     long long ntimes;
     long long batch;
     size_t real_size;
+    int trajectory;      /* states kept at every save (or the final one) */
+    int stats;
 } ens_plan;
 
 static double now_seconds(void)
@@ -73,19 +108,75 @@ static ens_status select_backend(ens_config *cfg, const ens_backend_ops **out)
     return ENS_OK;
 }
 
-static long long choose_batch(const ens_config *cfg, long long members, long long ntimes,
-                              size_t real_size)
+static double memory_budget(const ens_config *cfg)
+{
+    if (cfg->max_memory > 0)
+        return cfg->max_memory;
+    const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    const double quarter = pages > 0 && page > 0 ? 0.25 * (double)pages * (double)page
+                                                  : ENS_DEFAULT_MAX_MEMORY;
+    return quarter < ENS_DEFAULT_MAX_MEMORY ? quarter : ENS_DEFAULT_MAX_MEMORY;
+}
+
+/* Host bytes per member of a batch, and bytes that do not grow with it. */
+static void host_bytes_model(const ens_config *cfg, const ens_plan *plan, double *per_member,
+                             double *fixed)
+{
+    const double real = (double)plan->real_size, nvars = cfg->nvars;
+    const double nparams = cfg->model->nparams;
+    const double disk = cfg->output_type == ENS_PRECISION_ID_FLOAT ||
+                                (cfg->output_type < 0 && real == 4.0)
+                            ? 4.0
+                            : 8.0;
+    /* State and parameters for the backend, two slabs (one computing, one
+     * writing) with their saved times and parameters. */
+    *per_member = real * (nvars + nparams) + 2.0 * 8.0 * nparams;
+    *fixed = 0.0;
+    if (plan->trajectory) {
+        *per_member += 2.0 * real * nvars * (double)plan->ntimes;
+        /* The writer's de-interleaving slab, and its chunk caches. */
+        *per_member += disk * (double)plan->ntimes;
+        *fixed += ENS_WRITER_CACHE_BYTES * (cfg->model->var_names[0] ? nvars : 1.0);
+    }
+}
+
+static long long choose_batch(const ens_config *cfg, const ens_plan *plan)
 {
     if (cfg->batch_members > 0)
-        return cfg->batch_members < members ? cfg->batch_members : members;
-    /* Per member: the saved trajectory, the state twice and the parameters. */
-    double per_member = (double)real_size * ((double)cfg->nvars * (double)(ntimes + 2) +
-                                             (double)cfg->model->nparams) +
-                        8.0 * cfg->model->nparams;
-    double batch = floor(ENS_DEFAULT_BATCH_BUDGET_BYTES / per_member);
+        return cfg->batch_members < plan->members ? cfg->batch_members : plan->members;
+    double per_member, fixed;
+    host_bytes_model(cfg, plan, &per_member, &fixed);
+    double batch = floor((memory_budget(cfg) - fixed) / per_member);
     if (batch < 1)
         batch = 1;
-    return batch < (double)members ? (long long)batch : members;
+    return batch < (double)plan->members ? (long long)batch : plan->members;
+}
+
+static void report_plan(const ens_config *cfg, const ens_plan *plan)
+{
+    if (!cfg->plan_fn)
+        return;
+    double per_member, fixed;
+    host_bytes_model(cfg, plan, &per_member, &fixed);
+    const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
+                                                    : plan->real_size == sizeof(double);
+    ens_run_plan p = {
+        .members = plan->members,
+        .batches = (plan->members + plan->batch - 1) / plan->batch,
+        .batch_members = plan->batch,
+        .saved_times = plan->ntimes,
+        .host_bytes = fixed + per_member * (double)plan->batch,
+        .device_bytes = plan->ops->device_memory
+                            ? (double)plan->batch * (double)(cfg->nvars + cfg->model->nparams) *
+                                  (double)plan->real_size
+                            : 0.0,
+        .output_bytes = plan->trajectory ? (double)plan->members * (double)plan->ntimes *
+                                               cfg->nvars * (output_double ? 8.0 : 4.0)
+                                         : 0.0,
+    };
+    snprintf(p.backend, sizeof p.backend, "%s", plan->ops->name);
+    snprintf(p.device, sizeof p.device, "%s", plan->device);
+    cfg->plan_fn(&p, cfg->plan_user);
 }
 
 static ens_status plan_run(ens_config *cfg, ens_plan *plan)
@@ -100,7 +191,9 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
     plan->members = ens_config_members(cfg);
     plan->ntimes = ens_config_ntimes(cfg);
     plan->real_size = cfg->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
-    plan->batch = choose_batch(cfg, plan->members, plan->ntimes, plan->real_size);
+    plan->trajectory = cfg->output_mode != ENS_OUTPUT_ID_STATS;
+    plan->stats = ens_config_writes_stats(cfg);
+    plan->batch = choose_batch(cfg, plan);
     plan->job = (ens_backend_job){
         .model = cfg->model->id,
         .nvars = cfg->nvars,
@@ -118,39 +211,144 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
         return st;
     plan->batch = plan->job.capacity;
     plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
+    report_plan(cfg, plan);
     return ENS_OK;
 }
 
-/* Buffers of one batch, allocated once for the whole run. */
+/* ---- the writer thread: the sink writes batch k while batch k+1 computes */
+
+typedef struct ens_writer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    const ens_slab *pending;   /* handed over and not yet written */
+    int quit;
+    ens_sink *sink;
+    int states_double;
+    ens_status status;         /* the first failure */
+    ens_error error;
+} ens_writer;
+
+static void *writer_main(void *arg)
+{
+    ens_writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->pending && !w->quit)
+            pthread_cond_wait(&w->changed, &w->lock);
+        if (!w->pending)
+            break;
+        const ens_slab *slab = w->pending;
+        const int failed = w->status != ENS_OK;
+        pthread_mutex_unlock(&w->lock);
+        ens_error err;
+        ens_status st = failed ? ENS_OK : w->sink->write(w->sink->self, slab, w->states_double, &err);
+        pthread_mutex_lock(&w->lock);
+        if (st != ENS_OK && w->status == ENS_OK) {
+            w->status = st;
+            w->error = err;
+        }
+        w->pending = NULL;
+        pthread_cond_broadcast(&w->changed);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static ens_status writer_start(ens_writer *w, ens_sink *sink, int states_double, ens_error *err)
+{
+    memset(w, 0, sizeof *w);
+    w->sink = sink;
+    w->states_double = states_double;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->changed, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_cond_destroy(&w->changed);
+        pthread_mutex_destroy(&w->lock);
+        return ens_fail(err, ENS_ERR_INTERNAL, "cannot start the output thread");
+    }
+    return ENS_OK;
+}
+
+/* Hand a slab over once the previous one is written; returns the writer's
+ * first failure so far. */
+static ens_status writer_submit(ens_writer *w, const ens_slab *slab, ens_error *err)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->pending)
+        pthread_cond_wait(&w->changed, &w->lock);
+    ens_status st = w->status;
+    if (st != ENS_OK)
+        *err = w->error;
+    else
+        w->pending = slab;
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->lock);
+    return st;
+}
+
+/* Wait for the last slab, stop the thread; returns its first failure. */
+static ens_status writer_finish(ens_writer *w, ens_error *err)
+{
+    pthread_mutex_lock(&w->lock);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    if (w->status != ENS_OK)
+        *err = w->error;
+    pthread_cond_destroy(&w->changed);
+    pthread_mutex_destroy(&w->lock);
+    return w->status;
+}
+
+/* ---- batch buffers -------------------------------------------------------- */
+
 typedef struct ens_batch_buffers {
-    void *state;         /* SoA, compute precision: upload source and download target */
-    void *params;        /* SoA, compute precision */
-    double *params_out;  /* SoA, double, for the sink */
-    void *saved;         /* (member, time, var), compute precision */
+    void *state;          /* SoA, compute precision: upload source, download target */
+    void *params;         /* SoA, compute precision */
+    ens_slab slabs[2];    /* alternate: one filling while the other is written */
+    ens_moments *moments; /* [time * nvars + var], all members so far */
 } ens_batch_buffers;
 
 static void free_buffers(ens_batch_buffers *b)
 {
     free(b->state);
     free(b->params);
-    free(b->params_out);
-    free(b->saved);
+    for (int i = 0; i < 2; i++) {
+        free(b->slabs[i].saved);
+        free(b->slabs[i].params);
+    }
+    free(b->moments);
 }
 
 static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b)
 {
     const size_t batch = (size_t)plan->batch;
     const size_t nparams = (size_t)(cfg->model->nparams > 0 ? cfg->model->nparams : 1);
+    const size_t nvars = (size_t)cfg->nvars;
+    int ok = 1;
     memset(b, 0, sizeof *b);
-    b->state = malloc(batch * (size_t)cfg->nvars * plan->real_size);
+    b->state = malloc(batch * nvars * plan->real_size);
     b->params = malloc(batch * nparams * plan->real_size);
-    b->params_out = malloc(batch * nparams * sizeof(double));
-    b->saved = malloc(batch * (size_t)plan->ntimes * (size_t)cfg->nvars * plan->real_size);
-    if (!b->state || !b->params || !b->params_out || !b->saved) {
+    ok = b->state && b->params;
+    for (int i = 0; i < 2 && ok; i++) {
+        b->slabs[i].params = malloc(batch * nparams * sizeof(double));
+        if (plan->trajectory)
+            b->slabs[i].saved = malloc(batch * (size_t)plan->ntimes * nvars * plan->real_size);
+        ok = b->slabs[i].params && (!plan->trajectory || b->slabs[i].saved);
+    }
+    if (ok && plan->stats) {
+        b->moments = malloc((size_t)plan->ntimes * nvars * sizeof *b->moments);
+        ok = b->moments != NULL;
+        for (size_t i = 0; ok && i < (size_t)plan->ntimes * nvars; i++)
+            ens_moments_init(&b->moments[i]);
+    }
+    if (!ok) {
         free_buffers(b);
         return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY,
                         "cannot allocate buffers for a batch of %lld members x %lld saved "
-                        "times (set a smaller batch)",
+                        "times (set a smaller --max-memory or batch)",
                         plan->batch, plan->ntimes);
     }
     return ENS_OK;
@@ -172,10 +370,11 @@ static inline double get_real(const ens_plan *plan, const void *buf, size_t i)
 }
 
 static void fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
-                       long long m0, long long count)
+                       ens_slab *slab)
 {
     const int nvars = cfg->nvars;
     const int nparams = cfg->model->nparams;
+    const long long m0 = slab->m0, count = slab->count;
 #pragma omp parallel if (count >= ENS_PARALLEL_MIN_MEMBERS)
     {
         double *x = malloc((size_t)nvars * sizeof *x);
@@ -188,7 +387,7 @@ static void fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_buffers 
             }
             for (int j = 0; j < nparams; j++) {
                 double value = ens_config_param_value(cfg, j, m0 + i);
-                b->params_out[(size_t)j * (size_t)count + (size_t)i] = value;
+                slab->params[(size_t)j * (size_t)count + (size_t)i] = value;
                 put_real(plan, b->params, (size_t)j * (size_t)count + (size_t)i, value);
             }
         }
@@ -196,18 +395,54 @@ static void fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_buffers 
     }
 }
 
-/* Copy the batch's current state (SoA) into saved time t of (member, time, var). */
-static void save_time(const ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
-                      long long count, long long t)
+/* Copy the batch's current state (SoA) into saved time t of the slab. */
+static void save_time(const ens_config *cfg, const ens_plan *plan, const ens_batch_buffers *b,
+                      ens_slab *slab, long long t)
 {
     const size_t nvars = (size_t)cfg->nvars;
     const size_t ntimes = (size_t)plan->ntimes;
     const size_t elt = plan->real_size;
+    const long long count = slab->count;
 #pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
     for (long long i = 0; i < count; i++)
         for (size_t v = 0; v < nvars; v++)
-            memcpy((char *)b->saved + (((size_t)i * ntimes + (size_t)t) * nvars + v) * elt,
+            memcpy((char *)slab->saved + (((size_t)i * ntimes + (size_t)t) * nvars + v) * elt,
                    (const char *)b->state + (v * (size_t)count + (size_t)i) * elt, elt);
+}
+
+/* Merge the moments of the batch's current state into saved time t. Each
+ * thread reduces a fixed share and the shares merge in thread order, so a
+ * run is reproducible for a given thread count. Non-finite members are
+ * left out. */
+static ens_status accumulate_moments(ens_config *cfg, const ens_plan *plan,
+                                     ens_batch_buffers *b, long long count, long long t)
+{
+    const int nvars = cfg->nvars;
+    const int nthreads = count >= ENS_PARALLEL_MIN_MEMBERS ? max_threads() : 1;
+    ens_moments *part = malloc((size_t)nthreads * (size_t)nvars * sizeof *part);
+    if (!part)
+        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory for statistics");
+    for (int i = 0; i < nthreads * nvars; i++)
+        ens_moments_init(&part[i]);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        ens_moments *mine = part + (size_t)thread_num() * (size_t)nvars;
+#pragma omp for schedule(static)
+        for (long long i = 0; i < count; i++) {
+            int finite = 1;
+            for (int v = 0; v < nvars; v++)
+                finite &= isfinite(get_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i));
+            for (int v = 0; finite && v < nvars; v++)
+                ens_moments_push(&mine[v],
+                                 get_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i));
+        }
+    }
+    for (int th = 0; th < nthreads; th++)
+        for (int v = 0; v < nvars; v++)
+            ens_moments_merge(&b->moments[(size_t)t * (size_t)nvars + (size_t)v],
+                              &part[(size_t)th * (size_t)nvars + (size_t)v]);
+    free(part);
+    return ENS_OK;
 }
 
 static long long count_failed(const ens_config *cfg, const ens_plan *plan,
@@ -234,41 +469,65 @@ static long long final_mode_interval(long long steps)
     return interval < steps ? interval : steps;
 }
 
+/* How far a run got, for the summary and for an interrupted file. */
+typedef struct ens_progress_state {
+    long long members_complete;   /* members with every saved time */
+    long long members_partial;    /* members of the batch stopped midway */
+    long long times_partial;      /* saved times that batch reached */
+    long long stats_times;        /* saved times with statistics */
+} ens_progress_state;
+
+/* Integrate batch by batch; each finished batch goes to the writer thread
+ * while the next one computes. */
 static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
-                              ens_run_info *info)
+                              ens_run_info *info, ens_progress_state *done,
+                              ens_batch_buffers *b)
 {
-    ens_batch_buffers b;
-    ens_status st = alloc_buffers(cfg, plan, &b);
-    if (st != ENS_OK)
-        return st;
     const double start = now_seconds();
     const double total_member_steps = (double)plan->members * (double)cfg->steps;
-    const long long interval = cfg->output_mode == ENS_OUTPUT_ID_TRAJECTORY
-                                   ? cfg->save_every
-                                   : final_mode_interval(cfg->steps);
-    double compute = 0.0;
-    double member_steps_done = 0.0;
+    const int every_save = cfg->output_mode != ENS_OUTPUT_ID_FINAL;
+    const long long interval = every_save ? cfg->save_every : final_mode_interval(cfg->steps);
+    double compute = 0.0, member_steps_done = 0.0;
     long long batches = 0, failed = 0;
 
+    memset(done, 0, sizeof *done);
+    ens_writer writer;
+    ens_status st = writer_start(&writer, sink, plan->real_size == sizeof(double), &cfg->error);
+    if (st != ENS_OK)
+        return st;
+
     for (long long m0 = 0; m0 < plan->members && st == ENS_OK; m0 += plan->batch) {
-        const long long count = plan->members - m0 < plan->batch ? plan->members - m0 : plan->batch;
-        fill_batch(cfg, plan, &b, m0, count);
-        st = plan->ops->upload(plan->backend, count, b.state, b.params, &cfg->error);
-        long long t = 0;
-        if (st == ENS_OK && cfg->output_mode == ENS_OUTPUT_ID_TRAJECTORY)
-            save_time(cfg, plan, &b, count, t++);
-        for (long long done = 0; done < cfg->steps && st == ENS_OK;) {
-            const long long n = cfg->steps - done < interval ? cfg->steps - done : interval;
+        ens_slab *slab = &b->slabs[batches % 2];
+        slab->m0 = m0;
+        slab->count = plan->members - m0 < plan->batch ? plan->members - m0 : plan->batch;
+        slab->times = 0;
+        const long long count = slab->count;
+        fill_batch(cfg, plan, b, slab);
+        st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
+        if (st == ENS_OK && every_save) {
+            if (plan->trajectory)
+                save_time(cfg, plan, b, slab, 0);
+            if (plan->stats)
+                st = accumulate_moments(cfg, plan, b, count, 0);
+            slab->times = 1;
+        }
+        for (long long steps_done = 0; steps_done < cfg->steps && st == ENS_OK;) {
+            const long long n = cfg->steps - steps_done < interval ? cfg->steps - steps_done
+                                                                   : interval;
             const double t0 = now_seconds();
             st = plan->ops->advance(plan->backend, n, &cfg->error);
             compute += now_seconds() - t0;
-            done += n;
+            steps_done += n;
             member_steps_done += (double)count * (double)n;
-            const int last = done == cfg->steps;
-            if (st == ENS_OK && (cfg->output_mode == ENS_OUTPUT_ID_TRAJECTORY || last)) {
-                st = plan->ops->download(plan->backend, b.state, &cfg->error);
+            const int last = steps_done == cfg->steps;
+            if (st == ENS_OK && (every_save || last)) {
+                st = plan->ops->download(plan->backend, b->state, &cfg->error);
+                if (st == ENS_OK && plan->trajectory)
+                    save_time(cfg, plan, b, slab, slab->times);
+                if (st == ENS_OK && plan->stats)
+                    st = accumulate_moments(cfg, plan, b, count, slab->times);
                 if (st == ENS_OK)
-                    save_time(cfg, plan, &b, count, t++);
+                    slab->times++;
             }
             if (st == ENS_OK && cfg->progress) {
                 const double elapsed = now_seconds() - start;
@@ -276,24 +535,43 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
                     .members_done = m0 + (last ? count : 0),
                     .members_total = plan->members,
                     .fraction = member_steps_done / total_member_steps,
-                    .sim_time = (double)done * cfg->dt,
+                    .sim_time = (double)steps_done * cfg->dt,
                     .elapsed_seconds = elapsed,
                     .member_steps_per_second = compute > 0 ? member_steps_done / compute : 0.0,
                 };
                 if (cfg->progress(&p, cfg->progress_user))
                     st = ens_fail(&cfg->error, ENS_ERR_INTERRUPTED,
-                                  "run interrupted after %lld of %lld members", m0,
-                                  plan->members);
+                                  "run stopped at model time %g of batch %lld (members %lld-%lld)",
+                                  (double)steps_done * cfg->dt, batches + 1, m0, m0 + count - 1);
             }
         }
-        if (st == ENS_OK) {
-            failed += count_failed(cfg, plan, &b, count);
-            st = sink->write(sink->self, m0, count, b.saved, plan->real_size == sizeof(double),
-                             b.params_out, &cfg->error);
-        }
         batches++;
+        if (st == ENS_OK) {
+            failed += count_failed(cfg, plan, b, count);
+            done->members_complete = m0 + count;
+            done->stats_times = plan->ntimes;
+        } else if (st == ENS_ERR_INTERRUPTED && slab->times > 0) {
+            /* Keep what the stopped batch reached: its saved times so far. */
+            done->members_partial = count;
+            done->times_partial = slab->times;
+            if (plan->stats && done->members_complete == 0)
+                done->stats_times = slab->times;
+        } else {
+            break;
+        }
+        ens_error err;
+        ens_status wst = writer_submit(&writer, slab, &err);
+        if (wst != ENS_OK && st == ENS_OK) {
+            st = wst;
+            cfg->error = err;
+        }
     }
-    free_buffers(&b);
+    ens_error err;
+    ens_status wst = writer_finish(&writer, &err);
+    if (wst != ENS_OK && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
+        st = wst;
+        cfg->error = err;
+    }
     if (info) {
         snprintf(info->backend, sizeof info->backend, "%s", plan->ops->name);
         snprintf(info->device, sizeof info->device, "%s", plan->device);
@@ -314,18 +592,17 @@ typedef struct memory_sink {
     int nvars;
 } memory_sink;
 
-static ens_status memory_write(void *self, long long m0, long long count, const void *states,
-                               int states_double, const double *params, ens_error *err)
+static ens_status memory_write(void *self, const ens_slab *slab, int states_double, ens_error *err)
 {
-    (void)params;
     (void)err;
     memory_sink *ms = self;
-    const size_t n = (size_t)count * (size_t)ms->ntimes * (size_t)ms->nvars;
-    double *dst = ms->out + (size_t)m0 * (size_t)ms->ntimes * (size_t)ms->nvars;
+    const size_t per_member = (size_t)ms->ntimes * (size_t)ms->nvars;
+    const size_t n = (size_t)slab->count * per_member;
+    double *dst = ms->out + (size_t)slab->m0 * per_member;
     if (states_double) {
-        memcpy(dst, states, n * sizeof(double));
+        memcpy(dst, slab->saved, n * sizeof(double));
     } else {
-        const float *src = states;
+        const float *src = slab->saved;
         for (size_t i = 0; i < n; i++)
             dst[i] = (double)src[i];
     }
@@ -339,6 +616,10 @@ ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count, ens_run
     ens_status st = ens_config_validate(cfg);
     if (st != ENS_OK)
         return st;
+    if (cfg->output_mode == ENS_OUTPUT_ID_STATS || cfg->output_mode == ENS_OUTPUT_ID_BOTH)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "output mode %s writes statistics to a file: use ens_run",
+                        cfg->output_mode == ENS_OUTPUT_ID_STATS ? "stats" : "both");
     const double needed = (double)ens_config_members(cfg) * (double)ens_config_ntimes(cfg) *
                           (double)cfg->nvars;
     if (!out || (double)count < needed)
@@ -348,21 +629,28 @@ ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count, ens_run
     st = plan_run(cfg, &plan);
     if (st != ENS_OK)
         return st;
-    memory_sink ms = {.out = out, .ntimes = plan.ntimes, .nvars = cfg->nvars};
-    ens_sink sink = {.write = memory_write, .self = &ms};
-    if (info)
-        memset(info, 0, sizeof *info);
-    st = run_batches(cfg, &plan, &sink, info);
+    ens_batch_buffers b;
+    st = alloc_buffers(cfg, &plan, &b);
+    if (st == ENS_OK) {
+        memory_sink ms = {.out = out, .ntimes = plan.ntimes, .nvars = cfg->nvars};
+        ens_sink sink = {.write = memory_write, .self = &ms};
+        ens_progress_state done;
+        if (info)
+            memset(info, 0, sizeof *info);
+        st = run_batches(cfg, &plan, &sink, info, &done, &b);
+        free_buffers(&b);
+    }
     plan.ops->destroy(plan.backend);
     return st;
 }
 
 /* ---- sink: NetCDF file -------------------------------------------------- */
 
-static ens_status netcdf_write(void *self, long long m0, long long count, const void *states,
-                               int states_double, const double *params, ens_error *err)
+static ens_status netcdf_write(void *self, const ens_slab *slab, int states_double,
+                               ens_error *err)
 {
-    return ens_nc_write_batch(self, m0, count, states, states_double, params, err);
+    return ens_nc_write_batch(self, slab->m0, slab->count, slab->times, slab->saved,
+                              states_double, slab->params, err);
 }
 
 static const char *integrator_name(int id) { return id == ENS_INTEGRATOR_ID_RK4 ? "rk4" : "euler"; }
@@ -370,6 +658,51 @@ static const char *integrator_name(int id) { return id == ENS_INTEGRATOR_ID_RK4 
 static const char *precision_name(int id)
 {
     return id == ENS_PRECISION_ID_FLOAT ? "float" : "double";
+}
+
+static const char *output_mode_name(int id)
+{
+    static const char *const names[] = {"trajectory", "final", "stats", "both"};
+    return names[id];
+}
+
+/* Close the file after run_batches: committed on success, kept and marked
+ * incomplete when the run was stopped, removed on failure. */
+static ens_status finish_file(ens_config *cfg, const ens_plan *plan, ens_nc_writer *writer,
+                              ens_status st, const ens_progress_state *done,
+                              const ens_batch_buffers *b)
+{
+    ens_error err;
+    if (plan->stats && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
+        ens_status sst = ens_nc_write_stats(writer, done->stats_times, b->moments, &err);
+        if (sst != ENS_OK && st == ENS_OK) {
+            st = sst;
+            cfg->error = err;
+        }
+    }
+    ens_nc_outcome outcome = st == ENS_OK                 ? ENS_NC_COMMIT
+                             : st == ENS_ERR_INTERRUPTED ? ENS_NC_KEEP_PARTIAL
+                                                          : ENS_NC_DISCARD;
+    const long long last_index = done->members_partial > 0 ? done->times_partial - 1
+                                                           : plan->ntimes - 1;
+    ens_nc_incomplete incomplete = {
+        .reason = "run stopped before its end",
+        .members_complete = done->members_complete,
+        .members_partial = done->members_partial,
+        .last_time = ens_config_time_at(cfg, last_index > 0 ? last_index : 0),
+    };
+    char partial[4096];
+    snprintf(partial, sizeof partial, "%s", ens_nc_partial_path(writer));
+    ens_status cst = ens_nc_close(writer, outcome, &incomplete, &err);
+    if (cst != ENS_OK && st == ENS_OK) {
+        st = cst;
+        cfg->error = err;
+    } else if (st == ENS_ERR_INTERRUPTED && cst == ENS_OK) {
+        const size_t used = strlen(cfg->error.msg);
+        snprintf(cfg->error.msg + used, sizeof cfg->error.msg - used,
+                 "; what was computed is in %s, marked incomplete", partial);
+    }
+    return st;
 }
 
 ens_status ens_run(ens_config *cfg, ens_run_info *info)
@@ -414,12 +747,16 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .ntimes = plan.ntimes,
         .times = times,
         .disk_double = output_type == ENS_PRECISION_ID_DOUBLE,
+        .write_states = plan.trajectory,
+        .write_stats = plan.stats,
+        .deflate_level = cfg->deflate_level,
+        .quantize_bits = cfg->quantize_bits,
         .param_varies = varies,
         .param_values = values,
         .history = cfg->history ? cfg->history : "ensol C API",
         .integrator = integrator_name(cfg->integrator),
         .precision = precision_name(cfg->precision),
-        .output_mode = cfg->output_mode == ENS_OUTPUT_ID_FINAL ? "final" : "trajectory",
+        .output_mode = output_mode_name(cfg->output_mode),
         .backend = plan.ops->name,
         .device = plan.device,
         .param_variation = variation,
@@ -431,22 +768,22 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .base_state = base,
     };
     ens_nc_writer *writer = NULL;
-    st = ens_nc_open(&spec, &writer, &cfg->error);
+    ens_batch_buffers b;
+    st = alloc_buffers(cfg, &plan, &b);
     if (st == ENS_OK) {
-        ens_sink sink = {.write = netcdf_write, .self = writer};
-        if (info)
-            memset(info, 0, sizeof *info);
-        st = run_batches(cfg, &plan, &sink, info);
-        unsigned long long bytes = ens_nc_bytes_written(writer);
-        /* On failure the writer removes the partial file; keep the first error. */
-        ens_error close_err;
-        ens_status close_st = ens_nc_close(writer, st == ENS_OK, &close_err);
-        if (st == ENS_OK && close_st != ENS_OK) {
-            st = close_st;
-            cfg->error = close_err;
+        st = ens_nc_open(&spec, &writer, &cfg->error);
+        if (st == ENS_OK) {
+            ens_sink sink = {.write = netcdf_write, .self = writer};
+            ens_progress_state done;
+            if (info)
+                memset(info, 0, sizeof *info);
+            st = run_batches(cfg, &plan, &sink, info, &done, &b);
+            unsigned long long bytes = ens_nc_bytes_written(writer);
+            st = finish_file(cfg, &plan, writer, st, &done, &b);
+            if (info)
+                info->bytes_written = bytes;
         }
-        if (info)
-            info->bytes_written = bytes;
+        free_buffers(&b);
     }
     free(times);
     free(base);

@@ -6,7 +6,10 @@
  */
 #include "io/ncwriter.h"
 
+#include "stats/moments.h"
+
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +44,11 @@ struct ens_nc_writer {
     long long members;
     long long ntimes;
     int disk_double;
+    int write_states;
+    int write_stats;
     int nstate;                  /* NetCDF state variables: nvars or 1 */
     int state_id[4];             /* scalar models have at most 4 variables */
+    int stats_id[4][4];          /* [state variable][mean, std, min, max] */
     int param_id[ENS_MAX_PARAMS]; /* -1 for shared parameters */
     size_t chunk[3];             /* member, time, [vector_dim] */
     size_t cache_bytes;          /* current per-variable chunk cache */
@@ -290,7 +296,7 @@ static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what
 
     nc_type type = s->disk_double ? NC_DOUBLE : NC_FLOAT;
     int dims[3] = {dim_member, dim_time, dim_vec};
-    for (int v = 0; v < w->nstate; v++) {
+    for (int v = 0; w->write_states && v < w->nstate; v++) {
         const char *name = w->vector ? m->vector_name : m->var_names[v];
         const char *lname = w->vector ? m->vector_long_name : m->var_long_names[v];
         *what = name;
@@ -299,10 +305,43 @@ static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what
             (st = put_text(ncid, w->state_id[v], "long_name", or_empty(lname))) ||
             (st = put_text(ncid, w->state_id[v], "units", or_empty(m->units))))
             return st;
+        if (s->deflate_level > 0 &&
+            (st = nc_def_var_deflate(ncid, w->state_id[v], 1, 1, s->deflate_level)))
+            return st;
+        if (s->quantize_bits > 0 &&
+            (st = nc_def_var_quantize(ncid, w->state_id[v], NC_QUANTIZE_BITROUND,
+                                      s->quantize_bits)))
+            return st;
     }
     /* Cache for a chunk-row-sized batch now; write_batch grows it when it
      * sees bigger batches. */
-    TRY(set_cache(w, (long long)w->chunk[0]), "chunk cache");
+    if (w->write_states)
+        TRY(set_cache(w, (long long)w->chunk[0]), "chunk cache");
+
+    /* Statistics over the member axis, with CF cell methods. */
+    static const char *const stat_suffix[4] = {"mean", "std", "min", "max"};
+    static const char *const stat_words[4] = {"mean", "standard deviation", "minimum",
+                                              "maximum"};
+    static const char *const stat_method[4] = {"member: mean", "member: standard_deviation",
+                                               "member: minimum", "member: maximum"};
+    int stat_dims[2] = {dim_time, dim_vec};
+    for (int v = 0; w->write_stats && v < w->nstate; v++) {
+        const char *base = w->vector ? m->vector_name : m->var_names[v];
+        const char *lname = w->vector ? m->vector_long_name : m->var_long_names[v];
+        for (int k = 0; k < 4; k++) {
+            char name[64], long_name[160];
+            snprintf(name, sizeof name, "%s_%s", base, stat_suffix[k]);
+            snprintf(long_name, sizeof long_name, "ensemble %s of %s", stat_words[k],
+                     or_empty(lname));
+            *what = "statistics variable";
+            if ((st = nc_def_var(ncid, name, NC_DOUBLE, w->vector ? 2 : 1, stat_dims,
+                                 &w->stats_id[v][k])) ||
+                (st = put_text(ncid, w->stats_id[v][k], "long_name", long_name)) ||
+                (st = put_text(ncid, w->stats_id[v][k], "units", or_empty(m->units))) ||
+                (st = put_text(ncid, w->stats_id[v][k], "cell_methods", stat_method[k])))
+                return st;
+        }
+    }
 
     for (int p = 0; p < m->nparams; p++) {
         w->param_id[p] = -1;
@@ -410,6 +449,8 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     w->members = spec->members;
     w->ntimes = spec->ntimes;
     w->disk_double = spec->disk_double != 0;
+    w->write_states = spec->write_states != 0;
+    w->write_stats = spec->write_stats != 0;
     w->nstate = w->vector ? 1 : spec->nvars;
     choose_chunks(w);
 
@@ -448,7 +489,7 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
 }
 
 ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
-                              const void *states, int states_double,
+                              long long times, const void *states, int states_double,
                               const double *params, ens_error *err)
 {
     if (!w)
@@ -457,30 +498,48 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
                         "output file '%s': members %lld..%lld outside 0..%lld", w->path,
                         m0, m0 + count - 1, w->members - 1);
+    if (times < 0 || times > w->ntimes)
+        return ens_fail(err, ENS_ERR_INTERNAL, "output file '%s': %lld saved times of %lld",
+                        w->path, times, w->ntimes);
     if (count == 0)
         return ENS_OK;
-    if (!states)
+    if (w->write_states && !states)
         return ens_fail(err, ENS_ERR_INTERNAL, "output file '%s': no states given", w->path);
     for (int p = 0; p < w->model->nparams; p++)
         if (w->param_id[p] >= 0 && !params)
             return ens_fail(err, ENS_ERR_INTERNAL,
                             "output file '%s': no parameter values given", w->path);
 
-    int st = set_cache(w, count);
+    int st = w->write_states ? set_cache(w, count) : NC_NOERR;
     const char *what = "chunk cache";
     size_t es = states_double ? sizeof(double) : sizeof(float);
     size_t T = (size_t)w->ntimes, V = (size_t)w->nvars, n = (size_t)count;
+    size_t TW = (size_t)times; /* times written of the T in the buffer */
 
-    if (st == NC_NOERR && w->vector) {
+    if (!w->write_states || TW == 0) {
+        /* parameters only */
+    } else if (st == NC_NOERR && w->vector && TW == T) {
         /* The buffer already has the file's (member, time, k) order. */
         size_t start[3] = {(size_t)m0, 0, 0}, cnt[3] = {n, T, V};
         what = w->model->vector_name;
         st = states_double ? nc_put_vara_double(w->ncid, w->state_id[0], start, cnt, states)
                            : nc_put_vara_float(w->ncid, w->state_id[0], start, cnt, states);
+    } else if (st == NC_NOERR && w->vector) {
+        /* An interrupted batch: the member (time, k) blocks for the times
+         * done, one member at a time (rare, so no staging buffer). */
+        what = w->model->vector_name;
+        for (size_t i = 0; i < n && st == NC_NOERR; i++) {
+            size_t start[3] = {(size_t)m0 + i, 0, 0}, cnt[3] = {1, TW, V};
+            const char *src = (const char *)states + i * T * V * es;
+            st = states_double ? nc_put_vara_double(w->ncid, w->state_id[0], start, cnt,
+                                                    (const double *)src)
+                               : nc_put_vara_float(w->ncid, w->state_id[0], start, cnt,
+                                                   (const float *)src);
+        }
     } else if (st == NC_NOERR) {
         /* De-interleave (member, time, var) into one (member, time) slab per
          * variable; the scratch buffer is kept across calls. */
-        size_t need = n * T * es;
+        size_t need = n * TW * es;
         if (need > w->scratch_bytes) {
             void *p = realloc(w->scratch, need);
             if (!p)
@@ -489,20 +548,22 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
             w->scratch = p;
             w->scratch_bytes = need;
         }
-        size_t start[2] = {(size_t)m0, 0}, cnt[2] = {n, T}, nt = n * T;
+        size_t start[2] = {(size_t)m0, 0}, cnt[2] = {n, TW};
         for (int v = 0; v < w->nstate && st == NC_NOERR; v++) {
             what = w->model->var_names[v];
             if (states_double) {
                 const double *src = (const double *)states + v;
                 double *dst = w->scratch;
-                for (size_t i = 0; i < nt; i++)
-                    dst[i] = src[i * V];
+                for (size_t i = 0; i < n; i++)
+                    for (size_t t = 0; t < TW; t++)
+                        dst[i * TW + t] = src[(i * T + t) * V];
                 st = nc_put_vara_double(w->ncid, w->state_id[v], start, cnt, dst);
             } else {
                 const float *src = (const float *)states + v;
                 float *dst = w->scratch;
-                for (size_t i = 0; i < nt; i++)
-                    dst[i] = src[i * V];
+                for (size_t i = 0; i < n; i++)
+                    for (size_t t = 0; t < TW; t++)
+                        dst[i * TW + t] = src[(i * T + t) * V];
                 st = nc_put_vara_float(w->ncid, w->state_id[v], start, cnt, dst);
             }
         }
@@ -518,17 +579,89 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
     if (st != NC_NOERR)
         return ens_fail(err, ENS_ERR_IO, "cannot write %s of members %lld..%lld to '%s': %s",
                         what, m0, m0 + count - 1, w->partial, nc_strerror(st));
-    w->bytes_written += (unsigned long long)n * T * V * (w->disk_double ? 8u : 4u);
+    if (w->write_states)
+        w->bytes_written += (unsigned long long)n * TW * V * (w->disk_double ? 8u : 4u);
     return ENS_OK;
 }
 
-ens_status ens_nc_close(ens_nc_writer *w, int success, ens_error *err)
+ens_status ens_nc_write_stats(ens_nc_writer *w, long long times, const ens_moments *moments,
+                              ens_error *err)
+{
+    if (!w || !w->write_stats || times <= 0)
+        return ENS_OK;
+    const size_t T = (size_t)times, V = (size_t)w->nvars;
+    double *values = malloc(T * V * sizeof *values);
+    if (!values)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory", w->path);
+    int st = NC_NOERR;
+    for (int k = 0; k < 4 && st == NC_NOERR; k++) {
+        for (size_t i = 0; i < T * V; i++) {
+            const ens_moments *m = &moments[i];
+            double value = NAN;
+            if (m->n > 0) {
+                /* Population standard deviation, as xarray's .std() gives. */
+                const double stat[4] = {m->mean, sqrt(m->m2 / m->n), m->min, m->max};
+                value = stat[k];
+            }
+            values[i] = value;
+        }
+        for (int v = 0; v < w->nstate && st == NC_NOERR; v++) {
+            if (w->vector) {
+                size_t start[2] = {0, 0}, cnt[2] = {T, V};
+                st = nc_put_vara_double(w->ncid, w->stats_id[0][k], start, cnt, values);
+            } else {
+                /* One scalar variable: its column of the (time, var) table. */
+                double *column = malloc(T * sizeof *column);
+                if (!column) {
+                    st = NC_ENOMEM;
+                    break;
+                }
+                for (size_t t = 0; t < T; t++)
+                    column[t] = values[t * V + (size_t)v];
+                size_t start = 0, cnt = T;
+                st = nc_put_vara_double(w->ncid, w->stats_id[v][k], &start, &cnt, column);
+                free(column);
+            }
+        }
+    }
+    free(values);
+    if (st != NC_NOERR)
+        return ens_fail(err, ENS_ERR_IO, "cannot write the ensemble statistics to '%s': %s",
+                        w->partial, nc_strerror(st));
+    return ENS_OK;
+}
+
+const char *ens_nc_partial_path(const ens_nc_writer *w) { return w ? w->partial : ""; }
+
+/* Global attributes that tell a reader what an interrupted file holds. */
+static int mark_incomplete(ens_nc_writer *w, const ens_nc_incomplete *inc)
+{
+    int st = nc_redef(w->ncid);
+    if (st == NC_NOERR)
+        st = put_text(w->ncid, NC_GLOBAL, "incomplete",
+                      inc && inc->reason ? inc->reason : "run stopped before its end");
+    if (st == NC_NOERR)
+        st = put_int64(w->ncid, NC_GLOBAL, "members_complete", inc ? inc->members_complete : 0);
+    if (st == NC_NOERR)
+        st = put_int64(w->ncid, NC_GLOBAL, "members_partial", inc ? inc->members_partial : 0);
+    if (st == NC_NOERR)
+        st = put_double(w->ncid, NC_GLOBAL, "last_time_written", inc ? inc->last_time : 0.0);
+    if (st == NC_NOERR)
+        st = nc_enddef(w->ncid);
+    return st;
+}
+
+ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
+                        const ens_nc_incomplete *incomplete, ens_error *err)
 {
     if (!w)
         return ENS_OK;
     ens_status rc = ENS_OK;
+    int marked = outcome == ENS_NC_KEEP_PARTIAL ? mark_incomplete(w, incomplete) : NC_NOERR;
     int st = nc_close(w->ncid);
-    if (!success) {
+    if (st == NC_NOERR)
+        st = marked;
+    if (outcome == ENS_NC_DISCARD) {
         /* The run failed: nothing under either name may look complete. */
         remove(w->partial);
         if (st != NC_NOERR)
@@ -538,7 +671,7 @@ ens_status ens_nc_close(ens_nc_writer *w, int success, ens_error *err)
         rc = ens_fail(err, ENS_ERR_IO, "cannot close output file '%s': %s", w->partial,
                       nc_strerror(st));
         remove(w->partial);
-    } else if (rename(w->partial, w->path) != 0) {
+    } else if (outcome == ENS_NC_COMMIT && rename(w->partial, w->path) != 0) {
         rc = ens_fail(err, ENS_ERR_IO, "cannot rename '%s' to '%s': %s", w->partial, w->path,
                       strerror(errno));
         remove(w->partial);

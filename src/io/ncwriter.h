@@ -9,6 +9,8 @@
  *   time(time)      double, model time units
  *   one variable per state variable, (member, time)          e.g. x, y, z
  *   or one vector variable (member, time, vector_dim)        e.g. X
+ *   with stats: NAME_mean, NAME_std, NAME_min, NAME_max (time[, vector_dim])
+ *               for every state variable NAME, over the finite members
  *   one variable per parameter that varies across members, (member)
  *   parameters shared by all members as global attributes  param_<name>
  */
@@ -28,6 +30,10 @@ typedef struct ens_nc_spec {
     long long ntimes;
     const double *times;              /* ntimes model times */
     int disk_double;                  /* 1: float64 on disk, 0: float32 */
+    int write_states;                 /* the state variables (trajectory or final) */
+    int write_stats;                  /* ensemble mean, std, min, max per time */
+    int deflate_level;                /* 0: no compression; 1-9: deflate + shuffle */
+    int quantize_bits;                /* 0: exact; else significant bits kept (float only) */
     /* parameters, in the model's order */
     const int *param_varies;          /* model->nparams flags */
     const double *param_values;       /* value of each shared parameter */
@@ -53,18 +59,42 @@ typedef struct ens_nc_writer ens_nc_writer;
  * with ENS_ERR_IO and a message naming the path when it cannot. */
 ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *err);
 
-/* Write members [m0, m0 + count):
- *   states: (member, time, var) C order, count * ntimes * nvars values,
- *           double when states_double, else float
+/* Write members [m0, m0 + count), their first `times` saved times:
+ *   states: (member, time, var) C order with ntimes times per member,
+ *           double when states_double, else float; NULL without states
  *   params: [param * count + i] for every model parameter (shared ones too;
  *           only the varying ones are stored) */
 ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
-                              const void *states, int states_double,
+                              long long times, const void *states, int states_double,
                               const double *params, ens_error *err);
 
-/* success != 0: close and rename PATH.partial to PATH.
- * success == 0: close and remove PATH.partial. Frees w in both cases. */
-ens_status ens_nc_close(ens_nc_writer *w, int success, ens_error *err);
+/* Write the ensemble statistics of the first `times` saved times:
+ * moments[t * nvars + v]. */
+struct ens_moments;
+ens_status ens_nc_write_stats(ens_nc_writer *w, long long times,
+                              const struct ens_moments *moments, ens_error *err);
+
+typedef enum ens_nc_outcome {
+    ENS_NC_COMMIT,       /* the run succeeded: rename PATH.partial to PATH */
+    ENS_NC_DISCARD,      /* the run failed: remove PATH.partial */
+    ENS_NC_KEEP_PARTIAL  /* the run was stopped: keep PATH.partial, marked incomplete */
+} ens_nc_outcome;
+
+/* What an interrupted file holds, recorded in its global attributes. */
+typedef struct ens_nc_incomplete {
+    const char *reason;           /* e.g. "interrupted by SIGINT" */
+    long long members_complete;   /* members [0, this) have every saved time */
+    long long members_partial;    /* the next this many have times [0, last_time] */
+    double last_time;             /* model time of the last state written */
+} ens_nc_incomplete;
+
+/* Close the file as `outcome` says (`incomplete` is read for
+ * ENS_NC_KEEP_PARTIAL only). Frees w in every case. */
+ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
+                        const ens_nc_incomplete *incomplete, ens_error *err);
+
+/* The name the file has while it is written (PATH.partial). */
+const char *ens_nc_partial_path(const ens_nc_writer *w);
 
 /* Bytes of state data written so far. */
 unsigned long long ens_nc_bytes_written(const ens_nc_writer *w);

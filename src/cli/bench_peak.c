@@ -1,0 +1,136 @@
+/*
+ * Measured peak flops and memory bandwidth (see bench_peak.h). Built with
+ * ${ENSOL_KERNEL_TUNING}, like the library's CPU loops.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "bench_peak.h"
+
+#include <stdlib.h>
+
+#include "bench_stats.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Lanes of one vector register and the number of independent FMA chains:
+ * enough chains to cover the FMA latency (4 cycles) on two FMA units,
+ * few enough to stay in registers (16 of 32 zmm, or 12 of 16 ymm). */
+#if defined(__AVX512F__)
+#define PEAK_LANES 8
+#define PEAK_CHAINS 16
+#elif defined(__AVX__)
+#define PEAK_LANES 4
+#define PEAK_CHAINS 12
+#else
+#define PEAK_LANES 2
+#define PEAK_CHAINS 12
+#endif
+
+/* acc <- acc * a + b, PEAK_CHAINS independent chains of PEAK_LANES lanes;
+ * with a just below 1 the values settle near b / (1 - a) and stay normal. */
+__attribute__((noinline)) static double fma_chains(long iters, double a, double b)
+{
+    double acc[PEAK_CHAINS][PEAK_LANES];
+    for (int k = 0; k < PEAK_CHAINS; k++)
+        for (int w = 0; w < PEAK_LANES; w++)
+            acc[k][w] = 1.0 + 1e-3 * (k * PEAK_LANES + w);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < PEAK_CHAINS; k++) {
+#pragma omp simd
+            for (int w = 0; w < PEAK_LANES; w++)
+                acc[k][w] = acc[k][w] * a + b;
+        }
+    double s = 0;
+    for (int k = 0; k < PEAK_CHAINS; k++)
+        for (int w = 0; w < PEAK_LANES; w++)
+            s += acc[k][w];
+    return s;
+}
+
+static volatile double sink;
+
+/* GFLOP/s of `iters` rounds on every thread. */
+static double fma_rate(long iters, int threads)
+{
+    double s = 0;
+    const double t0 = bs_now();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) reduction(+ : s)
+#endif
+    s += fma_chains(iters, 0.9999999, 1e-7);
+    const double t = bs_now() - t0;
+    sink = s;
+    return (double)threads * (double)iters * PEAK_CHAINS * PEAK_LANES * 2.0 / t * 1e-9;
+}
+
+/* GB/s of the triad a = b + s c over n doubles each, counted as 24 bytes
+ * per element (as STREAM counts: no write-allocate traffic). */
+static double triad_rate(double *a, const double *b, const double *c, long n, int threads)
+{
+    const double scalar = 3.0;
+    const double t0 = bs_now();
+#ifdef _OPENMP
+#pragma omp parallel for simd num_threads(threads) schedule(static)
+#endif
+    for (long i = 0; i < n; i++)
+        a[i] = b[i] + scalar * c[i];
+    const double t = bs_now() - t0;
+    sink = a[n / 2];
+    return 24.0 * (double)n / t * 1e-9;
+}
+
+void bp_measure(bp_peak *out)
+{
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    out->threads = threads;
+    out->vector_bits = PEAK_LANES * 64;
+
+    /* Flops: a short calibration, then the best of three ~0.1 s runs. */
+    long iters = 1 << 16;
+    double t = 0;
+    while (iters < (1L << 40)) {
+        const double t0 = bs_now();
+        fma_rate(iters, threads);
+        t = bs_now() - t0;
+        if (t > 0.02)
+            break;
+        iters *= 4;
+    }
+    iters = (long)((double)iters * 0.1 / (t > 0 ? t : 0.1)) + 1;
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        const double g = fma_rate(iters, threads);
+        best = g > best ? g : best;
+    }
+    out->gflops = best;
+
+    /* Bandwidth: three arrays of 256 MiB, larger than any cache, touched
+     * first by the threads that use them; best of three triads. */
+    const long n = 32L << 20;
+    double *a = malloc((size_t)n * sizeof *a);
+    double *b = malloc((size_t)n * sizeof *b);
+    double *c = malloc((size_t)n * sizeof *c);
+    out->gbytes = 0;
+    if (a && b && c) {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+        for (long i = 0; i < n; i++) {
+            a[i] = 0;
+            b[i] = 1;
+            c[i] = 2;
+        }
+        for (int r = 0; r < 3; r++) {
+            const double g = triad_rate(a, b, c, n, threads);
+            out->gbytes = g > out->gbytes ? g : out->gbytes;
+        }
+    }
+    free(c);
+    free(b);
+    free(a);
+}

@@ -1,0 +1,28 @@
+/*
+ * Strict number parsing shared by the ensol command's subcommands (run in
+ * main.c, bench in bench.c). Each parser returns NULL on success or the
+ * reason the text is rejected ("not an integer", "integer out of range",
+ * ...); the whole string must be the number: no blanks, no trailing junk.
+ * *out is written only on success.
+ */
+#ifndef ENSOL_CLI_PARSE_H
+#define ENSOL_CLI_PARSE_H
+
+#include <stdint.h>
+
+const char *parse_ll(const char *s, long long *out);
+const char *parse_int(const char *s, int *out);
+/* A sign is refused (strtoull would wrap "-1" to 2^64-1). */
+const char *parse_u64(const char *s, uint64_t *out);
+/* A finite double; underflow to 0 or a subnormal is accepted as such. */
+const char *parse_real(const char *s, double *out);
+
+/* A rejected field of a compound argument, e.g. "N 'x': not an integer"
+ * (a static buffer, overwritten by the next call). */
+const char *field_error(const char *label, const char *field, const char *why);
+
+/* The reason part of a library setter message "name = value: reason";
+ * other messages are returned whole. */
+const char *setter_reason(const char *msg);
+
+#endif /* ENSOL_CLI_PARSE_H */
