@@ -400,7 +400,7 @@ TEST_F(cli, RunPrintsPlanAndSummaryOnStderrOnly)
     EXPECT_EQ(r.out, "");
     std::vector<std::string> lines = lines_of(r.err);
     ASSERT_EQ(lines.size(), 2u) << r.err;
-    for (const char *word : {"lorenz63", "100 members", "20 steps", "auto", "t.nc"})
+    for (const char *word : {"lorenz63", "100 members", "20 steps", "openmp", "batch", "host memory", "t.nc"})
         EXPECT_NE(lines[0].find(word), std::string::npos) << word << " in " << lines[0];
     for (const char *word : {"ensol: wrote t.nc", "100 members", "openmp", "member-steps/s"})
         EXPECT_NE(lines[1].find(word), std::string::npos) << word << " in " << lines[1];

@@ -157,11 +157,14 @@ ens_status ens_config_set_max_memory(ens_config *cfg, double bytes);
  * at every save, over the members whose state is finite: kilobytes for any
  * member count) or "both" (trajectory and stats). */
 ens_status ens_config_set_output_mode(ens_config *cfg, const char *name);
-/* NetCDF compression of the state variables: deflate level 0 (none, the
- * default) to 9, with the shuffle filter; and bit rounding to keep
- * `quantize_bits` significant bits (0: exact), which makes float output
- * compress 2-3x better. Compression runs on one thread inside NetCDF. */
-ens_status ens_config_set_compression(ens_config *cfg, int deflate_level, int quantize_bits);
+/* NetCDF deflate compression of the state variables, with the shuffle
+ * filter: level 0 (none, the default) to 9. It runs on one thread inside
+ * NetCDF and is slow next to the integration (bench/README.md). */
+ens_status ens_config_set_deflate(ens_config *cfg, int level);
+/* Bit rounding before compression: keep `bits` significant bits of each
+ * value (1-52; 0, the default, keeps values exact). Float output rounded to
+ * 12-16 bits compresses 2-3x better. */
+ens_status ens_config_set_quantize(ens_config *cfg, int bits);
 /* Type of the values on disk: "float" or "double"; default: the precision. */
 ens_status ens_config_set_output_type(ens_config *cfg, const char *name);
 /* NetCDF file written by ens_run. The file appears under this name only

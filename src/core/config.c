@@ -358,7 +358,7 @@ ens_status ens_config_set_dt_limits(ens_config *cfg, double dt_min, double dt_ma
                         "dt_max = %g: must be a finite number >= 0 (0: no limit)", dt_max);
     if (dt_max > 0 && !(dt_min < dt_max))
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "dt_min = %g: must be below dt_max = %g", dt_min, dt_max);
+                        "dt_min = %g must be below dt_max = %g", dt_min, dt_max);
     cfg->dt_min = dt_min;
     cfg->dt_max = dt_max;
     return ENS_OK;
@@ -559,17 +559,23 @@ ens_status ens_config_set_max_memory(ens_config *cfg, double bytes)
     return ENS_OK;
 }
 
-ens_status ens_config_set_compression(ens_config *cfg, int deflate_level, int quantize_bits)
+ens_status ens_config_set_deflate(ens_config *cfg, int level)
 {
     ENS_BEGIN(cfg);
-    if (deflate_level < 0 || deflate_level > 9)
+    if (level < 0 || level > 9)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "deflate level = %d: must be from 0 (none) to 9", deflate_level);
-    if (quantize_bits < 0 || quantize_bits > 52)
+                        "deflate level = %d: must be from 0 (none) to 9", level);
+    cfg->deflate_level = level;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_quantize(ens_config *cfg, int bits)
+{
+    ENS_BEGIN(cfg);
+    if (bits < 0 || bits > 52)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "quantize bits = %d: must be from 0 (exact) to 52", quantize_bits);
-    cfg->deflate_level = deflate_level;
-    cfg->quantize_bits = quantize_bits;
+                        "quantize bits = %d: must be from 0 (exact) to 52", bits);
+    cfg->quantize_bits = bits;
     return ENS_OK;
 }
 

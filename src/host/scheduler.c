@@ -28,8 +28,8 @@
 
 /* Default memory budget: a quarter of the available memory, at most this. */
 #define ENS_DEFAULT_MAX_MEMORY (1024.0 * 1024.0 * 1024.0)
-/* NetCDF's chunk cache per state variable, at most (src/io/ncwriter.c). */
-#define ENS_WRITER_CACHE_BYTES (64.0 * 1024.0 * 1024.0)
+/* The smallest batch worth running: below it, per-batch costs dominate. */
+#define ENS_MIN_BATCH_MEMBERS 64
 
 static int max_threads(void)
 {
@@ -55,6 +55,7 @@ typedef struct ens_slab {
     long long times;     /* saved times filled */
     void *saved;         /* (member, time, var), compute precision; NULL without trajectory */
     double *params;      /* [param * count + i] */
+    ens_member_stats members; /* each member's status, steps and failure time */
 } ens_slab;
 
 typedef struct ens_sink {
@@ -118,6 +119,15 @@ static double memory_budget(const ens_config *cfg)
     return quarter < ENS_DEFAULT_MAX_MEMORY ? quarter : ENS_DEFAULT_MAX_MEMORY;
 }
 
+/* NetCDF's chunk cache per state variable: an eighth of the budget over
+ * the variables, at most the writer's default. */
+static size_t writer_cache_limit(const ens_config *cfg)
+{
+    const double nstate = cfg->model->var_names[0] ? cfg->nvars : 1;
+    const double share = memory_budget(cfg) / (8.0 * nstate);
+    return share < (double)ENS_NC_DEFAULT_CACHE_LIMIT ? (size_t)share : ENS_NC_DEFAULT_CACHE_LIMIT;
+}
+
 /* Host bytes per member of a batch, and bytes that do not grow with it. */
 static void host_bytes_model(const ens_config *cfg, const ens_plan *plan, double *per_member,
                              double *fixed)
@@ -136,20 +146,29 @@ static void host_bytes_model(const ens_config *cfg, const ens_plan *plan, double
         *per_member += 2.0 * real * nvars * (double)plan->ntimes;
         /* The writer's de-interleaving slab, and its chunk caches. */
         *per_member += disk * (double)plan->ntimes;
-        *fixed += ENS_WRITER_CACHE_BYTES * (cfg->model->var_names[0] ? nvars : 1.0);
+        *fixed += (double)writer_cache_limit(cfg) * (cfg->model->var_names[0] ? nvars : 1.0);
     }
 }
 
-static long long choose_batch(const ens_config *cfg, const ens_plan *plan)
+static ens_status choose_batch(ens_config *cfg, ens_plan *plan)
 {
-    if (cfg->batch_members > 0)
-        return cfg->batch_members < plan->members ? cfg->batch_members : plan->members;
+    if (cfg->batch_members > 0) {
+        plan->batch = cfg->batch_members < plan->members ? cfg->batch_members : plan->members;
+        return ENS_OK;
+    }
     double per_member, fixed;
     host_bytes_model(cfg, plan, &per_member, &fixed);
-    double batch = floor((memory_budget(cfg) - fixed) / per_member);
-    if (batch < 1)
-        batch = 1;
-    return batch < (double)plan->members ? (long long)batch : plan->members;
+    const double budget = memory_budget(cfg);
+    const double batch = floor((budget - fixed) / per_member);
+    const double least = plan->members < ENS_MIN_BATCH_MEMBERS ? (double)plan->members
+                                                               : ENS_MIN_BATCH_MEMBERS;
+    if (batch < least)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "max memory = %.0f MB is too small: a batch of %.0f members with %lld "
+                        "saved times needs %.0f MB",
+                        budget / 1e6, least, plan->ntimes, (fixed + least * per_member) / 1e6);
+    plan->batch = batch < (double)plan->members ? (long long)batch : plan->members;
+    return ENS_OK;
 }
 
 static void report_plan(const ens_config *cfg, const ens_plan *plan)
@@ -158,6 +177,10 @@ static void report_plan(const ens_config *cfg, const ens_plan *plan)
         return;
     double per_member, fixed;
     host_bytes_model(cfg, plan, &per_member, &fixed);
+    /* The chunk caches grow only to what a batch's writes touch. */
+    const double touched = (double)(plan->batch + 1000) * (double)plan->ntimes *
+                           (double)cfg->nvars * 8.0;
+    fixed = touched < fixed ? touched : fixed;
     const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
                                                     : plan->real_size == sizeof(double);
     ens_run_plan p = {
@@ -167,8 +190,14 @@ static void report_plan(const ens_config *cfg, const ens_plan *plan)
         .saved_times = plan->ntimes,
         .host_bytes = fixed + per_member * (double)plan->batch,
         .device_bytes = plan->ops->device_memory
-                            ? (double)plan->batch * (double)(cfg->nvars + cfg->model->nparams) *
-                                  (double)plan->real_size
+                            ? (double)plan->batch *
+                                  ((double)(cfg->nvars + cfg->model->nparams) *
+                                       (double)plan->real_size +
+                                   (ens_job_adaptive(&plan->job)
+                                        ? (double)plan->real_size *
+                                                  ENS_DOPRI5_REAL_ROWS(cfg->nvars) +
+                                              8.0 * ENS_DOPRI5_INT_ROWS
+                                        : 0.0))
                             : 0.0,
         .output_bytes = plan->trajectory ? (double)plan->members * (double)plan->ntimes *
                                                cfg->nvars * (output_double ? 8.0 : 4.0)
@@ -193,7 +222,19 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
     plan->real_size = cfg->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
     plan->trajectory = cfg->output_mode != ENS_OUTPUT_ID_STATS;
     plan->stats = ens_config_writes_stats(cfg);
-    plan->batch = choose_batch(cfg, plan);
+    st = choose_batch(cfg, plan);
+    if (st != ENS_OK)
+        return st;
+    const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
+    if (adaptive && !plan->ops->download_stats)
+        return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
+                        "backend %s cannot run the adaptive integrator dopri5",
+                        plan->ops->name);
+    double *tol = adaptive ? malloc(2 * (size_t)cfg->nvars * sizeof *tol) : NULL;
+    if (adaptive && !tol)
+        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (adaptive)
+        ens_config_tolerances(cfg, tol, tol + cfg->nvars);
     plan->job = (ens_backend_job){
         .model = cfg->model->id,
         .nvars = cfg->nvars,
@@ -201,12 +242,20 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
         .integrator = cfg->integrator,
         .precision = (ens_precision_id)cfg->precision,
         .dt = cfg->dt,
+        .rtol = tol,
+        .atol = tol ? tol + cfg->nvars : NULL,
+        .dt_min = cfg->dt_min,
+        .dt_max = cfg->dt_max,
+        .max_steps = ens_config_max_steps(cfg),
         .threads = cfg->threads,
         .strict_fp = cfg->strict_fp,
         .device = cfg->device,
         .capacity = plan->batch,
     };
     st = plan->ops->create(&plan->job, &plan->backend, &cfg->error);
+    /* The backend has copied the tolerances. */
+    free(tol);
+    plan->job.rtol = plan->job.atol = NULL;
     if (st != ENS_OK)
         return st;
     plan->batch = plan->job.capacity;
@@ -318,6 +367,10 @@ static void free_buffers(ens_batch_buffers *b)
     for (int i = 0; i < 2; i++) {
         free(b->slabs[i].saved);
         free(b->slabs[i].params);
+        free(b->slabs[i].members.status);
+        free(b->slabs[i].members.accepted_steps);
+        free(b->slabs[i].members.rejected_steps);
+        free(b->slabs[i].members.failure_time);
     }
     free(b->moments);
 }
@@ -337,6 +390,12 @@ static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch
         if (plan->trajectory)
             b->slabs[i].saved = malloc(batch * (size_t)plan->ntimes * nvars * plan->real_size);
         ok = b->slabs[i].params && (!plan->trajectory || b->slabs[i].saved);
+        ens_member_stats *ms = &b->slabs[i].members;
+        ms->status = malloc(batch * sizeof *ms->status);
+        ms->accepted_steps = malloc(batch * sizeof *ms->accepted_steps);
+        ms->rejected_steps = malloc(batch * sizeof *ms->rejected_steps);
+        ms->failure_time = malloc(batch * sizeof *ms->failure_time);
+        ok = ok && ms->status && ms->accepted_steps && ms->rejected_steps && ms->failure_time;
     }
     if (ok && plan->stats) {
         b->moments = malloc((size_t)plan->ntimes * nvars * sizeof *b->moments);
@@ -445,19 +504,44 @@ static ens_status accumulate_moments(ens_config *cfg, const ens_plan *plan,
     return ENS_OK;
 }
 
-static long long count_failed(const ens_config *cfg, const ens_plan *plan,
-                              const ens_batch_buffers *b, long long count)
+/* Members per status and steps over the run so far. */
+typedef struct ens_member_tally {
+    long long by_status[4];
+    long long accepted, rejected;
+} ens_member_tally;
+
+/* Each member's outcome into the slab and the tally: from the backend for
+ * an adaptive integrator; with fixed steps, whether the state is finite
+ * after `steps` steps. */
+static ens_status member_results(ens_config *cfg, const ens_plan *plan,
+                                 const ens_batch_buffers *b, ens_slab *slab, long long steps,
+                                 ens_member_tally *tally)
 {
-    long long failed = 0;
-#pragma omp parallel for reduction(+ : failed) schedule(static) \
-    if (count >= ENS_PARALLEL_MIN_MEMBERS)
-    for (long long i = 0; i < count; i++) {
-        int bad = 0;
-        for (size_t v = 0; v < (size_t)cfg->nvars; v++)
-            bad |= !isfinite(get_real(plan, b->state, v * (size_t)count + (size_t)i));
-        failed += bad;
+    ens_member_stats *ms = &slab->members;
+    const long long count = slab->count;
+    if (ens_job_adaptive(&plan->job)) {
+        ens_status st = plan->ops->download_stats(plan->backend, ms, &cfg->error);
+        if (st != ENS_OK)
+            return st;
+    } else {
+#pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
+        for (long long i = 0; i < count; i++) {
+            int bad = 0;
+            for (size_t v = 0; v < (size_t)cfg->nvars; v++)
+                bad |= !isfinite(get_real(plan, b->state, v * (size_t)count + (size_t)i));
+            ms->status[i] = bad ? ENS_MEMBER_NONFINITE : ENS_MEMBER_OK;
+            ms->accepted_steps[i] = steps;
+            ms->rejected_steps[i] = 0;
+            ms->failure_time[i] = NAN;
+        }
     }
-    return failed;
+    for (long long i = 0; i < count; i++) {
+        const int s = ms->status[i];
+        tally->by_status[s >= 0 && s < 4 ? s : ENS_MEMBER_NONFINITE]++;
+        tally->accepted += ms->accepted_steps[i];
+        tally->rejected += ms->rejected_steps[i];
+    }
+    return ENS_OK;
 }
 
 /* Steps per backend call when only the final state is kept: long enough
@@ -488,7 +572,9 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
     const int every_save = cfg->output_mode != ENS_OUTPUT_ID_FINAL;
     const long long interval = every_save ? cfg->save_every : final_mode_interval(cfg->steps);
     double compute = 0.0, member_steps_done = 0.0;
-    long long batches = 0, failed = 0;
+    long long batches = 0;
+    ens_member_tally tally;
+    memset(&tally, 0, sizeof tally);
 
     memset(done, 0, sizeof *done);
     ens_writer writer;
@@ -511,7 +597,8 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
                 st = accumulate_moments(cfg, plan, b, count, 0);
             slab->times = 1;
         }
-        for (long long steps_done = 0; steps_done < cfg->steps && st == ENS_OK;) {
+        long long steps_done = 0;
+        for (; steps_done < cfg->steps && st == ENS_OK;) {
             const long long n = cfg->steps - steps_done < interval ? cfg->steps - steps_done
                                                                    : interval;
             const double t0 = now_seconds();
@@ -545,9 +632,13 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
                                   (double)steps_done * cfg->dt, batches + 1, m0, m0 + count - 1);
             }
         }
+        /* Each member's outcome goes with its states, a stopped batch's too. */
+        if (st == ENS_OK || st == ENS_ERR_INTERRUPTED) {
+            ens_status rst = member_results(cfg, plan, b, slab, steps_done, &tally);
+            st = rst != ENS_OK ? rst : st;
+        }
         batches++;
         if (st == ENS_OK) {
-            failed += count_failed(cfg, plan, b, count);
             done->members_complete = m0 + count;
             done->stats_times = plan->ntimes;
         } else if (st == ENS_ERR_INTERRUPTED && slab->times > 0) {
@@ -579,7 +670,10 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
         info->compute_seconds = compute;
         info->member_steps_per_second = compute > 0 ? member_steps_done / compute : 0.0;
         info->batches = batches;
-        info->members_failed = failed;
+        info->members_failed = tally.by_status[1] + tally.by_status[2] + tally.by_status[3];
+        memcpy(info->members_by_status, tally.by_status, sizeof tally.by_status);
+        info->steps_accepted = tally.accepted;
+        info->steps_rejected = tally.rejected;
     }
     return st;
 }
@@ -590,6 +684,7 @@ typedef struct memory_sink {
     double *out;
     long long ntimes;
     int nvars;
+    const ens_member_stats *stats; /* the caller's arrays, or NULL */
 } memory_sink;
 
 static ens_status memory_write(void *self, const ens_slab *slab, int states_double, ens_error *err)
@@ -599,6 +694,16 @@ static ens_status memory_write(void *self, const ens_slab *slab, int states_doub
     const size_t per_member = (size_t)ms->ntimes * (size_t)ms->nvars;
     const size_t n = (size_t)slab->count * per_member;
     double *dst = ms->out + (size_t)slab->m0 * per_member;
+    const ens_member_stats *from = &slab->members, *to = ms->stats;
+    const size_t m0 = (size_t)slab->m0, count = (size_t)slab->count;
+    if (to && to->status)
+        memcpy(to->status + m0, from->status, count * sizeof *to->status);
+    if (to && to->accepted_steps)
+        memcpy(to->accepted_steps + m0, from->accepted_steps, count * sizeof *to->accepted_steps);
+    if (to && to->rejected_steps)
+        memcpy(to->rejected_steps + m0, from->rejected_steps, count * sizeof *to->rejected_steps);
+    if (to && to->failure_time)
+        memcpy(to->failure_time + m0, from->failure_time, count * sizeof *to->failure_time);
     if (states_double) {
         memcpy(dst, slab->saved, n * sizeof(double));
     } else {
@@ -610,6 +715,12 @@ static ens_status memory_write(void *self, const ens_slab *slab, int states_doub
 }
 
 ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count, ens_run_info *info)
+{
+    return ens_run_to_memory_ex(cfg, out, count, NULL, info);
+}
+
+ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
+                                const ens_member_stats *stats, ens_run_info *info)
 {
     if (!cfg)
         return ENS_ERR_INVALID_ARGUMENT;
@@ -632,7 +743,7 @@ ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count, ens_run
     ens_batch_buffers b;
     st = alloc_buffers(cfg, &plan, &b);
     if (st == ENS_OK) {
-        memory_sink ms = {.out = out, .ntimes = plan.ntimes, .nvars = cfg->nvars};
+        memory_sink ms = {.out = out, .ntimes = plan.ntimes, .nvars = cfg->nvars, .stats = stats};
         ens_sink sink = {.write = memory_write, .self = &ms};
         ens_progress_state done;
         if (info)
@@ -649,11 +760,16 @@ ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count, ens_run
 static ens_status netcdf_write(void *self, const ens_slab *slab, int states_double,
                                ens_error *err)
 {
-    return ens_nc_write_batch(self, slab->m0, slab->count, slab->times, slab->saved,
-                              states_double, slab->params, err);
+    ens_status st = ens_nc_write_batch(self, slab->m0, slab->count, slab->times, slab->saved,
+                                       states_double, slab->params, err);
+    return st != ENS_OK ? st : ens_nc_write_members(self, slab->m0, slab->count, &slab->members, err);
 }
 
-static const char *integrator_name(int id) { return id == ENS_INTEGRATOR_ID_RK4 ? "rk4" : "euler"; }
+static const char *integrator_name(int id)
+{
+    static const char *const names[ENS_INTEGRATOR_COUNT] = {"euler", "rk4", "dopri5"};
+    return names[id];
+}
 
 static const char *precision_name(int id)
 {
@@ -730,6 +846,23 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     }
     for (long long t = 0; t < plan.ntimes; t++)
         times[t] = ens_config_time_at(cfg, t);
+    /* dopri5's settings for the file's attributes. */
+    ens_nc_adaptive adaptive = {.dt_min = cfg->dt_min,
+                                .dt_max = cfg->dt_max,
+                                .max_steps = ens_config_max_steps(cfg)};
+    double *tol = NULL;
+    if (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5) {
+        tol = malloc(2 * (size_t)cfg->nvars * sizeof *tol);
+        if (!tol) {
+            free(times);
+            free(base);
+            plan.ops->destroy(plan.backend);
+            return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        ens_config_tolerances(cfg, tol, tol + cfg->nvars);
+        adaptive.rtol = tol;
+        adaptive.atol = tol + cfg->nvars;
+    }
     for (int v = 0; v < cfg->nvars; v++)
         base[v] = cfg->base_state[cfg->base_len == 1 ? 0 : v];
     for (int j = 0; j < cfg->model->nparams; j++) {
@@ -751,6 +884,7 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .write_stats = plan.stats,
         .deflate_level = cfg->deflate_level,
         .quantize_bits = cfg->quantize_bits,
+        .cache_limit = writer_cache_limit(cfg),
         .param_varies = varies,
         .param_values = values,
         .history = cfg->history ? cfg->history : "ensol C API",
@@ -766,6 +900,8 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .seed = cfg->seed,
         .perturbation = cfg->perturbation,
         .base_state = base,
+        .write_member_status = 1,
+        .adaptive = tol ? &adaptive : NULL,
     };
     ens_nc_writer *writer = NULL;
     ens_batch_buffers b;
@@ -787,6 +923,7 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     }
     free(times);
     free(base);
+    free(tol);
     plan.ops->destroy(plan.backend);
     return st;
 }

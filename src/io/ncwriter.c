@@ -30,7 +30,6 @@
 #define CHUNK_TIMES 50
 #define CHUNK_MIN_BYTES (512u * 1024u)
 #define CHUNK_MAX_BYTES (4u * 1024u * 1024u)
-#define CACHE_MAX_BYTES (64u * 1024u * 1024u)
 /* Members per block when writing the member coordinate. */
 #define COORD_BLOCK 65536
 
@@ -50,8 +49,10 @@ struct ens_nc_writer {
     int state_id[4];             /* scalar models have at most 4 variables */
     int stats_id[4][4];          /* [state variable][mean, std, min, max] */
     int param_id[ENS_MAX_PARAMS]; /* -1 for shared parameters */
+    int status_id, accepted_id, rejected_id, failure_id; /* -1 when not written */
     size_t chunk[3];             /* member, time, [vector_dim] */
     size_t cache_bytes;          /* current per-variable chunk cache */
+    size_t cache_limit;          /* its upper bound */
     void *scratch;               /* one de-interleaved slab (scalar models) */
     size_t scratch_bytes;
     unsigned long long bytes_written;
@@ -161,8 +162,8 @@ static int set_cache(ens_nc_writer *w, long long count)
     size_t per_row = ((size_t)w->ntimes + w->chunk[1] - 1) / w->chunk[1] *
                      ((V + w->chunk[2] - 1) / w->chunk[2]);
     size_t bytes = rows * per_row * cb;
-    if (bytes > CACHE_MAX_BYTES)
-        bytes = CACHE_MAX_BYTES > cb ? CACHE_MAX_BYTES : cb;
+    if (bytes > w->cache_limit)
+        bytes = w->cache_limit > cb ? w->cache_limit : cb;
     if (bytes <= w->cache_bytes)
         return NC_NOERR;
     size_t slots = next_prime(10 * (bytes / cb) + 1);
@@ -266,6 +267,51 @@ static int write_member_coord(int ncid, int varid, long long members)
 
 /* Dimensions, variables and attributes; then the coordinate values.
  * `what` receives the step that failed, for the message. */
+/* Per-member outcome: status with CF flags, and an adaptive integrator's
+ * step counters, failure times and settings. */
+static int define_member_vars(ens_nc_writer *w, const ens_nc_spec *s, int dim_member)
+{
+    static const signed char flags[4] = {0, 1, 2, 3}; /* enum ens_member_status */
+    const ens_nc_adaptive *a = s->adaptive;
+    const double nan = NAN;
+    int ncid = w->ncid, st;
+    w->status_id = w->accepted_id = w->rejected_id = w->failure_id = -1;
+#define TRY(call) do { if ((st = (call)) != NC_NOERR) return st; } while (0)
+    if (s->write_member_status) {
+        TRY(nc_def_var(ncid, "status", NC_BYTE, 1, &dim_member, &w->status_id));
+        TRY(put_text(ncid, w->status_id, "long_name", "integration status of the member"));
+        TRY(nc_put_att_schar(ncid, w->status_id, "flag_values", NC_BYTE, 4, flags));
+        TRY(put_text(ncid, w->status_id, "flag_meanings",
+                     "ok non_finite_state step_size_below_dt_min max_steps_exceeded"));
+    }
+    if (!a)
+        return NC_NOERR;
+    TRY(nc_def_var(ncid, "accepted_steps", NC_INT64, 1, &dim_member, &w->accepted_id));
+    TRY(put_text(ncid, w->accepted_id, "long_name", "accepted integration steps"));
+    TRY(nc_def_var(ncid, "rejected_steps", NC_INT64, 1, &dim_member, &w->rejected_id));
+    TRY(put_text(ncid, w->rejected_id, "long_name", "rejected integration steps"));
+    TRY(nc_def_var(ncid, "failure_time", NC_DOUBLE, 1, &dim_member, &w->failure_id));
+    TRY(put_text(ncid, w->failure_id, "long_name", "model time at which the member stopped"));
+    TRY(put_text(ncid, w->failure_id, "units", or_empty(s->model->time_units)));
+    TRY(nc_put_att_double(ncid, w->failure_id, "_FillValue", NC_DOUBLE, 1, &nan));
+    /* Tolerances: one number when the same for every variable. */
+    int same_r = 1, same_a = 1;
+    for (int v = 1; v < s->nvars; v++) {
+        same_r &= a->rtol[v] == a->rtol[0];
+        same_a &= a->atol[v] == a->atol[0];
+    }
+    TRY(nc_put_att_double(ncid, NC_GLOBAL, "rtol", NC_DOUBLE, same_r ? 1 : (size_t)s->nvars,
+                          a->rtol));
+    TRY(nc_put_att_double(ncid, NC_GLOBAL, "atol", NC_DOUBLE, same_a ? 1 : (size_t)s->nvars,
+                          a->atol));
+    TRY(put_double(ncid, NC_GLOBAL, "dt_min", a->dt_min));
+    if (a->dt_max > 0)
+        TRY(put_double(ncid, NC_GLOBAL, "dt_max", a->dt_max));
+    TRY(put_int64(ncid, NC_GLOBAL, "max_steps", a->max_steps));
+#undef TRY
+    return NC_NOERR;
+}
+
 static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what)
 {
     const ens_model_info *m = s->model;
@@ -354,6 +400,7 @@ static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what
             return st;
     }
 
+    TRY(define_member_vars(w, s, dim_member), "member status");
     TRY(define_globals(w, s), "global attributes");
     TRY(nc_enddef(ncid), "file header");
 
@@ -450,6 +497,7 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     w->ntimes = spec->ntimes;
     w->disk_double = spec->disk_double != 0;
     w->write_states = spec->write_states != 0;
+    w->cache_limit = spec->cache_limit > 0 ? spec->cache_limit : ENS_NC_DEFAULT_CACHE_LIMIT;
     w->write_stats = spec->write_stats != 0;
     w->nstate = w->vector ? 1 : spec->nvars;
     choose_chunks(w);
@@ -628,6 +676,48 @@ ens_status ens_nc_write_stats(ens_nc_writer *w, long long times, const ens_momen
     if (st != NC_NOERR)
         return ens_fail(err, ENS_ERR_IO, "cannot write the ensemble statistics to '%s': %s",
                         w->partial, nc_strerror(st));
+    return ENS_OK;
+}
+
+ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
+                                const ens_member_stats *stats, ens_error *err)
+{
+    if (!w || !stats)
+        return ens_fail(err, ENS_ERR_INTERNAL, "output file: no writer or member results");
+    if (m0 < 0 || count < 0 || m0 > w->members || count > w->members - m0)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "output file '%s': members %lld..%lld outside 0..%lld", w->path, m0,
+                        m0 + count - 1, w->members - 1);
+    if (count == 0)
+        return ENS_OK;
+    size_t start = (size_t)m0, cnt = (size_t)count;
+    int st = NC_NOERR;
+    const char *what = "status";
+    if (w->status_id >= 0 && stats->status) {
+        signed char *codes = malloc(cnt);
+        if (!codes)
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory",
+                            w->path);
+        for (size_t i = 0; i < cnt; i++)
+            codes[i] = (signed char)stats->status[i];
+        st = nc_put_vara_schar(w->ncid, w->status_id, &start, &cnt, codes);
+        free(codes);
+    }
+    if (st == NC_NOERR && w->accepted_id >= 0 && stats->accepted_steps) {
+        what = "accepted_steps";
+        st = nc_put_vara_longlong(w->ncid, w->accepted_id, &start, &cnt, stats->accepted_steps);
+    }
+    if (st == NC_NOERR && w->rejected_id >= 0 && stats->rejected_steps) {
+        what = "rejected_steps";
+        st = nc_put_vara_longlong(w->ncid, w->rejected_id, &start, &cnt, stats->rejected_steps);
+    }
+    if (st == NC_NOERR && w->failure_id >= 0 && stats->failure_time) {
+        what = "failure_time";
+        st = nc_put_vara_double(w->ncid, w->failure_id, &start, &cnt, stats->failure_time);
+    }
+    if (st != NC_NOERR)
+        return ens_fail(err, ENS_ERR_IO, "cannot write %s of members %lld..%lld to '%s': %s",
+                        what, m0, m0 + count - 1, w->partial, nc_strerror(st));
     return ENS_OK;
 }
 

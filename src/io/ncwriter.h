@@ -13,6 +13,9 @@
  *               for every state variable NAME, over the finite members
  *   one variable per parameter that varies across members, (member)
  *   parameters shared by all members as global attributes  param_<name>
+ *   with member status: status(member) byte, CF flags; for an adaptive
+ *               integrator also accepted_steps, rejected_steps (int64) and
+ *               failure_time (double, NaN where the member did not fail)
  */
 #ifndef ENS_IO_NCWRITER_H
 #define ENS_IO_NCWRITER_H
@@ -33,7 +36,8 @@ typedef struct ens_nc_spec {
     int write_states;                 /* the state variables (trajectory or final) */
     int write_stats;                  /* ensemble mean, std, min, max per time */
     int deflate_level;                /* 0: no compression; 1-9: deflate + shuffle */
-    int quantize_bits;                /* 0: exact; else significant bits kept (float only) */
+    int quantize_bits;                /* 0: exact; else significant bits kept */
+    size_t cache_limit;               /* chunk cache per state variable at most; 0: default */
     /* parameters, in the model's order */
     const int *param_varies;          /* model->nparams flags */
     const double *param_values;       /* value of each shared parameter */
@@ -51,7 +55,21 @@ typedef struct ens_nc_spec {
     uint64_t seed;
     double perturbation;
     const double *base_state;         /* nvars values */
+    /* per-member outcome, written by ens_nc_write_members */
+    int write_member_status;          /* status(member) */
+    const struct ens_nc_adaptive *adaptive; /* adaptive integrator's settings and
+                                               step counters; NULL: fixed steps */
 } ens_nc_spec;
+
+/* Settings of an adaptive integrator, stored as global attributes. */
+typedef struct ens_nc_adaptive {
+    const double *rtol, *atol;        /* nvars values each */
+    double dt_min, dt_max;            /* 0: none */
+    long long max_steps;
+} ens_nc_adaptive;
+
+/* Chunk cache per state variable when the spec sets no limit. */
+#define ENS_NC_DEFAULT_CACHE_LIMIT ((size_t)64 * 1024 * 1024)
 
 typedef struct ens_nc_writer ens_nc_writer;
 
@@ -67,6 +85,11 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
 ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
                               long long times, const void *states, int states_double,
                               const double *params, ens_error *err);
+
+/* Write the status of members [m0, m0 + count), with the step counters and
+ * failure times when the spec has `adaptive`: stats->...[i] for member m0 + i. */
+ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
+                                const ens_member_stats *stats, ens_error *err);
 
 /* Write the ensemble statistics of the first `times` saved times:
  * moments[t * nvars + v]. */
