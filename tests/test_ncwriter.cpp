@@ -2,6 +2,8 @@
 // PATH.partial / rename protocol, failures, and a check with xarray.
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
 #include <netcdf.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -26,29 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        const char *base = getenv("TMPDIR");
-        std::string tmpl = std::string(base && base[0] ? base : "/tmp") + "/ensol_ncw_XXXXXX";
-        std::vector<char> buf(tmpl.begin(), tmpl.end());
-        buf.push_back('\0');
-        if (mkdtemp(buf.data()))
-            path = buf.data();
-    }
-    ~TempDir()
-    {
-        if (path.empty())
-            return;
-        std::error_code ec;
-        // A test may have made it read-only.
-        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string &name) const { return path + "/" + name; }
-};
+using ensol_test::TempDir;
 
 bool exists(const std::string &p) { return access(p.c_str(), F_OK) == 0; }
 

@@ -6,11 +6,43 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 namespace ensol_test {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
+struct TempDir {
+    std::string path;
+    TempDir()
+    {
+        const char *base = getenv("TMPDIR");
+        std::string tmpl = std::string(base && base[0] ? base : "/tmp") + "/ensol_test_XXXXXX";
+        std::vector<char> buf(tmpl.begin(), tmpl.end());
+        buf.push_back('\0');
+        if (mkdtemp(buf.data()))
+            path = buf.data();
+    }
+    ~TempDir()
+    {
+        if (path.empty())
+            return;
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        // A test may have made it read-only.
+        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+        fs::remove_all(path, ec);
+    }
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    std::string file(const std::string &name) const { return path + "/" + name; }
+};
 
 // An ens_config that is destroyed with the scope.
 struct Config {

@@ -1,0 +1,286 @@
+// The host layer through the public API: batching does not change what is
+// written, the statistics output matches statistics computed here from the
+// saved trajectories, the memory budget bounds the batches, and output
+// locations that cannot take the file fail cleanly.
+#include "ensol/ensol.h"
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <netcdf.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using ensol_test::Config;
+using ensol_test::TempDir;
+
+// Read a whole double variable; empty when it is missing.
+std::vector<double> read_var(const std::string &path, const char *name)
+{
+    int ncid = -1, varid = -1, ndims = 0, dimids[NC_MAX_VAR_DIMS];
+    std::vector<double> values;
+    if (nc_open(path.c_str(), NC_NOWRITE, &ncid) != NC_NOERR)
+        return values;
+    if (nc_inq_varid(ncid, name, &varid) == NC_NOERR &&
+        nc_inq_var(ncid, varid, nullptr, nullptr, &ndims, dimids, nullptr) == NC_NOERR) {
+        size_t n = 1;
+        for (int d = 0; d < ndims; d++) {
+            size_t len = 0;
+            nc_inq_dimlen(ncid, dimids[d], &len);
+            n *= len;
+        }
+        values.resize(n);
+        if (nc_get_var_double(ncid, varid, values.data()) != NC_NOERR)
+            values.clear();
+    }
+    nc_close(ncid);
+    return values;
+}
+
+// A parameter drawn per member, so that the per-member parameter variable
+// is part of what the tests compare.
+ens_status vary_a_param(ens_config *cfg, const char *model)
+{
+    if (std::string(model) == "lorenz63")
+        return ens_config_random_param(cfg, "rho", 24.0, 32.0);
+    return ens_config_random_param(cfg, "F", 6.0, 10.0);
+}
+
+void small_run(ens_config *cfg, const char *model, const std::string &path, const char *mode)
+{
+    ENS_OK_OR_FAIL(cfg, ens_config_set_model(cfg, model));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 1003));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_integrator(cfg, "rk4"));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, 120));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_save_every(cfg, 25));
+    ENS_OK_OR_FAIL(cfg, vary_a_param(cfg, model));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, mode));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_output_path(cfg, path.c_str()));
+}
+
+}  // namespace
+
+TEST(host, BatchingWritesTheSameFile)
+{
+    TempDir dir;
+    for (const char *model : {"lorenz63", "lorenz96"}) {
+        SCOPED_TRACE(model);
+        const std::string one = dir.file(std::string(model) + "_one.nc");
+        const std::string many = dir.file(std::string(model) + "_many.nc");
+        {
+            Config cfg;
+            small_run(cfg, model, one, "both");
+            ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+        }
+        {
+            Config cfg;
+            small_run(cfg, model, many, "both");
+            ENS_OK_OR_FAIL(cfg, ens_config_set_batch_members(cfg, 100));
+            ens_run_info info;
+            ENS_OK_OR_FAIL(cfg, ens_run(cfg, &info));
+            EXPECT_EQ(info.batches, 11);
+        }
+        const bool l63 = std::string(model) == "lorenz63";
+        const std::vector<const char *> vars =
+            l63 ? std::vector<const char *>{"x", "y", "z", "rho", "time", "member"}
+                : std::vector<const char *>{"X", "F", "time", "member"};
+        for (const char *var : vars) {
+            std::vector<double> a = read_var(one, var), b = read_var(many, var);
+            ASSERT_FALSE(a.empty()) << var;
+            ASSERT_EQ(a.size(), b.size()) << var;
+            EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0)
+                << var << " differs between one batch and batches of 100";
+        }
+    }
+}
+
+// The statistics variables against the same statistics computed here from
+// the trajectories in the same file: mean and population standard
+// deviation by a two-pass sum in long double, minimum and maximum.
+TEST(host, StatsMatchTheTrajectories)
+{
+    TempDir dir;
+    for (const char *model : {"lorenz63", "lorenz96"}) {
+        for (long long batch : {0LL, 97LL}) {
+            SCOPED_TRACE(std::string(model) + " batch " + std::to_string(batch));
+            const std::string path = dir.file("stats.nc");
+            Config cfg;
+            small_run(cfg, model, path, "both");
+            ENS_OK_OR_FAIL(cfg, ens_config_set_batch_members(cfg, batch));
+            ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+            const long long M = ens_config_members(cfg), T = ens_config_saved_times(cfg);
+            const int V = ens_config_nvars(cfg);
+            const bool l63 = V == 3;
+            const std::vector<std::string> names =
+                l63 ? std::vector<std::string>{"x", "y", "z"} : std::vector<std::string>{"X"};
+            for (size_t n = 0; n < names.size(); n++) {
+                const std::vector<double> states = read_var(path, names[n].c_str());
+                const std::vector<double> mean = read_var(path, (names[n] + "_mean").c_str());
+                const std::vector<double> stdv = read_var(path, (names[n] + "_std").c_str());
+                const std::vector<double> lo = read_var(path, (names[n] + "_min").c_str());
+                const std::vector<double> hi = read_var(path, (names[n] + "_max").c_str());
+                const int W = l63 ? 1 : V; // values per (member, time) in this variable
+                ASSERT_EQ(states.size(), (size_t)(M * T * W));
+                ASSERT_EQ(mean.size(), (size_t)(T * W));
+                for (long long t = 0; t < T; t++) {
+                    for (int k = 0; k < W; k++) {
+                        long double sum = 0, sq = 0;
+                        double mn = INFINITY, mx = -INFINITY;
+                        for (long long m = 0; m < M; m++) {
+                            const double x = states[(size_t)((m * T + t) * W + k)];
+                            sum += x;
+                            mn = std::fmin(mn, x);
+                            mx = std::fmax(mx, x);
+                        }
+                        const long double mu = sum / M;
+                        for (long long m = 0; m < M; m++) {
+                            const long double d = states[(size_t)((m * T + t) * W + k)] - mu;
+                            sq += d * d;
+                        }
+                        const double sd = (double)std::sqrt(sq / M);
+                        const size_t i = (size_t)(t * W + k);
+                        // Welford/Chan in double against a two-pass sum in
+                        // long double: a few ulps of the spread.
+                        const double tol = 1e-12 * (std::fabs((double)mu) + sd + 1.0);
+                        EXPECT_NEAR(mean[i], (double)mu, tol) << names[n] << " t " << t;
+                        EXPECT_NEAR(stdv[i], sd, tol) << names[n] << " t " << t;
+                        EXPECT_EQ(lo[i], mn) << names[n] << " t " << t;
+                        EXPECT_EQ(hi[i], mx) << names[n] << " t " << t;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Stats mode alone writes the statistics and no member states: kilobytes.
+TEST(host, StatsModeWritesNoStates)
+{
+    TempDir dir;
+    const std::string path = dir.file("s.nc");
+    Config cfg;
+    small_run(cfg, "lorenz63", path, "stats");
+    ens_run_info info;
+    ENS_OK_OR_FAIL(cfg, ens_run(cfg, &info));
+    EXPECT_TRUE(read_var(path, "x").empty());
+    EXPECT_EQ(read_var(path, "x_mean").size(), (size_t)ens_config_saved_times(cfg));
+    EXPECT_EQ(info.bytes_written, 0u);
+}
+
+// The plan states the batches and memory; a budget bounds the batch size.
+TEST(host, MemoryBudgetBoundsTheBatches)
+{
+    struct Seen {
+        int calls = 0;
+        ens_run_plan plan;
+    } seen;
+    auto on_plan = [](const ens_run_plan *p, void *user) {
+        Seen *s = static_cast<Seen *>(user);
+        s->calls++;
+        s->plan = *p;
+    };
+    TempDir dir;
+    for (double budget : {8.0 * 1024 * 1024, 32.0 * 1024 * 1024}) {
+        Config cfg;
+        small_run(cfg, "lorenz63", dir.file("m.nc"), "trajectory");
+        ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 200000));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_max_memory(cfg, budget));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_plan_callback(cfg, on_plan, &seen));
+        seen.calls = 0;
+        ens_run_info info;
+        ENS_OK_OR_FAIL(cfg, ens_run(cfg, &info));
+        EXPECT_EQ(seen.calls, 1);
+        EXPECT_LE(seen.plan.host_bytes, budget);
+        EXPECT_GT(seen.plan.batches, 1);
+        EXPECT_EQ(seen.plan.batches, info.batches);
+        EXPECT_EQ(seen.plan.batches,
+                  (200000 + seen.plan.batch_members - 1) / seen.plan.batch_members);
+        // 200000 members x 6 saved times x 3 variables in double
+        EXPECT_EQ(seen.plan.output_bytes, 200000.0 * 6 * 3 * 8);
+    }
+    Config cfg;
+    small_run(cfg, "lorenz63", dir.file("tiny.nc"), "trajectory");
+    ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, 100000));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_save_every(cfg, 1));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_max_memory(cfg, 1024.0 * 1024.0));
+    EXPECT_EQ(ens_run(cfg, nullptr), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(ens_config_last_error(cfg)).find("max memory"), std::string::npos)
+        << ens_config_last_error(cfg);
+    EXPECT_NE(access(dir.file("tiny.nc").c_str(), F_OK), 0);
+    EXPECT_NE(access(dir.file("tiny.nc.partial").c_str(), F_OK), 0);
+}
+
+// A full file system: the run fails with a message naming the file, and
+// leaves neither the file nor its partial name. Needs a small tmpfs, which
+// only a process allowed to mount can make.
+TEST(host, FullFileSystemFailsCleanly)
+{
+    TempDir dir;
+    if (mount("ensol-test", dir.path.c_str(), "tmpfs", 0, "size=256k") != 0)
+        GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno)
+                     << "): the full-disk case is not exercised";
+    const std::string path = dir.file("full.nc");
+    Config cfg;
+    small_run(cfg, "lorenz63", path, "trajectory");
+    ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 100000));
+    ens_status st = ens_run(cfg, nullptr);
+    const std::string msg = ens_config_last_error(cfg);
+    const bool gone = access(path.c_str(), F_OK) != 0 &&
+                      access((path + ".partial").c_str(), F_OK) != 0;
+    umount(dir.path.c_str());
+    EXPECT_EQ(st, ENS_ERR_IO) << msg;
+    EXPECT_NE(msg.find("full.nc"), std::string::npos) << msg;
+    EXPECT_TRUE(gone) << "a failed run left a file behind";
+}
+
+TEST(host, BadBudgetAndCompressionSettingsAreRejected)
+{
+    Config cfg;
+    EXPECT_EQ(ens_config_set_max_memory(cfg, 1000.0), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_config_set_max_memory(cfg, NAN), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_config_set_deflate(cfg, 10), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_config_set_deflate(cfg, -1), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_config_set_quantize(cfg, 53), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_config_set_output_mode(cfg, "everything"), ENS_ERR_UNKNOWN_NAME);
+    EXPECT_NE(std::string(ens_config_last_error(cfg)).find("everything"), std::string::npos);
+    std::vector<double> out(100);
+    ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 10));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "stats"));
+    EXPECT_EQ(ens_run_to_memory(cfg, out.data(), out.size(), nullptr), ENS_ERR_INVALID_ARGUMENT);
+}
+
+// Compressed and bit-rounded output reads back: deflate is lossless, and
+// rounding to 12 significant bits keeps values within 2^-12 relative.
+TEST(host, CompressionRoundTrips)
+{
+    TempDir dir;
+    const std::string exact = dir.file("exact.nc"), packed = dir.file("packed.nc"),
+                      rounded = dir.file("rounded.nc");
+    for (int k = 0; k < 3; k++) {
+        Config cfg;
+        const std::string &path = k == 0 ? exact : k == 1 ? packed : rounded;
+        small_run(cfg, "lorenz63", path, "trajectory");
+        ENS_OK_OR_FAIL(cfg, ens_config_set_output_type(cfg, "float"));
+        if (k >= 1)
+            ENS_OK_OR_FAIL(cfg, ens_config_set_deflate(cfg, 1));
+        if (k == 2)
+            ENS_OK_OR_FAIL(cfg, ens_config_set_quantize(cfg, 12));
+        ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+    }
+    const std::vector<double> a = read_var(exact, "z"), b = read_var(packed, "z"),
+                              c = read_var(rounded, "z");
+    ASSERT_FALSE(a.empty());
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_EQ(a.size(), c.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0);
+    for (size_t i = 0; i < a.size(); i++)
+        ASSERT_NEAR(c[i], a[i], std::fabs(a[i]) * std::ldexp(1.0, -12)) << i;
+}
