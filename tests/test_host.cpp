@@ -284,3 +284,110 @@ TEST(host, CompressionRoundTrips)
     for (size_t i = 0; i < a.size(); i++)
         ASSERT_NEAR(c[i], a[i], std::fabs(a[i]) * std::ldexp(1.0, -12)) << i;
 }
+
+// A run continued from its restart file ends on the same bits as the same
+// run made whole: the restart file holds the states exactly (double) and
+// the parameters drawn per member.
+TEST(host, RestartContinuesBitForBit)
+{
+    TempDir dir;
+    for (const char *model : {"lorenz63", "lorenz96"}) {
+        for (const char *precision : {"double", "float"}) {
+            SCOPED_TRACE(std::string(model) + " " + precision);
+            auto setup = [&](ens_config *cfg, long long steps) {
+                ENS_OK_OR_FAIL(cfg, ens_config_set_model(cfg, model));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_integrator(cfg, "rk4"));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_precision(cfg, precision));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, steps));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "final"));
+            };
+            const std::string restart = dir.file("restart.nc");
+            std::vector<double> whole, second;
+            {
+                Config cfg;
+                setup(cfg, 300);
+                ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 501));
+                ENS_OK_OR_FAIL(cfg, vary_a_param(cfg, model));
+                ASSERT_TRUE(ensol_test::run_cfg(cfg, whole));
+            }
+            {
+                Config cfg;
+                setup(cfg, 120);
+                ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 501));
+                ENS_OK_OR_FAIL(cfg, vary_a_param(cfg, model));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_restart_path(cfg, restart.c_str()));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_batch_members(cfg, 200));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_output_path(cfg, dir.file("first.nc").c_str()));
+                ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+            }
+            {
+                Config cfg;
+                setup(cfg, 180);
+                ENS_OK_OR_FAIL(cfg, ens_config_set_initial_file(cfg, restart.c_str(), -1));
+                ENS_OK_OR_FAIL(cfg, ens_config_validate(cfg));
+                EXPECT_EQ(ens_config_members(cfg), 501);
+                ASSERT_TRUE(ensol_test::run_cfg(cfg, second));
+                // The continued file's time axis goes on from the restart.
+                ENS_OK_OR_FAIL(cfg, ens_config_set_output_path(cfg, dir.file("second.nc").c_str()));
+                ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+                const std::vector<double> time = read_var(dir.file("second.nc"), "time");
+                ASSERT_EQ(time.size(), 1u);
+                EXPECT_DOUBLE_EQ(time[0], 300 * 0.01);
+            }
+            ASSERT_EQ(whole.size(), second.size());
+            EXPECT_EQ(std::memcmp(whole.data(), second.data(), whole.size() * sizeof(double)), 0)
+                << "the continued run differs from the whole run";
+        }
+    }
+}
+
+// A trajectory file starts a run from any of its saved times; a file of
+// another model, a bad time index and a member count that disagrees are
+// refused with a message naming the file.
+TEST(host, InitialStatesFromAnyFileAndBadFilesRefused)
+{
+    TempDir dir;
+    const std::string traj = dir.file("traj.nc");
+    std::vector<double> from_index;
+    {
+        Config cfg;
+        small_run(cfg, "lorenz63", traj, "trajectory");
+        ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+    }
+    {
+        Config cfg;
+        ENS_OK_OR_FAIL(cfg, ens_config_set_initial_file(cfg, traj.c_str(), 2));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, 1));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "trajectory"));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_save_every(cfg, 1));
+        ASSERT_TRUE(ensol_test::run_cfg(cfg, from_index));
+    }
+    // Its first saved state is the file's state at index 2, exactly.
+    const std::vector<double> x = read_var(traj, "x");
+    const long long T = 6; // 120 steps saved every 25: t = 0, 25, ..., 120
+    ASSERT_EQ(x.size(), (size_t)(1003 * T));
+    for (long long m = 0; m < 1003; m += 100)
+        EXPECT_EQ(from_index[(size_t)(m * 2 * 3)], x[(size_t)(m * T + 2)]) << m;
+
+    Config other;
+    ENS_OK_OR_FAIL(other, ens_config_set_model(other, "lorenz96"));
+    EXPECT_EQ(ens_config_set_initial_file(other, traj.c_str(), -1), ENS_OK);
+    EXPECT_EQ(ens_config_validate(other), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(ens_config_last_error(other)).find("lorenz63"), std::string::npos)
+        << ens_config_last_error(other);
+
+    Config index;
+    ENS_OK_OR_FAIL(index, ens_config_set_initial_file(index, traj.c_str(), 6));
+    EXPECT_EQ(ens_config_validate(index), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(ens_config_last_error(index)).find("time index"), std::string::npos);
+
+    Config members;
+    ENS_OK_OR_FAIL(members, ens_config_set_members(members, 10));
+    ENS_OK_OR_FAIL(members, ens_config_set_initial_file(members, traj.c_str(), -1));
+    EXPECT_EQ(ens_config_validate(members), ENS_ERR_INVALID_ARGUMENT);
+
+    Config missing;
+    ENS_OK_OR_FAIL(missing, ens_config_set_initial_file(missing, dir.file("no.nc").c_str(), -1));
+    EXPECT_EQ(ens_config_validate(missing), ENS_ERR_IO);
+    EXPECT_NE(std::string(ens_config_last_error(missing)).find("no.nc"), std::string::npos);
+}

@@ -170,6 +170,16 @@ ens_status ens_config_set_output_type(ens_config *cfg, const char *name);
 /* NetCDF file written by ens_run. The file appears under this name only
  * when the run succeeds; until then it is PATH.partial. */
 ens_status ens_config_set_output_path(ens_config *cfg, const char *path);
+/* Start from the states of an ensol output file at saved time `time_index`
+ * (negative counts from the end: -1 is the last) instead of base state plus
+ * noise; the file fixes the member count and the start time, and supplies
+ * the parameters it records (per-member variables or shared attributes).
+ * NULL clears it. Continuing a run this way gives the same bits as running
+ * it whole, when the file holds double precision (see the restart file). */
+ens_status ens_config_set_initial_file(ens_config *cfg, const char *path, long long time_index);
+/* Also write every member's final state, in double precision, to this
+ * NetCDF file: the initial-state file of a run that continues this one. */
+ens_status ens_config_set_restart_path(ens_config *cfg, const char *path);
 /* Recorded in the file's `history` attribute (the CLI stores its command line). */
 ens_status ens_config_set_history(ens_config *cfg, const char *history);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "io/ncreader.h"
 
 #define DEFAULT_MEMBERS 100000
 #define DEFAULT_STEPS 5000
@@ -75,6 +76,8 @@ void ens_config_destroy(ens_config *cfg)
     free(cfg->atol);
     free(cfg->output_path);
     free(cfg->history);
+    free(cfg->init_path);
+    free(cfg->restart_path);
     free(cfg);
 }
 
@@ -609,6 +612,25 @@ ens_status ens_config_set_output_path(ens_config *cfg, const char *path)
     return set_string(cfg, &cfg->output_path, path, "the output path");
 }
 
+ens_status ens_config_set_initial_file(ens_config *cfg, const char *path, long long time_index)
+{
+    ENS_BEGIN(cfg);
+    if (path && !*path)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "initial-state file: the path must not be empty");
+    cfg->init_index = time_index;
+    return set_string(cfg, &cfg->init_path, path, "the initial-state path");
+}
+
+ens_status ens_config_set_restart_path(ens_config *cfg, const char *path)
+{
+    ENS_BEGIN(cfg);
+    if (path && !*path)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "restart file: the path must not be empty");
+    return set_string(cfg, &cfg->restart_path, path, "the restart path");
+}
+
 ens_status ens_config_set_history(ens_config *cfg, const char *history)
 {
     ENS_BEGIN(cfg);
@@ -663,14 +685,39 @@ long long ens_config_saved_times(const ens_config *cfg) { return cfg ? ens_confi
 double ens_config_time_at(const ens_config *cfg, long long t)
 {
     if (cfg->output_mode == ENS_OUTPUT_ID_FINAL)
-        return (double)cfg->steps * cfg->dt;
+        return cfg->init_time + (double)cfg->steps * cfg->dt;
     long long step = t * cfg->save_every;
-    return (double)(step < cfg->steps ? step : cfg->steps) * cfg->dt;
+    return cfg->init_time + (double)(step < cfg->steps ? step : cfg->steps) * cfg->dt;
+}
+
+/* An initial-state file sets the member count and the start time. */
+static ens_status check_initial_file(ens_config *cfg)
+{
+    cfg->init_time = 0.0;
+    if (!cfg->init_path)
+        return ENS_OK;
+    ens_nc_source *src;
+    ens_nc_source_info info;
+    ens_status st = ens_nc_source_open(cfg->init_path, cfg->init_index, cfg->model, cfg->nvars,
+                                       &src, &info, &cfg->error);
+    if (st != ENS_OK)
+        return st;
+    ens_nc_source_close(src);
+    if (cfg->members_set && cfg->members != info.members)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "members = %lld but the initial-state file '%s' has %lld",
+                        cfg->members, cfg->init_path, info.members);
+    cfg->members = info.members;
+    cfg->init_time = info.time;
+    return ENS_OK;
 }
 
 ens_status ens_config_validate(ens_config *cfg)
 {
     ENS_BEGIN(cfg);
+    ens_status init_st = check_initial_file(cfg);
+    if (init_st != ENS_OK)
+        return init_st;
     const long long members = ens_config_members(cfg);
     if (cfg->nsweeps > 0) {
         if (cfg->nsweeps == 2 && sweep_grid_size(cfg) == 0)

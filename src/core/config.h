@@ -63,6 +63,10 @@ struct ens_config {
     int output_type;             /* -1: as precision; else enum ens_precision_id */
     char *output_path;
     char *history;
+    char *init_path;             /* initial states from this file, or NULL */
+    long long init_index;        /* its saved time; negative counts from the end */
+    double init_time;            /* model time of those states (set by validate) */
+    char *restart_path;          /* final states written here, or NULL */
 
     ens_progress_fn progress;
     void *progress_user;

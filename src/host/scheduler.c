@@ -19,6 +19,7 @@
 
 #include "backends/backend.h"
 #include "core/config.h"
+#include "io/ncreader.h"
 #include "io/ncwriter.h"
 #include "stats/moments.h"
 
@@ -30,6 +31,8 @@
 #define ENS_DEFAULT_MAX_MEMORY (1024.0 * 1024.0 * 1024.0)
 /* The smallest batch worth running: below it, per-batch costs dominate. */
 #define ENS_MIN_BATCH_MEMBERS 64
+/* Models up to this many variables draw a member's state on the stack. */
+#define ENS_MAX_INLINE_VARS 64
 
 static int max_threads(void)
 {
@@ -74,6 +77,8 @@ typedef struct ens_plan {
     size_t real_size;
     int trajectory;      /* states kept at every save (or the final one) */
     int stats;
+    ens_nc_source *source;        /* initial states from a file, or NULL */
+    ens_nc_source_info source_info;
 } ens_plan;
 
 static double now_seconds(void)
@@ -141,6 +146,10 @@ static void host_bytes_model(const ens_config *cfg, const ens_plan *plan, double
     /* State and parameters for the backend, two slabs (one computing, one
      * writing) with their saved times and parameters. */
     *per_member = real * (nvars + nparams) + 2.0 * 8.0 * nparams;
+    if (cfg->init_path)
+        *per_member += 8.0 * (nvars + nparams);
+    if (cfg->restart_path)
+        *per_member += 8.0 * nvars;
     *fixed = 0.0;
     if (plan->trajectory) {
         *per_member += 2.0 * real * nvars * (double)plan->ntimes;
@@ -217,14 +226,22 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
     st = select_backend(cfg, &plan->ops);
     if (st != ENS_OK)
         return st;
+    if (cfg->init_path) {
+        st = ens_nc_source_open(cfg->init_path, cfg->init_index, cfg->model, cfg->nvars,
+                                &plan->source, &plan->source_info, &cfg->error);
+        if (st != ENS_OK)
+            return st;
+    }
     plan->members = ens_config_members(cfg);
     plan->ntimes = ens_config_ntimes(cfg);
     plan->real_size = cfg->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
     plan->trajectory = cfg->output_mode != ENS_OUTPUT_ID_STATS;
     plan->stats = ens_config_writes_stats(cfg);
     st = choose_batch(cfg, plan);
-    if (st != ENS_OK)
+    if (st != ENS_OK) {
+        ens_nc_source_close(plan->source);
         return st;
+    }
     const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
     if (adaptive && !plan->ops->download_stats)
         return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
@@ -262,6 +279,12 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
     plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
     report_plan(cfg, plan);
     return ENS_OK;
+}
+
+static void release_plan(ens_plan *plan)
+{
+    plan->ops->destroy(plan->backend);
+    ens_nc_source_close(plan->source);
 }
 
 /* ---- the writer thread: the sink writes batch k while batch k+1 computes */
@@ -358,6 +381,8 @@ typedef struct ens_batch_buffers {
     void *params;         /* SoA, compute precision */
     ens_slab slabs[2];    /* alternate: one filling while the other is written */
     ens_moments *moments; /* [time * nvars + var], all members so far */
+    double *from_file;    /* SoA states then parameters read from the initial-state file */
+    double *final;        /* (member, var) final states for the restart file */
 } ens_batch_buffers;
 
 static void free_buffers(ens_batch_buffers *b)
@@ -373,6 +398,8 @@ static void free_buffers(ens_batch_buffers *b)
         free(b->slabs[i].members.failure_time);
     }
     free(b->moments);
+    free(b->from_file);
+    free(b->final);
 }
 
 static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b)
@@ -396,6 +423,14 @@ static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch
         ms->rejected_steps = malloc(batch * sizeof *ms->rejected_steps);
         ms->failure_time = malloc(batch * sizeof *ms->failure_time);
         ok = ok && ms->status && ms->accepted_steps && ms->rejected_steps && ms->failure_time;
+    }
+    if (ok && cfg->restart_path) {
+        b->final = malloc(batch * nvars * sizeof(double));
+        ok = b->final != NULL;
+    }
+    if (ok && plan->source) {
+        b->from_file = malloc(batch * (nvars + nparams) * sizeof(double));
+        ok = b->from_file != NULL;
     }
     if (ok && plan->stats) {
         b->moments = malloc((size_t)plan->ntimes * nvars * sizeof *b->moments);
@@ -428,30 +463,59 @@ static inline double get_real(const ens_plan *plan, const void *buf, size_t i)
                                             : ((const double *)buf)[i];
 }
 
-static void fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
-                       ens_slab *slab)
+/* A member's parameter: from the initial-state file where it records it,
+ * else from the configuration. */
+static double member_param(const ens_config *cfg, const ens_plan *plan, const double *file_params,
+                           int j, long long count, long long i, long long m)
+{
+    const int source = plan->source ? plan->source_info.param_source[j] : ENS_PARAM_FROM_CONFIG;
+    if (source == ENS_PARAM_FROM_VARIABLE)
+        return file_params[(size_t)j * (size_t)count + (size_t)i];
+    if (source == ENS_PARAM_FROM_ATTRIBUTE)
+        return plan->source_info.param_shared[j];
+    return ens_config_param_value(cfg, j, m);
+}
+
+static ens_status fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
+                             ens_slab *slab)
 {
     const int nvars = cfg->nvars;
     const int nparams = cfg->model->nparams;
     const long long m0 = slab->m0, count = slab->count;
+    const double *file_states = b->from_file;
+    const double *file_params = b->from_file ? b->from_file + (size_t)count * (size_t)nvars : NULL;
+    if (plan->source) {
+        ens_status st = ens_nc_source_read(plan->source, m0, count, b->from_file,
+                                           b->from_file + (size_t)count * (size_t)nvars,
+                                           &cfg->error);
+        if (st != ENS_OK)
+            return st;
+    }
 #pragma omp parallel if (count >= ENS_PARALLEL_MIN_MEMBERS)
     {
-        double *x = malloc((size_t)nvars * sizeof *x);
+        double x[ENS_MAX_INLINE_VARS];
+        double *xs = nvars <= ENS_MAX_INLINE_VARS ? x : malloc((size_t)nvars * sizeof *xs);
 #pragma omp for schedule(static)
         for (long long i = 0; i < count; i++) {
-            if (x) {
-                ens_config_initial_state(cfg, m0 + i, x);
+            if (file_states)
                 for (int v = 0; v < nvars; v++)
-                    put_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i, x[v]);
+                    put_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i,
+                             file_states[(size_t)v * (size_t)count + (size_t)i]);
+            else if (xs) {
+                ens_config_initial_state(cfg, m0 + i, xs);
+                for (int v = 0; v < nvars; v++)
+                    put_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i, xs[v]);
             }
             for (int j = 0; j < nparams; j++) {
-                double value = ens_config_param_value(cfg, j, m0 + i);
+                double value = member_param(cfg, plan, file_params, j, count, i, m0 + i);
                 slab->params[(size_t)j * (size_t)count + (size_t)i] = value;
                 put_real(plan, b->params, (size_t)j * (size_t)count + (size_t)i, value);
             }
         }
-        free(x);
+        if (xs != x)
+            free(xs);
     }
+    return ENS_OK;
 }
 
 /* Copy the batch's current state (SoA) into saved time t of the slab. */
@@ -563,9 +627,20 @@ typedef struct ens_progress_state {
 
 /* Integrate batch by batch; each finished batch goes to the writer thread
  * while the next one computes. */
+/* The batch's final states, in double, to the restart file. */
+static ens_status write_restart(const ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
+                                const ens_slab *slab, ens_nc_writer *restart, ens_error *err)
+{
+    const size_t count = (size_t)slab->count, nvars = (size_t)cfg->nvars;
+    for (size_t i = 0; i < count; i++)
+        for (size_t v = 0; v < nvars; v++)
+            b->final[i * nvars + v] = get_real(plan, b->state, v * count + i);
+    return ens_nc_write_batch(restart, slab->m0, slab->count, 1, b->final, 1, slab->params, err);
+}
+
 static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
-                              ens_run_info *info, ens_progress_state *done,
-                              ens_batch_buffers *b)
+                              ens_nc_writer *restart, ens_run_info *info,
+                              ens_progress_state *done, ens_batch_buffers *b)
 {
     const double start = now_seconds();
     const double total_member_steps = (double)plan->members * (double)cfg->steps;
@@ -588,8 +663,9 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
         slab->count = plan->members - m0 < plan->batch ? plan->members - m0 : plan->batch;
         slab->times = 0;
         const long long count = slab->count;
-        fill_batch(cfg, plan, b, slab);
-        st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
+        st = fill_batch(cfg, plan, b, slab);
+        if (st == ENS_OK)
+            st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
         if (st == ENS_OK && every_save) {
             if (plan->trajectory)
                 save_time(cfg, plan, b, slab, 0);
@@ -638,6 +714,8 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             st = rst != ENS_OK ? rst : st;
         }
         batches++;
+        if (st == ENS_OK && restart)
+            st = write_restart(cfg, plan, b, slab, restart, &cfg->error);
         if (st == ENS_OK) {
             done->members_complete = m0 + count;
             done->stats_times = plan->ntimes;
@@ -748,10 +826,10 @@ ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
         ens_progress_state done;
         if (info)
             memset(info, 0, sizeof *info);
-        st = run_batches(cfg, &plan, &sink, info, &done, &b);
+        st = run_batches(cfg, &plan, &sink, NULL, info, &done, &b);
         free_buffers(&b);
     }
-    plan.ops->destroy(plan.backend);
+    release_plan(&plan);
     return st;
 }
 
@@ -841,7 +919,7 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     if (!times || !base) {
         free(times);
         free(base);
-        plan.ops->destroy(plan.backend);
+        release_plan(&plan);
         return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
     }
     for (long long t = 0; t < plan.ntimes; t++)
@@ -856,7 +934,7 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         if (!tol) {
             free(times);
             free(base);
-            plan.ops->destroy(plan.backend);
+            release_plan(&plan);
             return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
         }
         ens_config_tolerances(cfg, tol, tol + cfg->nvars);
@@ -866,8 +944,11 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     for (int v = 0; v < cfg->nvars; v++)
         base[v] = cfg->base_state[cfg->base_len == 1 ? 0 : v];
     for (int j = 0; j < cfg->model->nparams; j++) {
-        varies[j] = cfg->params[j].kind != ENS_PARAM_SHARED;
-        values[j] = cfg->params[j].value;
+        const int source = plan.source ? plan.source_info.param_source[j] : ENS_PARAM_FROM_CONFIG;
+        varies[j] = source == ENS_PARAM_FROM_VARIABLE ||
+                    (source == ENS_PARAM_FROM_CONFIG && cfg->params[j].kind != ENS_PARAM_SHARED);
+        values[j] = source == ENS_PARAM_FROM_ATTRIBUTE ? plan.source_info.param_shared[j]
+                                                       : cfg->params[j].value;
     }
     ens_config_describe_variation(cfg, variation, sizeof variation);
 
@@ -903,9 +984,24 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .write_member_status = 1,
         .adaptive = tol ? &adaptive : NULL,
     };
-    ens_nc_writer *writer = NULL;
+    /* The restart file: every member's final state, exact, in double. */
+    const double end_time = cfg->init_time + (double)cfg->steps * cfg->dt;
+    ens_nc_spec restart_spec = spec;
+    restart_spec.path = cfg->restart_path;
+    restart_spec.ntimes = 1;
+    restart_spec.times = &end_time;
+    restart_spec.disk_double = 1;
+    restart_spec.write_states = 1;
+    restart_spec.write_stats = 0;
+    restart_spec.deflate_level = 0;
+    restart_spec.quantize_bits = 0;
+    restart_spec.output_mode = "final";
+
+    ens_nc_writer *writer = NULL, *restart = NULL;
     ens_batch_buffers b;
     st = alloc_buffers(cfg, &plan, &b);
+    if (st == ENS_OK && cfg->restart_path)
+        st = ens_nc_open(&restart_spec, &restart, &cfg->error);
     if (st == ENS_OK) {
         st = ens_nc_open(&spec, &writer, &cfg->error);
         if (st == ENS_OK) {
@@ -913,17 +1009,27 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
             ens_progress_state done;
             if (info)
                 memset(info, 0, sizeof *info);
-            st = run_batches(cfg, &plan, &sink, info, &done, &b);
+            st = run_batches(cfg, &plan, &sink, restart, info, &done, &b);
             unsigned long long bytes = ens_nc_bytes_written(writer);
             st = finish_file(cfg, &plan, writer, st, &done, &b);
             if (info)
                 info->bytes_written = bytes;
         }
-        free_buffers(&b);
     }
+    if (restart) {
+        ens_error err;
+        ens_status rst = ens_nc_close(restart, st == ENS_OK ? ENS_NC_COMMIT : ENS_NC_DISCARD,
+                                      NULL, &err);
+        if (st == ENS_OK && rst != ENS_OK) {
+            st = rst;
+            cfg->error = err;
+        }
+    }
+    if (b.state)
+        free_buffers(&b);
     free(times);
     free(base);
     free(tol);
-    plan.ops->destroy(plan.backend);
+    release_plan(&plan);
     return st;
 }

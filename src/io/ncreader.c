@@ -1,0 +1,172 @@
+/* Reading initial states from an ensol output file; see ncreader.h. */
+#include "io/ncreader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netcdf.h>
+
+struct ens_nc_source {
+    int ncid;
+    char *path;
+    const ens_model_info *model;
+    int nvars;
+    int vector;
+    long long time_index;
+    int state_id[4];
+    int param_id[ENS_MAX_PARAMS];  /* -1 where the file has no such variable */
+    double *scratch;               /* count * nvars values of one read */
+    size_t scratch_size;
+};
+
+static ens_status nc_error(ens_error *err, const char *path, const char *what, int st)
+{
+    return ens_fail(err, ENS_ERR_IO, "initial states from '%s': cannot read %s: %s", path, what,
+                    nc_strerror(st));
+}
+
+static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
+{
+    const ens_model_info *m = s->model;
+    char model_name[64] = "";
+    size_t len = 0;
+    if (nc_inq_attlen(s->ncid, NC_GLOBAL, "model", &len) != NC_NOERR || len >= sizeof model_name ||
+        nc_get_att_text(s->ncid, NC_GLOBAL, "model", model_name) != NC_NOERR)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': not an ensol output file (no model attribute)",
+                        s->path);
+    model_name[len] = '\0';
+    if (strcmp(model_name, m->name) != 0)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': the file holds model %s, the run is %s",
+                        s->path, model_name, m->name);
+
+    int dim = -1;
+    size_t members = 0, times = 0, nvars = (size_t)s->nvars;
+    if (nc_inq_dimid(s->ncid, "member", &dim) || nc_inq_dimlen(s->ncid, dim, &members) ||
+        nc_inq_dimid(s->ncid, "time", &dim) || nc_inq_dimlen(s->ncid, dim, &times))
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': no member and time dimensions", s->path);
+    if (s->vector && (nc_inq_dimid(s->ncid, m->vector_dim, &dim) ||
+                      nc_inq_dimlen(s->ncid, dim, &nvars) || nvars != (size_t)s->nvars))
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': %zu variables in the file, %d in the run",
+                        s->path, nvars, s->nvars);
+    long long index = s->time_index < 0 ? (long long)times + s->time_index : s->time_index;
+    if (index < 0 || index >= (long long)times)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': time index %lld outside 0..%zu", s->path,
+                        s->time_index, times - 1);
+    s->time_index = index;
+
+    for (int v = 0; v < (s->vector ? 1 : s->nvars); v++) {
+        const char *name = s->vector ? m->vector_name : m->var_names[v];
+        if (nc_inq_varid(s->ncid, name, &s->state_id[v]) != NC_NOERR)
+            return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                            "initial states from '%s': no state variable %s (a statistics-only "
+                            "file cannot start a run)",
+                            s->path, name);
+    }
+    int time_id = -1;
+    size_t start = (size_t)index;
+    int st = nc_inq_varid(s->ncid, "time", &time_id);
+    if (st == NC_NOERR)
+        st = nc_get_var1_double(s->ncid, time_id, &start, &info->time);
+    if (st != NC_NOERR)
+        return nc_error(err, s->path, "the time coordinate", st);
+
+    for (int j = 0; j < m->nparams; j++) {
+        char att[64];
+        snprintf(att, sizeof att, "param_%s", m->param_names[j]);
+        s->param_id[j] = -1;
+        info->param_source[j] = ENS_PARAM_FROM_CONFIG;
+        if (nc_inq_varid(s->ncid, m->param_names[j], &s->param_id[j]) == NC_NOERR)
+            info->param_source[j] = ENS_PARAM_FROM_VARIABLE;
+        else if (nc_get_att_double(s->ncid, NC_GLOBAL, att, &info->param_shared[j]) == NC_NOERR)
+            info->param_source[j] = ENS_PARAM_FROM_ATTRIBUTE;
+        else
+            s->param_id[j] = -1;
+    }
+    info->members = (long long)members;
+    info->time_index = index;
+    return ENS_OK;
+}
+
+ens_status ens_nc_source_open(const char *path, long long time_index,
+                              const ens_model_info *model, int nvars, ens_nc_source **out,
+                              ens_nc_source_info *info, ens_error *err)
+{
+    ens_nc_source *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = malloc(strlen(path) + 1))) {
+        free(s);
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    strcpy(s->path, path);
+    s->model = model;
+    s->nvars = nvars;
+    s->vector = model->var_names[0] == NULL;
+    s->time_index = time_index;
+    memset(info, 0, sizeof *info);
+    int st = nc_open(path, NC_NOWRITE, &s->ncid);
+    if (st != NC_NOERR) {
+        free(s->path);
+        free(s);
+        return ens_fail(err, ENS_ERR_IO, "initial states from '%s': %s", path, nc_strerror(st));
+    }
+    ens_status rc = check_layout(s, info, err);
+    if (rc != ENS_OK) {
+        ens_nc_source_close(s);
+        return rc;
+    }
+    *out = s;
+    return ENS_OK;
+}
+
+ens_status ens_nc_source_read(ens_nc_source *s, long long m0, long long count, double *state,
+                              double *params, ens_error *err)
+{
+    const size_t n = (size_t)count, V = (size_t)s->nvars;
+    if (n * V > s->scratch_size) {
+        double *p = realloc(s->scratch, n * V * sizeof *p);
+        if (!p)
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "out of memory reading initial states");
+        s->scratch = p;
+        s->scratch_size = n * V;
+    }
+    int st = NC_NOERR;
+    if (s->vector) {
+        /* X(member, time, k) at one time: (member, k), transposed to SoA. */
+        size_t start[3] = {(size_t)m0, (size_t)s->time_index, 0}, cnt[3] = {n, 1, V};
+        st = nc_get_vara_double(s->ncid, s->state_id[0], start, cnt, s->scratch);
+        for (size_t i = 0; st == NC_NOERR && i < n; i++)
+            for (size_t v = 0; v < V; v++)
+                state[v * n + i] = s->scratch[i * V + v];
+    } else {
+        for (size_t v = 0; st == NC_NOERR && v < V; v++) {
+            size_t start[2] = {(size_t)m0, (size_t)s->time_index}, cnt[2] = {n, 1};
+            st = nc_get_vara_double(s->ncid, s->state_id[v], start, cnt, state + v * n);
+        }
+    }
+    if (st != NC_NOERR)
+        return nc_error(err, s->path, "the states", st);
+    for (int j = 0; j < s->model->nparams; j++) {
+        if (s->param_id[j] < 0)
+            continue;
+        size_t start = (size_t)m0, cnt = n;
+        st = nc_get_vara_double(s->ncid, s->param_id[j], &start, &cnt, params + (size_t)j * n);
+        if (st != NC_NOERR)
+            return nc_error(err, s->path, s->model->param_names[j], st);
+    }
+    return ENS_OK;
+}
+
+void ens_nc_source_close(ens_nc_source *s)
+{
+    if (!s)
+        return;
+    nc_close(s->ncid);
+    free(s->scratch);
+    free(s->path);
+    free(s);
+}

@@ -1,0 +1,41 @@
+/*
+ * Initial states from an ensol output file (restart): the state of every
+ * member at one saved time, and the parameters the file records (per-member
+ * variables or shared global attributes).
+ */
+#ifndef ENS_IO_NCREADER_H
+#define ENS_IO_NCREADER_H
+
+#include "core/error.h"
+#include "core/models.h"
+
+typedef enum ens_param_source {
+    ENS_PARAM_FROM_CONFIG = 0,   /* the file does not record it */
+    ENS_PARAM_FROM_VARIABLE,     /* a (member) variable */
+    ENS_PARAM_FROM_ATTRIBUTE     /* a global attribute param_NAME shared by all */
+} ens_param_source;
+
+typedef struct ens_nc_source_info {
+    long long members;
+    long long time_index;        /* the saved time read (negative indices resolved) */
+    double time;                 /* its model time */
+    int param_source[ENS_MAX_PARAMS];
+    double param_shared[ENS_MAX_PARAMS];
+} ens_nc_source_info;
+
+typedef struct ens_nc_source ens_nc_source;
+
+/* Open PATH and check that it holds `model` with `nvars` variables.
+ * time_index < 0 counts from the end (-1: the last saved time). */
+ens_status ens_nc_source_open(const char *path, long long time_index,
+                              const ens_model_info *model, int nvars, ens_nc_source **out,
+                              ens_nc_source_info *info, ens_error *err);
+
+/* Members [m0, m0 + count): state[v * count + i] and, for parameters the
+ * file holds per member, params[j * count + i] (other rows untouched). */
+ens_status ens_nc_source_read(ens_nc_source *src, long long m0, long long count, double *state,
+                              double *params, ens_error *err);
+
+void ens_nc_source_close(ens_nc_source *src);
+
+#endif
