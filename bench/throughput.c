@@ -26,12 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "bench_stats.h" /* src/cli/: shared with ensol bench */
 #include "ensol/ensol.h"
 #include "yardstick.h"
 
@@ -248,13 +248,6 @@ static void parse_options(int argc, char **argv, options *o)
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void *xmalloc(size_t bytes)
 {
     void *p = malloc(bytes ? bytes : 1);
@@ -265,26 +258,8 @@ static void *xmalloc(size_t bytes)
     return p;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct stats { double median, min, max; } stats;
-
-static stats summarise(const double *v, int n)
-{
-    double *s = xmalloc((size_t)n * sizeof *s);
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    stats r;
-    r.min = s[0];
-    r.max = s[n - 1];
-    r.median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return r;
-}
+typedef bs_stats stats;
+#define summarise bs_summarise
 
 #define CHECK_ENS(cfg, call)                                                        \
     do {                                                                           \
@@ -329,9 +304,9 @@ static ens_config *make_config(const options *o, const char *integrator, long lo
 static double run_ensol(ens_config *cfg, double *out, size_t count, ens_run_info *info)
 {
     memset(info, 0, sizeof *info);
-    double t0 = now_seconds();
+    double t0 = bs_now();
     CHECK_ENS(cfg, ens_run_to_memory(cfg, out, count, info));
-    double wall = now_seconds() - t0;
+    double wall = bs_now() - t0;
     if (info->members_failed)
         fprintf(stderr, "ensol_throughput: warning: %lld members became NaN or Inf\n",
                 info->members_failed);
@@ -376,21 +351,21 @@ static double run_yardstick(yardstick_problem *y, const double *init, double *fi
         const float pf[3] = {(float)y->p[0], (float)y->p[1], (float)y->p[2]};
         for (size_t i = 0; i < nv; i++)
             w[i] = (float)init[i];
-        t0 = now_seconds();
+        t0 = bs_now();
         (y->strict ? ys_lorenz63_f_strict : ys_lorenz63_f)(y->integrator, y->n, w, pf,
                                                            (float)y->dt, steps, y->threads,
                                                            y->vector);
-        t1 = now_seconds();
+        t1 = bs_now();
         if (final)
             for (size_t i = 0; i < nv; i++)
                 final[i] = w[i];
     } else {
         double *w = y->work;
         memcpy(w, init, nv * sizeof *w);
-        t0 = now_seconds();
+        t0 = bs_now();
         (y->strict ? ys_lorenz63_d_strict : ys_lorenz63_d)(y->integrator, y->n, w, y->p, y->dt,
                                                            steps, y->threads, y->vector);
-        t1 = now_seconds();
+        t1 = bs_now();
         if (final)
             memcpy(final, w, nv * sizeof *w);
     }
@@ -492,6 +467,47 @@ typedef struct result {
     char device[128];
 } result;
 
+/* Contestant 0 is ensol, 1 the yardstick; repeat -1 is the warm-up.
+ * Samples: seconds (ensol: info.compute_seconds), wall seconds. */
+enum { T_SECONDS, T_WALL, T_NSAMPLES };
+
+typedef struct timing_ctx {
+    ens_config *cfg;
+    double *out;
+    size_t count;
+    yardstick_problem *y;
+    const double *init;
+    long long steps;
+    double work;
+    const char *integrator;
+    int repeats;
+    int yardstick;         /* time the yardstick too */
+    double ens_rate;       /* ensol's rate in the current repeat */
+    ens_run_info info;     /* of the last ensol run */
+} timing_ctx;
+
+static int time_one(void *user, int contestant, int repeat, double *samples)
+{
+    timing_ctx *t = user;
+    if (contestant == 0) {
+        const double wall = run_ensol(t->cfg, t->out, t->count, &t->info);
+        samples[T_SECONDS] = t->info.compute_seconds > 0 ? t->info.compute_seconds : wall;
+        samples[T_WALL] = wall;
+        t->ens_rate = t->work / samples[T_SECONDS];
+        if (repeat >= 0)
+            fprintf(stderr, "  %s repeat %d/%d: ensol %.3g/s (compute %.3fs, wall %.3fs)%s",
+                    t->integrator, repeat + 1, t->repeats, t->ens_rate, samples[T_SECONDS],
+                    wall, t->yardstick ? "" : "\n");
+    } else {
+        samples[T_SECONDS] = samples[T_WALL] = run_yardstick(t->y, t->init, NULL, t->steps);
+        const double ys_rate = t->work / samples[T_SECONDS];
+        if (repeat >= 0)
+            fprintf(stderr, ", yardstick %.3g/s (%.3fs), ratio %.3f\n", ys_rate,
+                    samples[T_SECONDS], t->ens_rate / ys_rate);
+    }
+    return 0;
+}
+
 static void time_integrator(const options *o, const char *integrator, result *r)
 {
     const long long n = o->members;
@@ -519,36 +535,31 @@ static void time_integrator(const options *o, const char *integrator, result *r)
         y.work = xmalloc((size_t)n * 3 * (is_float ? sizeof(float) : sizeof(double)));
     }
 
-    double *ens_rate = xmalloc((size_t)o->repeats * sizeof(double));
-    double *ens_wall_rate = xmalloc((size_t)o->repeats * sizeof(double));
-    double *ens_sec = xmalloc((size_t)o->repeats * sizeof(double));
-    double *ens_wall = xmalloc((size_t)o->repeats * sizeof(double));
-    double *ys_rate = xmalloc((size_t)o->repeats * sizeof(double));
-    double *ys_sec = xmalloc((size_t)o->repeats * sizeof(double));
-    double *ratio = xmalloc((size_t)o->repeats * sizeof(double));
-    ens_run_info info;
-
-    /* Warm-up: page in the buffers, start the thread pools. */
-    run_ensol(cfg, out, count, &info);
-    if (o->yardstick)
-        run_yardstick(&y, init, NULL, o->steps);
-
-    for (int k = 0; k < o->repeats; k++) {
-        ens_wall[k] = run_ensol(cfg, out, count, &info);
-        ens_sec[k] = info.compute_seconds > 0 ? info.compute_seconds : ens_wall[k];
+    /* One warm-up of each (pages in the buffers, starts the thread pools),
+     * then R rounds of ensol and the yardstick in turn (bench_stats.c). */
+    timing_ctx t = (timing_ctx){.cfg = cfg, .out = out, .count = count, .y = &y, .init = init,
+                     .steps = o->steps, .work = work, .integrator = integrator,
+                     .repeats = o->repeats, .yardstick = o->yardstick};
+    const int contestants = o->yardstick ? 2 : 1;
+    double *samples = xmalloc((size_t)contestants * T_NSAMPLES * (size_t)o->repeats *
+                              sizeof(double));
+    bs_interleave(contestants, 1, o->repeats, T_NSAMPLES, time_one, &t, samples);
+    const ens_run_info info = t.info;
+    const int R = o->repeats;
+    double *ens_rate = xmalloc((size_t)R * sizeof(double));
+    double *ens_wall_rate = xmalloc((size_t)R * sizeof(double));
+    double *ratio = xmalloc((size_t)R * sizeof(double));
+    const double *ens_sec = bs_series(samples, 0, T_SECONDS, T_NSAMPLES, R);
+    const double *ens_wall = bs_series(samples, 0, T_WALL, T_NSAMPLES, R);
+    const double *ys_sec = bs_series(samples, 1, T_SECONDS, T_NSAMPLES, R);
+    double *ys_rate = xmalloc((size_t)R * sizeof(double));
+    for (int k = 0; k < R; k++) {
         ens_rate[k] = work / ens_sec[k];
         ens_wall_rate[k] = work / ens_wall[k];
         if (o->yardstick) {
-            ys_sec[k] = run_yardstick(&y, init, NULL, o->steps);
             ys_rate[k] = work / ys_sec[k];
             ratio[k] = ens_rate[k] / ys_rate[k];
         }
-        fprintf(stderr, "  %s repeat %d/%d: ensol %.3g/s (compute %.3fs, wall %.3fs)", integrator,
-                k + 1, o->repeats, ens_rate[k], ens_sec[k], ens_wall[k]);
-        if (o->yardstick)
-            fprintf(stderr, ", yardstick %.3g/s (%.3fs), ratio %.3f", ys_rate[k], ys_sec[k],
-                    ratio[k]);
-        fprintf(stderr, "\n");
     }
     snprintf(r->backend, sizeof r->backend, "%s", info.backend);
     snprintf(r->device, sizeof r->device, "%s", info.device);
@@ -562,12 +573,10 @@ static void time_integrator(const options *o, const char *integrator, result *r)
         r->paired_ratio = summarise(ratio, o->repeats);
     }
     free(ratio);
-    free(ys_sec);
     free(ys_rate);
-    free(ens_wall);
-    free(ens_sec);
     free(ens_wall_rate);
     free(ens_rate);
+    free(samples);
     free(y.work);
     free(init);
     free(out);

@@ -38,7 +38,9 @@ __attribute__((noinline)) static double fma_chains(long iters, double a, double 
             acc[k][w] = 1.0 + 1e-3 * (k * PEAK_LANES + w);
     for (long i = 0; i < iters; i++)
         for (int k = 0; k < PEAK_CHAINS; k++) {
+#ifdef _OPENMP
 #pragma omp simd
+#endif
             for (int w = 0; w < PEAK_LANES; w++)
                 acc[k][w] = acc[k][w] * a + b;
         }

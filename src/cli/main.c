@@ -3,6 +3,7 @@
  *
  *   ensol run [options]   integrate an ensemble and write a NetCDF file
  *   ensol info            version, backends and models
+ *   ensol bench [options] throughput of every backend and device (bench.c)
  *   ensol version         "ensol X.Y.Z"
  *
  * Built on the public API only (ensol/ensol.h). Exit status: 0 success,
@@ -25,87 +26,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench.h"
+#include "cli_parse.h"
 #include "ensol/ensol.h"
 
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
 
 #define DEFAULT_OUTPUT "ensol_out.nc"
 
-/* ---- strict number parsing ------------------------------------------------
- * Each parser returns NULL on success or the reason the text is rejected.
- * The whole string must be the number: no blanks, no trailing junk. */
-
-static int starts_blank(const char *s)
-{
-    return *s == '\0' || isspace((unsigned char)*s);
-}
-
-static const char *parse_ll(const char *s, long long *out)
-{
-    char *end;
-    if (starts_blank(s))
-        return "not an integer";
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end != '\0')
-        return "not an integer";
-    if (errno == ERANGE)
-        return "integer out of range";
-    *out = v;
-    return NULL;
-}
-
-static const char *parse_int(const char *s, int *out)
-{
-    long long v;
-    const char *why = parse_ll(s, &v);
-    if (!why && (v < INT_MIN || v > INT_MAX))
-        why = "integer out of range";
-    if (!why)
-        *out = (int)v;
-    return why;
-}
-
-/* strtoull would silently wrap "-1" to 2^64-1, so a sign is refused. */
-static const char *parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (starts_blank(s) || *s == '-' || *s == '+')
-        return "not an unsigned integer";
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0')
-        return "not an unsigned integer";
-    if (errno == ERANGE)
-        return "integer out of range";
-    *out = (uint64_t)v;
-    return NULL;
-}
-
-static const char *parse_real(const char *s, double *out)
-{
-    char *end;
-    if (starts_blank(s))
-        return "not a number";
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end != '\0')
-        return "not a number";
-    if (errno == ERANGE && isinf(v))
-        return "number out of range";
-    if (!isfinite(v))
-        return "not a finite number";
-    *out = v; /* underflow to 0 or a subnormal is accepted as such */
-    return NULL;
-}
-
-/* A rejected field of a compound argument, e.g. "N 'x': not an integer". */
-static const char *field_error(const char *label, const char *field, const char *why)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "%s '%s': %s", label, field, why);
-    return buf;
-}
+/* Strict number parsing (parse_ll, parse_int, parse_u64, parse_real,
+ * field_error) and setter_reason live in cli_parse.c, shared with
+ * ensol bench (bench.c). */
 
 /* ---- option table -----------------------------------------------------------
  * One table drives getopt_long, applying the settings and --help. */
@@ -125,7 +56,7 @@ enum { PRIO_REST, PRIO_PARAMS, PRIO_MODEL }; /* highest applied first */
 /* Ids the code refers to; options nobody refers to keep id 0. */
 enum opt_id {
     OPT_HELP = 'h', OPT_OUTPUT = 'o', OPT_QUIET = 'q',
-    OPT_MODEL = 256, OPT_STEPS, OPT_BACKEND
+    OPT_MODEL = 256, OPT_STEPS, OPT_BACKEND, OPT_INTEGRATOR, OPT_DT_MIN, OPT_DT_MAX
 };
 
 struct cli_option {
@@ -139,6 +70,8 @@ struct cli_option {
     ens_status (*set_name)(ens_config *, const char *);
     ens_status (*set_count)(ens_config *, long long);
     ens_status (*set_real)(ens_config *, double);
+    ens_status (*set_int)(ens_config *, int);
+    ens_status (*set_list)(ens_config *, const double *, int);
 };
 
 static const char *apply_name(ens_config *cfg, const cli_option *o, const char *arg,
@@ -177,6 +110,62 @@ static const char *apply_threads(ens_config *cfg, const cli_option *o, const cha
     if (!why)
         *st = ens_config_set_threads(cfg, v);
     return why;
+}
+
+/* A size in bytes with an optional binary suffix: 512M, 2G, 1.5T. */
+static const char *apply_memory(ens_config *cfg, const cli_option *o, const char *arg,
+                                ens_status *st)
+{
+    (void)o;
+    static const char suffixes[] = "KMGT";
+    char number[64];
+    size_t len = strlen(arg);
+    double scale = 1.0;
+    const char *unit = len > 0 ? strchr(suffixes, toupper((unsigned char)arg[len - 1])) : NULL;
+    if (unit && *unit) {
+        for (const char *u = suffixes; u <= unit; u++)
+            scale *= 1024.0;
+        len--;
+    }
+    if (len == 0 || len >= sizeof number)
+        return "expected a size such as 512M or 2G";
+    memcpy(number, arg, len);
+    number[len] = '\0';
+    double v;
+    const char *why = parse_real(number, &v);
+    if (why)
+        return "expected a size such as 512M or 2G";
+    *st = ens_config_set_max_memory(cfg, v * scale);
+    return NULL;
+}
+
+static const char *apply_int_setting(ens_config *cfg, const cli_option *o, const char *arg,
+                                     ens_status *st)
+{
+    int v;
+    const char *why = parse_int(arg, &v);
+    if (!why)
+        *st = o->set_int(cfg, v);
+    return why;
+}
+
+/* FILE or FILE:INDEX; without an index the file's last saved time. */
+static const char *apply_init_from(ens_config *cfg, const cli_option *o, const char *arg,
+                                   ens_status *st)
+{
+    (void)o;
+    long long index = -1;
+    const char *colon = strrchr(arg, ':');
+    char path[4096];
+    size_t len = strlen(arg);
+    if (colon && colon[1] && !parse_ll(colon + 1, &index))
+        len = (size_t)(colon - arg);
+    if (len == 0 || len >= sizeof path)
+        return "expected FILE or FILE:INDEX";
+    memcpy(path, arg, len);
+    path[len] = '\0';
+    *st = ens_config_set_initial_file(cfg, path, index);
+    return NULL;
 }
 
 static const char *apply_strict_fp(ens_config *cfg, const cli_option *o, const char *arg,
@@ -295,11 +284,11 @@ static const char *apply_random(ens_config *cfg, const cli_option *o, const char
     return why;
 }
 
-/* --base-state X[,X...]: the library checks the count against the model. */
-static const char *apply_base_state(ens_config *cfg, const cli_option *o, const char *arg,
-                                    ens_status *st)
+/* X[,X...] for set_list (--base-state, --rtol, --atol): the library
+ * checks the count against the model. */
+static const char *apply_list(ens_config *cfg, const cli_option *o, const char *arg,
+                              ens_status *st)
 {
-    (void)o;
     size_t n = 1;
     for (const char *c = arg; *c; c++)
         n += *c == ',';
@@ -319,9 +308,24 @@ static const char *apply_base_state(ens_config *cfg, const cli_option *o, const 
         field = comma + 1;
     }
     if (!why)
-        *st = ens_config_set_base_state(cfg, values, (int)n);
+        *st = o->set_list(cfg, values, (int)n);
     free(values);
     free(copy);
+    return why;
+}
+
+/* --dt-min and --dt-max: the library takes both at once, so each keeps
+ * the latest value of the other (one run per process). */
+static const char *apply_dt_limit(ens_config *cfg, const cli_option *o, const char *arg,
+                                  ens_status *st)
+{
+    static double limits[2]; /* dt_min, dt_max: the library's defaults */
+    double v;
+    const char *why = parse_real(arg, &v);
+    if (!why) {
+        limits[o->id == OPT_DT_MAX] = v;
+        *st = ens_config_set_dt_limits(cfg, limits[0], limits[1]);
+    }
     return why;
 }
 
@@ -350,23 +354,48 @@ static const cli_option options[] = {
     {.name = "base-state", .metavar = "X[,X...]", .def = "the model's",
      .help = "initial state before the perturbation: one value\n"
              "per variable, or one for all",
-     .apply = apply_base_state},
+     .apply = apply_list, .set_list = ens_config_set_base_state},
     {.name = "perturb", .metavar = "S", .def = "0.5",
      .help = "standard deviation of the Gaussian noise added\nto the base state",
      .apply = apply_real, .set_real = ens_config_set_perturbation},
+    {.name = "init-from", .metavar = "FILE[:INDEX]", .def = "none",
+     .help = "start from the states of an ensol file at saved\n"
+             "time INDEX (default: its last; negative counts\n"
+             "from the end); it sets members and parameters",
+     .apply = apply_init_from},
     {.name = "seed", .metavar = "N", .def = "1",
      .help = "random seed, an unsigned 64-bit integer", .apply = apply_seed},
 
     {.help = "Integration"},
-    {.name = "integrator", .metavar = "NAME", .def = "euler", .help = "euler or rk4",
+    {.name = "integrator", .id = OPT_INTEGRATOR, .metavar = "NAME", .def = "euler",
+     .help = "euler or rk4 (fixed steps), or dopri5 (adaptive\n"
+             "Dormand-Prince 5(4), see --rtol below)",
      .apply = apply_name, .set_name = ens_config_set_integrator},
-    {.name = "dt", .metavar = "X", .def = "0.01", .help = "time step",
+    {.name = "dt", .metavar = "X", .def = "0.01",
+     .help = "time step; dopri5: the first step, and the unit\n"
+             "of --steps and --save-every",
      .apply = apply_real, .set_real = ens_config_set_dt},
     {.name = "steps", .id = OPT_STEPS, .metavar = "N", .def = "5000",
      .help = "number of time steps", .apply = apply_count, .set_count = ens_config_set_steps},
     {.name = "save-every", .metavar = "K", .def = "50, or the steps if fewer",
      .help = "in trajectory mode, save every K steps",
      .apply = apply_count, .set_count = ens_config_set_save_every},
+    {.name = "rtol", .metavar = "X[,X...]", .def = "1e-6",
+     .help = "dopri5: relative tolerance, one value or one per\nvariable",
+     .apply = apply_list, .set_list = ens_config_set_rtol_vector},
+    {.name = "atol", .metavar = "X[,X...]", .def = "1e-9",
+     .help = "dopri5: absolute tolerance, one value or one per\nvariable",
+     .apply = apply_list, .set_list = ens_config_set_atol_vector},
+    {.name = "dt-min", .id = OPT_DT_MIN, .metavar = "X", .def = "0",
+     .help = "dopri5: smallest step; a member that needs a\n"
+             "smaller one stops with status 2",
+     .apply = apply_dt_limit},
+    {.name = "dt-max", .id = OPT_DT_MAX, .metavar = "X", .def = "0: no limit",
+     .help = "dopri5: largest step", .apply = apply_dt_limit},
+    {.name = "max-steps", .metavar = "N", .def = "0: 100 x steps, at least 100000",
+     .help = "dopri5: steps a member may attempt in the run;\n"
+             "one that needs more stops with status 3",
+     .apply = apply_count, .set_count = ens_config_set_max_steps},
     {.name = "precision", .metavar = "NAME", .def = "double",
      .help = "arithmetic: float or double",
      .apply = apply_name, .set_name = ens_config_set_precision},
@@ -388,17 +417,33 @@ static const cli_option options[] = {
      .help = "members per batch; 0: chosen from the memory\n"
              "budget (results do not depend on it)",
      .apply = apply_count, .set_count = ens_config_set_batch_members},
+    {.name = "max-memory", .metavar = "SIZE", .def = "a quarter of free memory, at most 1G",
+     .help = "memory budget of the run (K, M, G, T suffixes):\n"
+             "batches are sized to fit it",
+     .apply = apply_memory},
 
     {.help = "Output"},
     {.name = "output", .id = OPT_OUTPUT, .metavar = "FILE", .def = DEFAULT_OUTPUT,
      .help = "NetCDF file to write",
      .apply = apply_name, .set_name = ens_config_set_output_path},
     {.name = "output-mode", .metavar = "MODE", .def = "trajectory",
-     .help = "trajectory (every save) or final",
+     .help = "trajectory (every save), final, stats (ensemble\n"
+             "mean, std, min, max per save) or both",
      .apply = apply_name, .set_name = ens_config_set_output_mode},
     {.name = "output-type", .metavar = "TYPE", .def = "the precision",
      .help = "values on disk: float or double",
      .apply = apply_name, .set_name = ens_config_set_output_type},
+    {.name = "restart-out", .metavar = "FILE", .def = "none",
+     .help = "also write the final states, exact, to FILE:\n"
+             "continue with --init-from FILE",
+     .apply = apply_name, .set_name = ens_config_set_restart_path},
+    {.name = "deflate", .metavar = "LEVEL", .def = "0",
+     .help = "compress the states, deflate level 1-9 with shuffle",
+     .apply = apply_int_setting, .set_int = ens_config_set_deflate},
+    {.name = "quantize", .metavar = "BITS", .def = "0",
+     .help = "keep BITS significant bits of each value (bit\n"
+             "rounding; 0: exact); 12-16 compresses float 2-3x",
+     .apply = apply_int_setting, .set_int = ens_config_set_quantize},
     {.name = "quiet", .id = OPT_QUIET, .help = "print nothing but errors"},
     {.name = "help", .id = OPT_HELP, .help = "show this help and exit"},
 };
@@ -525,9 +570,10 @@ static void print_usage(FILE *f)
                "Commands:\n"
                "  run       integrate an ensemble and write a NetCDF file\n"
                "  info      show the version, the backends of this build and the models\n"
+               "  bench     compare the throughput of the backends and devices\n"
                "  version   print the version\n"
                "  help      show this help\n\n"
-               "See 'ensol run --help' for the options of run.\n");
+               "See 'ensol run --help' and 'ensol bench --help' for their options.\n");
 }
 
 /* Flushes stdout and reports a failed write (full disk, closed pipe). */
@@ -551,15 +597,6 @@ static const char *config_error(const ens_config *cfg, ens_status st)
 {
     const char *msg = ens_config_last_error(cfg);
     return msg && *msg ? msg : ens_status_string(st);
-}
-
-/* The library's setter messages read "name = value: reason"; after our
- * "--option value: " only the reason is new. Other messages stay whole. */
-static const char *setter_reason(const char *msg)
-{
-    const char *colon = strstr(msg, ": ");
-    const char *eq = strstr(msg, " = ");
-    return colon && eq && eq < colon ? colon + 2 : msg;
 }
 
 /* Prints the configuration's last error alone; returns `status`. */
@@ -726,6 +763,7 @@ typedef struct run_plan {
     long long steps;
     const char *backend;
     const char *output;
+    int adaptive;         /* --integrator dopri5 */
 } run_plan;
 
 static void plan_defaults(run_plan *p)
@@ -734,6 +772,7 @@ static void plan_defaults(run_plan *p)
     p->steps = strtoll(option_by_id(OPT_STEPS)->def, NULL, 10);
     p->backend = option_by_id(OPT_BACKEND)->def;
     p->output = DEFAULT_OUTPUT;
+    p->adaptive = 0;
 }
 
 static void plan_note(run_plan *p, const cli_option *o, const char *arg)
@@ -742,6 +781,7 @@ static void plan_note(run_plan *p, const cli_option *o, const char *arg)
     case OPT_MODEL: p->model = arg; break;
     case OPT_STEPS: p->steps = strtoll(arg, NULL, 10); break;
     case OPT_BACKEND: p->backend = arg; break;
+    case OPT_INTEGRATOR: p->adaptive = strcmp(arg, "dopri5") == 0; break;
     case OPT_OUTPUT: p->output = arg; break;
     default: break;
     }
@@ -877,9 +917,57 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
             info->compute_seconds,
             format_rate(info->member_steps_per_second, compute_rate, sizeof compute_rate),
             info->backend, info->device);
-    if (info->members_failed > 0)
-        fprintf(stderr, ", %lld members failed (NaN or Inf)", info->members_failed);
+    if (plan->adaptive && ens_config_members(cfg) > 0)
+        fprintf(stderr, "; per member %.1f accepted and %.1f rejected steps",
+                (double)info->steps_accepted / (double)ens_config_members(cfg),
+                (double)info->steps_rejected / (double)ens_config_members(cfg));
+    if (info->members_failed > 0) {
+        static const char *const why[4] = {"", "NaN or Inf", "below --dt-min",
+                                           "at --max-steps"};
+        fprintf(stderr, ", %lld members failed (", info->members_failed);
+        for (int s = 1, first = 1; s < 4; s++)
+            if (info->members_by_status[s] > 0) {
+                fprintf(stderr, "%s%lld %s", first ? "" : ", ", info->members_by_status[s],
+                        why[s]);
+                first = 0;
+            }
+        fputc(')', stderr);
+    }
     fputc('\n', stderr);
+}
+
+static const char *format_bytes(double bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    int u = 0;
+    while (bytes >= 1000.0 && u < 5) {
+        bytes /= 1000.0;
+        u++;
+    }
+    snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+    return buf;
+}
+
+typedef struct plan_context {
+    const run_plan *plan;
+    const ens_config *cfg;
+} plan_context;
+
+/* The plan line: what the run will do and allocate, before it starts. */
+static void on_plan(const ens_run_plan *p, void *user)
+{
+    const plan_context *ctx = user;
+    char host[32], device[32], output[32];
+    fprintf(stderr,
+            "ensol: %s, %lld members x %lld steps on %s (%s): %lld batch%s of %lld members, "
+            "host memory %s",
+            ctx->plan->model, p->members, ctx->plan->steps, p->backend, p->device, p->batches,
+            p->batches == 1 ? "" : "es", p->batch_members,
+            format_bytes(p->host_bytes, host, sizeof host));
+    if (p->device_bytes > 0)
+        fprintf(stderr, ", device memory %s", format_bytes(p->device_bytes, device, sizeof device));
+    fprintf(stderr, ", output %s -> %s\n", format_bytes(p->output_bytes, output, sizeof output),
+            ctx->plan->output);
 }
 
 static int execute(ens_config *cfg, const run_plan *plan, const char *history, int quiet)
@@ -892,10 +980,10 @@ static int execute(ens_config *cfg, const run_plan *plan, const char *history, i
         st = ens_config_set_progress(cfg, on_progress, &pl);
     if (st != ENS_OK)
         return config_failure(cfg, st, EXIT_RUN_FAILED);
+    plan_context plan_ctx = {plan, cfg};
+    if (!quiet && ens_config_set_plan_callback(cfg, on_plan, &plan_ctx) != ENS_OK)
+        return config_failure(cfg, st, EXIT_RUN_FAILED);
     install_signal_handlers();
-    if (!quiet)
-        fprintf(stderr, "ensol: %s, %lld members x %lld steps, backend %s -> %s\n", plan->model,
-                ens_config_members(cfg), plan->steps, plan->backend, plan->output);
     st = ens_run(cfg, &info);
     clear_progress(&pl);
     if (st == ENS_ERR_INTERRUPTED && stop_signal) {
@@ -1021,6 +1109,8 @@ int main(int argc, char **argv)
         return cmd_info(argc, argv);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc, argv);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc, argv);
     fprintf(stderr, "ensol: %s: unknown command (see 'ensol help')\n", cmd);
     return EXIT_USAGE;
 }
