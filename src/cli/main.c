@@ -716,12 +716,18 @@ typedef struct progress_line {
 
 enum { PROGRESS_REDRAW_MS = 100 };
 
+#define PROGRESS_BAR_WIDTH 24
+
 static void draw_progress(progress_line *pl, const ens_progress *p)
 {
-    char rate[32], eta[32], line[256];
+    char rate[32], eta[32], bar[PROGRESS_BAR_WIDTH + 1], line[320];
     double eta_s = p->fraction > 0 ? p->elapsed_seconds * (1 - p->fraction) / p->fraction : NAN;
+    const int filled = (int)(p->fraction * PROGRESS_BAR_WIDTH + 0.5);
+    for (int i = 0; i < PROGRESS_BAR_WIDTH; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[PROGRESS_BAR_WIDTH] = '\0';
     snprintf(line, sizeof line,
-             "\r%5.1f%% %lld/%lld members, t=%g, %s member-steps/s, ETA %s\033[K",
+             "\r[%s] %5.1f%% %lld/%lld members, t=%g, %s member-steps/s, ETA %s\033[K", bar,
              100 * p->fraction, p->members_done, p->members_total, p->sim_time,
              format_rate(p->member_steps_per_second, rate, sizeof rate),
              format_duration(eta_s, eta, sizeof eta));
@@ -737,8 +743,9 @@ static void clear_progress(progress_line *pl)
     pl->drawn = 0;
 }
 
-/* Called by the library between batches: the only place a signal can stop
- * the run cleanly (the library then removes its partial file). */
+/* Called by the library after each save interval: the place a signal stops
+ * the run cleanly (the library then keeps what was computed in the partial
+ * file, marked incomplete). */
 static int on_progress(const ens_progress *p, void *user)
 {
     progress_line *pl = user;
