@@ -21,8 +21,9 @@ usage() {
 # Debian package names: what building needs, and what the tests add.
 build_packages=(cmake make gcc g++ pkg-config libnetcdf-dev netcdf-bin)
 # OpenCL on the CPU (PoCL) lets the OpenCL backend's tests run without a GPU.
+# SciPy gives the dopri5 tests their reference (tests/make_scipy_reference.py).
 test_packages=(libgtest-dev python3 python3-xarray python3-netcdf4 python3-numpy
-               ocl-icd-opencl-dev opencl-headers pocl-opencl-icd)
+               python3-scipy ocl-icd-opencl-dev opencl-headers pocl-opencl-icd)
 
 missing_packages() {
     local pkg

@@ -201,19 +201,21 @@ ENS_FN ens_real ENS_SYM(ens_exp2)(ens_real y)
     if ((ens_real)n > y)
         n -= 1;
     const ens_real r = (y - (ens_real)n) * (ens_real)0x1.62e43p-1; /* ln 2 */
-    /* exp(r) = sum r^k / k!, r in [0, ln 2): to k = 12, within 1.3e-12 */
-    ens_real e =
-        1 + r * (1 + r * (ENS_D5_R(1, 2) +
-                          r * (ENS_D5_R(1, 6) +
-                               r * (ENS_D5_R(1, 24) +
-                                    r * (ENS_D5_R(1, 120) +
-                                         r * (ENS_D5_R(1, 720) +
-                                              r * (ENS_D5_R(1, 5040) +
-                                                   r * (ENS_D5_R(1, 40320) +
-                                                        r * (ENS_D5_R(1, 362880) +
-                                                             r * (ENS_D5_R(1, 3628800) +
-                                                                  r * (ENS_D5_R(1, 39916800) +
-                                                                       r * ENS_D5_R(1, 479001600))))))))))));
+    /* exp(r) = sum r^k / k!, r in [0, ln 2): to k = 12, within 1.3e-12;
+     * Horner from the highest power, the coefficients folded at compile time */
+    ens_real e = ENS_D5_R(1, 479001600);
+    e = ENS_D5_R(1, 39916800) + r * e;
+    e = ENS_D5_R(1, 3628800) + r * e;
+    e = ENS_D5_R(1, 362880) + r * e;
+    e = ENS_D5_R(1, 40320) + r * e;
+    e = ENS_D5_R(1, 5040) + r * e;
+    e = ENS_D5_R(1, 720) + r * e;
+    e = ENS_D5_R(1, 120) + r * e;
+    e = ENS_D5_R(1, 24) + r * e;
+    e = ENS_D5_R(1, 6) + r * e;
+    e = ENS_D5_R(1, 2) + r * e;
+    e = 1 + r * e;
+    e = 1 + r * e;
     for (; n > 0; n--)
         e *= 2;
     for (; n < 0; n++)
@@ -312,13 +314,14 @@ ENS_FN void ENS_SYM(ens_dopri5_advance)(int model, int nv, ens_real *ENS_RESTRIC
         } else {
             /* Rejected: shrink by err^-alpha / safety (at least by 0.9, at
              * most by 5); by 5 when the step left the finite numbers. */
-            ens_real fac = finite ? ENS_SYM(ens_exp2)(ENS_D5_ALPHA * lerr) / ENS_D5_SAFE : (ens_real)5;
+            const ens_real fac =
+                finite ? ENS_SYM(ens_exp2)(ENS_D5_ALPHA * lerr) / ENS_D5_SAFE : (ens_real)5;
             hnew = h / (fac > 5 ? (ens_real)5 : fac);
             rejected = 1;
             cnt[ENS_D5_REJECTED] += 1;
             /* Nowhere left to go: h was already at dt_min, or too small to
              * move the time (DOPRI5's test: 0.1 h vanishes next to t). */
-            if (h <= ctl->dt_min || t + (ens_real)0.1 * h == t) {
+            if (h <= ctl->dt_min || t + ENS_D5_R(1, 10) * h == t) {
                 cnt[ENS_D5_STATUS] =
                     finite ? ENS_MEMBER_STATUS_DT_MIN : ENS_MEMBER_STATUS_NONFINITE;
                 s[ENS_D5_T_FAIL] = t;

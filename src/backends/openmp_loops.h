@@ -122,11 +122,12 @@ ENS_FN void ENS_SYM(adaptive_members)(const ens_backend_job *job, const int mode
                                       long long count, ens_real *state, const ens_real *params,
                                       const ens_openmp_adaptive *a, int *failed)
 {
+    /* No upper limit: the precision's largest finite value. */
+    const ens_real no_limit = (ens_real)(sizeof(ens_real) == sizeof(float) ? FLT_MAX : DBL_MAX);
     const ENS_SYM(ens_dopri5_ctl) ctl = {
         .h0 = (ens_real)ens_job_first_step(job),
         .dt_min = (ens_real)job->dt_min,
-        .dt_max = job->dt_max > 0 ? (ens_real)job->dt_max
-                                  : (ens_real)(sizeof(ens_real) == sizeof(float) ? FLT_MAX : DBL_MAX),
+        .dt_max = job->dt_max > 0 ? (ens_real)job->dt_max : no_limit,
         .t_end = (ens_real)a->t_end,
         .max_steps = job->max_steps,
         .fresh = a->fresh,
@@ -168,8 +169,8 @@ static ens_status ENS_SYM(advance_adaptive)(const ens_backend_job *job, long lon
         ENS_SYM(adaptive_members)(job, job->model, job->nvars, count, (ens_real *)state,
                                   (const ens_real *)params, a, &failed);
     if (failed)
-        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "openmp backend: out of memory for %d variables",
-                        job->nvars);
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
+                        "openmp backend: out of memory for %d variables", job->nvars);
     return ENS_OK;
 }
 

@@ -150,6 +150,11 @@ static void host_bytes_model(const ens_config *cfg, const ens_plan *plan, double
         *per_member += 8.0 * (nvars + nparams);
     if (cfg->restart_path)
         *per_member += 8.0 * nvars;
+    /* Two slabs' per-member results (status, steps, failure time). */
+    *per_member += 2.0 * (sizeof(int) + 3.0 * 8.0);
+    /* DOPRI5's step state, which the CPU backend keeps in host memory. */
+    if (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5)
+        *per_member += real * ENS_DOPRI5_REAL_ROWS(cfg->nvars) + 8.0 * ENS_DOPRI5_INT_ROWS;
     *fixed = 0.0;
     if (plan->trajectory) {
         *per_member += 2.0 * real * nvars * (double)plan->ntimes;
@@ -567,6 +572,13 @@ static ens_status accumulate_moments(ens_config *cfg, const ens_plan *plan,
     free(part);
     return ENS_OK;
 }
+
+/* The kernels' status codes are the public ones. */
+_Static_assert(ENS_MEMBER_OK == ENS_MEMBER_STATUS_OK &&
+                   ENS_MEMBER_NONFINITE == ENS_MEMBER_STATUS_NONFINITE &&
+                   ENS_MEMBER_DT_MIN == ENS_MEMBER_STATUS_DT_MIN &&
+                   ENS_MEMBER_MAX_STEPS == ENS_MEMBER_STATUS_MAX_STEPS,
+               "member status codes of kernels/ens_portable.h and ensol.h differ");
 
 /* Members per status and steps over the run so far. */
 typedef struct ens_member_tally {
