@@ -78,6 +78,8 @@ enum ens_integrator_id {
 #define ENS_MEMBER_STATUS_NONFINITE 1 /* state or derivative not finite */
 #define ENS_MEMBER_STATUS_DT_MIN 2    /* needed a step below dt_min */
 #define ENS_MEMBER_STATUS_MAX_STEPS 3 /* used up its step budget */
+#define ENS_MEMBER_STATUS_BLOWUP 4    /* a variable exceeded the blow-up bound */
+#define ENS_MEMBER_STATUS_KINDS 5
 
 /* What a backend keeps per member between calls for DOPRI5, as rows of
  * structure-of-arrays buffers (row r of member m at [r * count + m]):

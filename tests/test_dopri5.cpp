@@ -518,7 +518,8 @@ TEST(dopri5, StepBelowDtMinAndNonFiniteStateGetTheirStatus)
         }
     }
     {
-        // Fixed steps: Euler blows up; such members are status 1 too.
+        // Fixed steps: Euler blows up, passing the default blow-up bound
+        // (1e8) at a save before its state overflows.
         Config c;
         ENS_OK_OR_FAIL(c, ens_config_set_members(c, 4));
         ENS_OK_OR_FAIL(c, ens_config_set_dt(c, 0.1));
@@ -527,13 +528,14 @@ TEST(dopri5, StepBelowDtMinAndNonFiniteStateGetTheirStatus)
         Members m;
         ens_run_info info;
         ASSERT_TRUE(run_ex(c, out, m, &info));
-        EXPECT_EQ(info.members_by_status[ENS_MEMBER_NONFINITE], 4);
+        EXPECT_EQ(info.members_by_status[ENS_MEMBER_BLOWUP], 4);
         EXPECT_EQ(info.members_failed, 4);
         for (int i = 0; i < 4; i++) {
-            EXPECT_EQ(m.status[i], ENS_MEMBER_NONFINITE);
+            EXPECT_EQ(m.status[i], ENS_MEMBER_BLOWUP);
             EXPECT_EQ(m.accepted[i], 200);
             EXPECT_EQ(m.rejected[i], 0);
-            EXPECT_TRUE(std::isnan(m.failure_time[i]));
+            EXPECT_GT(m.failure_time[i], 0.0);
+            EXPECT_LE(m.failure_time[i], 20.0);
         }
     }
 }
@@ -585,11 +587,11 @@ TEST(dopri5, FileHoldsStatusCountersAndSettings)
     ASSERT_EQ(nc_get_var_schar(ncid, id, status.data()), NC_NOERR);
     char meanings[256] = "";
     ASSERT_EQ(nc_get_att_text(ncid, id, "flag_meanings", meanings), NC_NOERR);
-    EXPECT_EQ(std::string(meanings),
-              "ok non_finite_state step_size_below_dt_min max_steps_exceeded");
-    signed char flags[4];
+    EXPECT_EQ(std::string(meanings), "ok non_finite_state step_size_below_dt_min "
+                                     "max_steps_exceeded blowup_bound_exceeded");
+    signed char flags[5];
     ASSERT_EQ(nc_get_att_schar(ncid, id, "flag_values", flags), NC_NOERR);
-    for (int f = 0; f < 4; f++)
+    for (int f = 0; f < 5; f++)
         EXPECT_EQ(flags[f], f);
     ASSERT_EQ(nc_inq_varid(ncid, "accepted_steps", &id), NC_NOERR);
     ASSERT_EQ(nc_get_var_longlong(ncid, id, accepted.data()), NC_NOERR);

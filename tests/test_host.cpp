@@ -391,3 +391,69 @@ TEST(host, InitialStatesFromAnyFileAndBadFilesRefused)
     EXPECT_EQ(ens_config_validate(missing), ENS_ERR_IO);
     EXPECT_NE(std::string(ens_config_last_error(missing)).find("no.nc"), std::string::npos);
 }
+
+// A member started far outside the attractor with a large step blows up:
+// it gets a status and the time of the save where it failed, its saved
+// states stay at its last good state, the statistics leave it out, and
+// the other members run on.
+TEST(host, BlownUpMembersAreMarkedAndFrozen)
+{
+    TempDir dir;
+    const std::string path = dir.file("blowup.nc");
+    Config cfg;
+    ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 64));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_perturbation(cfg, 0.0));
+    // rho swept up to 2e4 with dt 0.01: the members with the largest rho
+    // leave the attractor and overflow; those near rho = 28 stay bounded.
+    ENS_OK_OR_FAIL(cfg, ens_config_sweep_param(cfg, "rho", 28.0, 2.0e4, 0));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_dt(cfg, 0.01));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, 400));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_save_every(cfg, 10));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_blowup_bound(cfg, 1e4));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "both"));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_output_path(cfg, path.c_str()));
+    ens_run_info info;
+    ENS_OK_OR_FAIL(cfg, ens_run(cfg, &info));
+    EXPECT_GT(info.members_failed, 0);
+    EXPECT_LT(info.members_failed, 64);
+
+    const std::vector<double> status = read_var(path, "status");
+    const std::vector<double> failure = read_var(path, "failure_time");
+    const std::vector<double> x = read_var(path, "x");
+    const std::vector<double> mean = read_var(path, "x_mean");
+    const long long T = ens_config_saved_times(cfg);
+    ASSERT_EQ(status.size(), 64u);
+    ASSERT_EQ(x.size(), (size_t)(64 * T));
+    long long failed = 0;
+    for (long long m = 0; m < 64; m++) {
+        if (status[(size_t)m] == ENS_MEMBER_OK) {
+            EXPECT_TRUE(std::isnan(failure[(size_t)m])) << m;
+            continue;
+        }
+        failed++;
+        EXPECT_TRUE(status[(size_t)m] == ENS_MEMBER_BLOWUP ||
+                    status[(size_t)m] == ENS_MEMBER_NONFINITE) << m;
+        const double tf = failure[(size_t)m];
+        ASSERT_GT(tf, 0.0) << m;
+        ASSERT_LE(tf, 4.0) << m;
+        // From the save where it failed on, the saved state is the last
+        // good one: finite, within the bound, and constant.
+        const long long tk = (long long)std::llround(tf / 0.1);
+        for (long long t = tk; t < T; t++) {
+            const double v = x[(size_t)(m * T + t)];
+            EXPECT_TRUE(std::isfinite(v) && std::fabs(v) <= 1e4) << m << " t " << t;
+            EXPECT_EQ(v, x[(size_t)(m * T + tk)]) << m << " t " << t;
+        }
+    }
+    EXPECT_EQ(failed, info.members_failed);
+    // Statistics over the members still running at the last save.
+    long double sum = 0;
+    long long n = 0;
+    for (long long m = 0; m < 64; m++)
+        if (status[(size_t)m] == ENS_MEMBER_OK) {
+            sum += x[(size_t)(m * T + T - 1)];
+            n++;
+        }
+    ASSERT_GT(n, 0);
+    EXPECT_NEAR(mean[(size_t)(T - 1)], (double)(sum / n), 1e-9);
+}

@@ -140,6 +140,12 @@ ens_status ens_config_set_device(ens_config *cfg, const char *device);
  * correctly rounded division on every backend, so that backends agree bit
  * for bit. Default off: contraction is faster and as accurate. */
 ens_status ens_config_set_strict_fp(ens_config *cfg, int strict);
+/* A euler or rk4 member whose state is not finite, or has a variable above
+ * `bound` in magnitude, at a save (every interval in final mode) fails: it
+ * gets a status and the time of that save, its saved states stay at its
+ * last good state, and statistics leave it out. Default 1e8; 0: no bound,
+ * only non-finite states fail. */
+ens_status ens_config_set_blowup_bound(ens_config *cfg, double bound);
 /* CPU threads for the OpenMP backend; 0 (default) uses all cores. */
 ens_status ens_config_set_threads(ens_config *cfg, int threads);
 /* Members integrated per batch; 0 (default) chooses from the memory budget.
@@ -244,7 +250,7 @@ typedef struct ens_run_info {
     long long batches;
     long long members_failed;    /* members with status != ENS_MEMBER_OK */
     unsigned long long bytes_written;
-    long long members_by_status[4]; /* members per enum ens_member_status */
+    long long members_by_status[5]; /* members per enum ens_member_status */
     long long steps_accepted;    /* over all members; fixed steps: members x steps */
     long long steps_rejected;    /* over all members (dopri5) */
 } ens_run_info;
@@ -258,7 +264,8 @@ typedef enum ens_member_status {
                                   smaller step did too, down to the limit) */
     ENS_MEMBER_DT_MIN = 2,     /* dopri5: needed a step below dt_min, or too
                                   small to advance the time */
-    ENS_MEMBER_MAX_STEPS = 3   /* dopri5: used up max_steps */
+    ENS_MEMBER_MAX_STEPS = 3,  /* dopri5: used up max_steps */
+    ENS_MEMBER_BLOWUP = 4      /* euler, rk4: a variable exceeded the blow-up bound */
 } ens_member_status;
 
 /* Caller arrays receiving per-member results, each with

@@ -1366,6 +1366,9 @@ static void print_best(const report *rep)
         printf("; writes %.0f MB/s = %.1f%% of the memory bandwidth", best->mbps,
                100 * best->mbps * 1e-3 / rep->peak->gbytes);
     printf("\n");
+    if (best->pct_peak > 100)
+        printf("note: above 100%% of the measured peak: the machine was busy while the peak "
+               "was measured, so %%peak reads high; run again on a quiet machine\n");
 }
 
 static int bench(const bench_opts *o)

@@ -411,6 +411,10 @@ static const cli_option options[] = {
     {.name = "strict-fp", .help = "no fused multiply-adds, correctly rounded\n"
                                   "division: backends agree bit for bit",
      .apply = apply_strict_fp},
+    {.name = "blowup-bound", .metavar = "X", .def = "1e8",
+     .help = "a euler/rk4 member with a variable above X (or\n"
+             "not finite) at a save fails and stops; 0: none",
+     .apply = apply_real, .set_real = ens_config_set_blowup_bound},
     {.name = "threads", .metavar = "N", .def = "0",
      .help = "threads of the openmp backend; 0: all cores", .apply = apply_threads},
     {.name = "batch-members", .metavar = "N", .def = "0",
@@ -929,10 +933,10 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
                 (double)info->steps_accepted / (double)ens_config_members(cfg),
                 (double)info->steps_rejected / (double)ens_config_members(cfg));
     if (info->members_failed > 0) {
-        static const char *const why[4] = {"", "NaN or Inf", "below --dt-min",
-                                           "at --max-steps"};
+        static const char *const why[5] = {"", "NaN or Inf", "below --dt-min",
+                                           "at --max-steps", "above --blowup-bound"};
         fprintf(stderr, ", %lld members failed (", info->members_failed);
-        for (int s = 1, first = 1; s < 4; s++)
+        for (int s = 1, first = 1; s < 5; s++)
             if (info->members_by_status[s] > 0) {
                 fprintf(stderr, "%s%lld %s", first ? "" : ", ", info->members_by_status[s],
                         why[s]);

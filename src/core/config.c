@@ -17,6 +17,7 @@
 #define DEFAULT_DT 0.01
 #define DEFAULT_PERTURBATION 0.5
 #define DEFAULT_SEED 1
+#define DEFAULT_BLOWUP_BOUND 1e8
 #define DEFAULT_RTOL 1e-6
 #define DEFAULT_ATOL 1e-9
 /* Automatic dopri5 step budget: 100 x steps, at least this. */
@@ -51,6 +52,7 @@ ens_status ens_config_create(ens_config **out)
     cfg->members = DEFAULT_MEMBERS;
     cfg->perturbation = DEFAULT_PERTURBATION;
     cfg->seed = DEFAULT_SEED;
+    cfg->blowup_bound = DEFAULT_BLOWUP_BOUND;
     cfg->integrator = ENS_INTEGRATOR_ID_EULER;
     cfg->dt = DEFAULT_DT;
     cfg->steps = DEFAULT_STEPS;
@@ -499,6 +501,16 @@ ens_status ens_config_set_device(ens_config *cfg, const char *device)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "device '%s': name too long",
                         device);
     snprintf(cfg->device, sizeof cfg->device, "%s", device ? device : "");
+    return ENS_OK;
+}
+
+ens_status ens_config_set_blowup_bound(ens_config *cfg, double bound)
+{
+    ENS_BEGIN(cfg);
+    if (!(bound >= 0) || !isfinite(bound))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "blow-up bound = %g: must be a finite number >= 0 (0: none)", bound);
+    cfg->blowup_bound = bound;
     return ENS_OK;
 }
 

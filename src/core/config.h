@@ -53,6 +53,7 @@ struct ens_config {
     char backend[32];
     char device[128];
     int strict_fp;
+    double blowup_bound;         /* 0: none */
     int threads;
     long long batch_members;
 

@@ -145,7 +145,7 @@ static void host_bytes_model(const ens_config *cfg, const ens_plan *plan, double
                             : 8.0;
     /* State and parameters for the backend, two slabs (one computing, one
      * writing) with their saved times and parameters. */
-    *per_member = real * (nvars + nparams) + 2.0 * 8.0 * nparams;
+    *per_member = real * (2.0 * nvars + nparams) + 2.0 * 8.0 * nparams;
     if (cfg->init_path)
         *per_member += 8.0 * (nvars + nparams);
     if (cfg->restart_path)
@@ -388,6 +388,7 @@ typedef struct ens_batch_buffers {
     ens_moments *moments; /* [time * nvars + var], all members so far */
     double *from_file;    /* SoA states then parameters read from the initial-state file */
     double *final;        /* (member, var) final states for the restart file */
+    void *last_good;      /* SoA, compute precision: fixed-step members' last good state */
 } ens_batch_buffers;
 
 static void free_buffers(ens_batch_buffers *b)
@@ -405,6 +406,7 @@ static void free_buffers(ens_batch_buffers *b)
     free(b->moments);
     free(b->from_file);
     free(b->final);
+    free(b->last_good);
 }
 
 static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b)
@@ -415,8 +417,9 @@ static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch
     int ok = 1;
     memset(b, 0, sizeof *b);
     b->state = malloc(batch * nvars * plan->real_size);
+    b->last_good = malloc(batch * nvars * plan->real_size);
     b->params = malloc(batch * nparams * plan->real_size);
-    ok = b->state && b->params;
+    ok = b->state && b->params && b->last_good;
     for (int i = 0; i < 2 && ok; i++) {
         b->slabs[i].params = malloc(batch * nparams * sizeof(double));
         if (plan->trajectory)
@@ -543,8 +546,10 @@ static void save_time(const ens_config *cfg, const ens_plan *plan, const ens_bat
  * run is reproducible for a given thread count. Non-finite members are
  * left out. */
 static ens_status accumulate_moments(ens_config *cfg, const ens_plan *plan,
-                                     ens_batch_buffers *b, long long count, long long t)
+                                     ens_batch_buffers *b, const ens_slab *slab, long long t)
 {
+    const long long count = slab->count;
+    const int *status = slab->members.status;
     const int nvars = cfg->nvars;
     const int nthreads = count >= ENS_PARALLEL_MIN_MEMBERS ? max_threads() : 1;
     ens_moments *part = malloc((size_t)nthreads * (size_t)nvars * sizeof *part);
@@ -557,8 +562,8 @@ static ens_status accumulate_moments(ens_config *cfg, const ens_plan *plan,
         ens_moments *mine = part + (size_t)thread_num() * (size_t)nvars;
 #pragma omp for schedule(static)
         for (long long i = 0; i < count; i++) {
-            int finite = 1;
-            for (int v = 0; v < nvars; v++)
+            int finite = status[i] == ENS_MEMBER_OK;
+            for (int v = 0; finite && v < nvars; v++)
                 finite &= isfinite(get_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i));
             for (int v = 0; finite && v < nvars; v++)
                 ens_moments_push(&mine[v],
@@ -577,12 +582,13 @@ static ens_status accumulate_moments(ens_config *cfg, const ens_plan *plan,
 _Static_assert(ENS_MEMBER_OK == ENS_MEMBER_STATUS_OK &&
                    ENS_MEMBER_NONFINITE == ENS_MEMBER_STATUS_NONFINITE &&
                    ENS_MEMBER_DT_MIN == ENS_MEMBER_STATUS_DT_MIN &&
-                   ENS_MEMBER_MAX_STEPS == ENS_MEMBER_STATUS_MAX_STEPS,
+                   ENS_MEMBER_MAX_STEPS == ENS_MEMBER_STATUS_MAX_STEPS &&
+                   ENS_MEMBER_BLOWUP == ENS_MEMBER_STATUS_BLOWUP,
                "member status codes of kernels/ens_portable.h and ensol.h differ");
 
 /* Members per status and steps over the run so far. */
 typedef struct ens_member_tally {
-    long long by_status[4];
+    long long by_status[ENS_MEMBER_STATUS_KINDS];
     long long accepted, rejected;
 } ens_member_tally;
 
@@ -600,24 +606,64 @@ static ens_status member_results(ens_config *cfg, const ens_plan *plan,
         if (st != ENS_OK)
             return st;
     } else {
-#pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
+        /* Status and failure time were set at the saves (check_members). */
+        (void)b;
         for (long long i = 0; i < count; i++) {
-            int bad = 0;
-            for (size_t v = 0; v < (size_t)cfg->nvars; v++)
-                bad |= !isfinite(get_real(plan, b->state, v * (size_t)count + (size_t)i));
-            ms->status[i] = bad ? ENS_MEMBER_NONFINITE : ENS_MEMBER_OK;
             ms->accepted_steps[i] = steps;
             ms->rejected_steps[i] = 0;
-            ms->failure_time[i] = NAN;
         }
     }
     for (long long i = 0; i < count; i++) {
         const int s = ms->status[i];
-        tally->by_status[s >= 0 && s < 4 ? s : ENS_MEMBER_NONFINITE]++;
+        tally->by_status[s >= 0 && s < ENS_MEMBER_STATUS_KINDS ? s : ENS_MEMBER_NONFINITE]++;
         tally->accepted += ms->accepted_steps[i];
         tally->rejected += ms->rejected_steps[i];
     }
     return ENS_OK;
+}
+
+/* With fixed steps, at each save: a member whose state is not finite or
+ * beyond the blow-up bound fails, with the time of this save; a failed
+ * member's state (as saved, reduced and written) stays at its last good
+ * state, kept in b->last_good. */
+static void check_members(const ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
+                          ens_slab *slab, double time)
+{
+    const long long count = slab->count;
+    const size_t n = (size_t)count, nvars = (size_t)cfg->nvars;
+    const double bound = cfg->blowup_bound > 0 ? cfg->blowup_bound : INFINITY;
+    ens_member_stats *ms = &slab->members;
+#pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
+    for (long long i = 0; i < count; i++) {
+        if (ms->status[i] == ENS_MEMBER_OK) {
+            int nonfinite = 0, beyond = 0;
+            for (size_t v = 0; v < nvars; v++) {
+                const double x = get_real(plan, b->state, v * n + (size_t)i);
+                nonfinite |= !isfinite(x);
+                beyond |= fabs(x) > bound;
+            }
+            if (nonfinite || beyond) {
+                ms->status[i] = nonfinite ? ENS_MEMBER_NONFINITE : ENS_MEMBER_BLOWUP;
+                ms->failure_time[i] = time;
+            }
+        }
+        const int ok = ms->status[i] == ENS_MEMBER_OK;
+        for (size_t v = 0; v < nvars; v++) {
+            const size_t k = (v * n + (size_t)i) * plan->real_size;
+            if (ok)
+                memcpy((char *)b->last_good + k, (const char *)b->state + k, plan->real_size);
+            else
+                memcpy((char *)b->state + k, (const char *)b->last_good + k, plan->real_size);
+        }
+    }
+}
+
+static void reset_members(ens_slab *slab)
+{
+    for (long long i = 0; i < slab->count; i++) {
+        slab->members.status[i] = ENS_MEMBER_OK;
+        slab->members.failure_time[i] = NAN;
+    }
 }
 
 /* Steps per backend call when only the final state is kept: long enough
@@ -657,6 +703,7 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
     const double start = now_seconds();
     const double total_member_steps = (double)plan->members * (double)cfg->steps;
     const int every_save = cfg->output_mode != ENS_OUTPUT_ID_FINAL;
+    const int fixed_steps = !ens_job_adaptive(&plan->job);
     const long long interval = every_save ? cfg->save_every : final_mode_interval(cfg->steps);
     double compute = 0.0, member_steps_done = 0.0;
     long long batches = 0;
@@ -678,11 +725,14 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
         st = fill_batch(cfg, plan, b, slab);
         if (st == ENS_OK)
             st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
+        reset_members(slab);
+        if (st == ENS_OK && fixed_steps)
+            check_members(cfg, plan, b, slab, cfg->init_time);
         if (st == ENS_OK && every_save) {
             if (plan->trajectory)
                 save_time(cfg, plan, b, slab, 0);
             if (plan->stats)
-                st = accumulate_moments(cfg, plan, b, count, 0);
+                st = accumulate_moments(cfg, plan, b, slab, 0);
             slab->times = 1;
         }
         long long steps_done = 0;
@@ -695,12 +745,15 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             steps_done += n;
             member_steps_done += (double)count * (double)n;
             const int last = steps_done == cfg->steps;
-            if (st == ENS_OK && (every_save || last)) {
+            if (st == ENS_OK && (every_save || last || fixed_steps))
                 st = plan->ops->download(plan->backend, b->state, &cfg->error);
+            if (st == ENS_OK && fixed_steps)
+                check_members(cfg, plan, b, slab, cfg->init_time + (double)steps_done * cfg->dt);
+            if (st == ENS_OK && (every_save || last)) {
                 if (st == ENS_OK && plan->trajectory)
                     save_time(cfg, plan, b, slab, slab->times);
                 if (st == ENS_OK && plan->stats)
-                    st = accumulate_moments(cfg, plan, b, count, slab->times);
+                    st = accumulate_moments(cfg, plan, b, slab, slab->times);
                 if (st == ENS_OK)
                     slab->times++;
             }
@@ -760,7 +813,9 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
         info->compute_seconds = compute;
         info->member_steps_per_second = compute > 0 ? member_steps_done / compute : 0.0;
         info->batches = batches;
-        info->members_failed = tally.by_status[1] + tally.by_status[2] + tally.by_status[3];
+        info->members_failed = 0;
+        for (int k = ENS_MEMBER_OK + 1; k < ENS_MEMBER_STATUS_KINDS; k++)
+            info->members_failed += tally.by_status[k];
         memcpy(info->members_by_status, tally.by_status, sizeof tally.by_status);
         info->steps_accepted = tally.accepted;
         info->steps_rejected = tally.rejected;

@@ -271,7 +271,7 @@ static int write_member_coord(int ncid, int varid, long long members)
  * step counters, failure times and settings. */
 static int define_member_vars(ens_nc_writer *w, const ens_nc_spec *s, int dim_member)
 {
-    static const signed char flags[4] = {0, 1, 2, 3}; /* enum ens_member_status */
+    static const signed char flags[5] = {0, 1, 2, 3, 4}; /* enum ens_member_status */
     const ens_nc_adaptive *a = s->adaptive;
     const double nan = NAN;
     int ncid = w->ncid, st;
@@ -280,9 +280,14 @@ static int define_member_vars(ens_nc_writer *w, const ens_nc_spec *s, int dim_me
     if (s->write_member_status) {
         TRY(nc_def_var(ncid, "status", NC_BYTE, 1, &dim_member, &w->status_id));
         TRY(put_text(ncid, w->status_id, "long_name", "integration status of the member"));
-        TRY(nc_put_att_schar(ncid, w->status_id, "flag_values", NC_BYTE, 4, flags));
+        TRY(nc_put_att_schar(ncid, w->status_id, "flag_values", NC_BYTE, 5, flags));
         TRY(put_text(ncid, w->status_id, "flag_meanings",
-                     "ok non_finite_state step_size_below_dt_min max_steps_exceeded"));
+                     "ok non_finite_state step_size_below_dt_min max_steps_exceeded "
+                     "blowup_bound_exceeded"));
+        TRY(nc_def_var(ncid, "failure_time", NC_DOUBLE, 1, &dim_member, &w->failure_id));
+        TRY(put_text(ncid, w->failure_id, "long_name", "model time at which the member stopped"));
+        TRY(put_text(ncid, w->failure_id, "units", or_empty(s->model->time_units)));
+        TRY(nc_put_att_double(ncid, w->failure_id, "_FillValue", NC_DOUBLE, 1, &nan));
     }
     if (!a)
         return NC_NOERR;
@@ -290,10 +295,6 @@ static int define_member_vars(ens_nc_writer *w, const ens_nc_spec *s, int dim_me
     TRY(put_text(ncid, w->accepted_id, "long_name", "accepted integration steps"));
     TRY(nc_def_var(ncid, "rejected_steps", NC_INT64, 1, &dim_member, &w->rejected_id));
     TRY(put_text(ncid, w->rejected_id, "long_name", "rejected integration steps"));
-    TRY(nc_def_var(ncid, "failure_time", NC_DOUBLE, 1, &dim_member, &w->failure_id));
-    TRY(put_text(ncid, w->failure_id, "long_name", "model time at which the member stopped"));
-    TRY(put_text(ncid, w->failure_id, "units", or_empty(s->model->time_units)));
-    TRY(nc_put_att_double(ncid, w->failure_id, "_FillValue", NC_DOUBLE, 1, &nan));
     /* Tolerances: one number when the same for every variable. */
     int same_r = 1, same_a = 1;
     for (int v = 1; v < s->nvars; v++) {
