@@ -295,6 +295,23 @@ ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count,
 ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
                                 const ens_member_stats *stats, ens_run_info *info);
 
+/* One finished batch, as handed to an ens_batch_fn. */
+typedef struct ens_batch {
+    long long first_member;
+    long long members;
+    long long times;           /* saved times per member */
+    int nvars;
+    int states_are_double;     /* else float (the run's precision) */
+    const void *states;        /* (member, time, var) C order */
+} ens_batch;
+/* Return non-zero to stop the run (it then fails with ENS_ERR_INTERRUPTED). */
+typedef int (*ens_batch_fn)(const ens_batch *batch, void *user);
+
+/* Run and hand each finished batch to `fn`, on a thread of its own while
+ * the next batch integrates: for callers that store or reduce the states
+ * themselves. The states are valid during the call only. */
+ens_status ens_run_to_callback(ens_config *cfg, ens_batch_fn fn, void *user, ens_run_info *info);
+
 /* ---- backends --------------------------------------------------------------- */
 
 /* Names of the backends compiled into this build, in auto-selection order. */

@@ -102,5 +102,8 @@ extern const ens_backend_ops ens_backend_openmp;
 #ifdef ENSOL_HAVE_OPENCL
 extern const ens_backend_ops ens_backend_opencl;
 #endif
+#ifdef ENSOL_HAVE_CUDA
+extern const ens_backend_ops ens_backend_cuda; /* cuda.cu, C linkage */
+#endif
 
 #endif

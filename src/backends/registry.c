@@ -6,6 +6,9 @@
 #include "backends/backend.h"
 
 static const ens_backend_ops *const backends[] = {
+#ifdef ENSOL_HAVE_CUDA
+    &ens_backend_cuda,
+#endif
 #ifdef ENSOL_HAVE_OPENCL
     &ens_backend_opencl,
 #endif

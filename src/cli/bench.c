@@ -23,7 +23,6 @@
 
 #include "bench.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>

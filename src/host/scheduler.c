@@ -13,9 +13,6 @@
 
 #include <pthread.h>
 
-#ifdef ENSOL_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 #include "backends/backend.h"
 #include "core/config.h"
@@ -31,26 +28,14 @@
 #define ENS_DEFAULT_MAX_MEMORY (1024.0 * 1024.0 * 1024.0)
 /* The smallest batch worth running: below it, per-batch costs dominate. */
 #define ENS_MIN_BATCH_MEMBERS 64
+/* Batches a trajectory run is split into at least, for overlap, unless
+ * that makes them smaller than ENS_PIPELINE_MIN_MEMBERS. */
+#define ENS_PIPELINE_BATCHES 8
+#define ENS_PIPELINE_MIN_MEMBERS 32768
+/* Members per block of the statistics reduction. */
+#define ENS_MOMENT_BLOCK 1024
 /* Models up to this many variables draw a member's state on the stack. */
 #define ENS_MAX_INLINE_VARS 64
-
-static int max_threads(void)
-{
-#ifdef ENSOL_HAVE_OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_num(void)
-{
-#ifdef ENSOL_HAVE_OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* One batch's results on their way to the sink. */
 typedef struct ens_slab {
@@ -88,19 +73,32 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The backend `auto` picks: probing device runtimes costs tens of
+ * milliseconds, and the devices of a process do not change, so the choice
+ * is made once per process. */
+static pthread_once_t auto_once = PTHREAD_ONCE_INIT;
+static const ens_backend_ops *auto_choice;
+
+static void choose_auto_backend(void)
+{
+    char detail[256];
+    for (int i = 0; i < ens_backends_count() && !auto_choice; i++) {
+        const ens_backend_ops *ops = ens_backends_at(i);
+        if (ops->probe(detail, sizeof detail) == ENS_OK &&
+            (!ops->auto_eligible || ops->auto_eligible()))
+            auto_choice = ops;
+    }
+}
+
 static ens_status select_backend(ens_config *cfg, const ens_backend_ops **out)
 {
     char detail[256];
     if (strcmp(cfg->backend, "auto") == 0) {
-        for (int i = 0; i < ens_backends_count(); i++) {
-            const ens_backend_ops *ops = ens_backends_at(i);
-            if (ops->probe(detail, sizeof detail) == ENS_OK &&
-                (!ops->auto_eligible || ops->auto_eligible())) {
-                *out = ops;
-                return ENS_OK;
-            }
-        }
-        return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE, "no backend can run here");
+        pthread_once(&auto_once, choose_auto_backend);
+        if (!auto_choice)
+            return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE, "no backend can run here");
+        *out = auto_choice;
+        return ENS_OK;
     }
     const ens_backend_ops *ops = ens_backends_find(cfg->backend);
     if (!ops)
@@ -182,6 +180,14 @@ static ens_status choose_batch(ens_config *cfg, ens_plan *plan)
                         "saved times needs %.0f MB",
                         budget / 1e6, least, plan->ntimes, (fixed + least * per_member) / 1e6);
     plan->batch = batch < (double)plan->members ? (long long)batch : plan->members;
+    /* Writing overlaps the next batch's integration only: with trajectories,
+     * several batches keep both busy (the last write is the only one not
+     * hidden), as long as a batch stays large enough to fill the cores. */
+    if (plan->trajectory) {
+        long long share = (plan->members + ENS_PIPELINE_BATCHES - 1) / ENS_PIPELINE_BATCHES;
+        share = share > ENS_PIPELINE_MIN_MEMBERS ? share : ENS_PIPELINE_MIN_MEMBERS;
+        plan->batch = share < plan->batch ? share : plan->batch;
+    }
     return ENS_OK;
 }
 
@@ -530,50 +536,102 @@ static ens_status fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_bu
 static void save_time(const ens_config *cfg, const ens_plan *plan, const ens_batch_buffers *b,
                       ens_slab *slab, long long t)
 {
-    const size_t nvars = (size_t)cfg->nvars;
-    const size_t ntimes = (size_t)plan->ntimes;
-    const size_t elt = plan->real_size;
+    const size_t nvars = (size_t)cfg->nvars, ntimes = (size_t)plan->ntimes;
+    const size_t n = (size_t)slab->count;
     const long long count = slab->count;
+    if (plan->real_size == sizeof(double)) {
+        const double *src = b->state;
+        double *dst = (double *)slab->saved + (size_t)t * nvars;
 #pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
-    for (long long i = 0; i < count; i++)
-        for (size_t v = 0; v < nvars; v++)
-            memcpy((char *)slab->saved + (((size_t)i * ntimes + (size_t)t) * nvars + v) * elt,
-                   (const char *)b->state + (v * (size_t)count + (size_t)i) * elt, elt);
+        for (long long i = 0; i < count; i++)
+            for (size_t v = 0; v < nvars; v++)
+                dst[(size_t)i * ntimes * nvars + v] = src[v * n + (size_t)i];
+    } else {
+        const float *src = b->state;
+        float *dst = (float *)slab->saved + (size_t)t * nvars;
+#pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
+        for (long long i = 0; i < count; i++)
+            for (size_t v = 0; v < nvars; v++)
+                dst[(size_t)i * ntimes * nvars + v] = src[v * n + (size_t)i];
+    }
 }
 
-/* Merge the moments of the batch's current state into saved time t. Each
- * thread reduces a fixed share and the shares merge in thread order, so a
- * run is reproducible for a given thread count. Non-finite members are
- * left out. */
+/* Moments of one block of values (two passes: mean, then squared
+ * deviations), leaving out members that are not ok. Vectorises; the
+ * blocks then merge with Chan's formula. */
+static void block_moments(const ens_plan *plan, const void *values, const int *status,
+                          size_t first, size_t n, ens_moments *out)
+{
+    double sum = 0.0, cnt = 0.0, lo = INFINITY, hi = -INFINITY;
+    for (size_t i = first; i < first + n; i++) {
+        const double x = get_real(plan, values, i);
+        const int ok = status[i - first] == ENS_MEMBER_OK && isfinite(x);
+        sum += ok ? x : 0.0;
+        cnt += ok ? 1.0 : 0.0;
+        lo = ok && x < lo ? x : lo;
+        hi = ok && x > hi ? x : hi;
+    }
+    ens_moments_init(out);
+    if (cnt == 0.0)
+        return;
+    const double mean = sum / cnt;
+    double m2 = 0.0;
+    for (size_t i = first; i < first + n; i++) {
+        const double x = get_real(plan, values, i);
+        const int ok = status[i - first] == ENS_MEMBER_OK && isfinite(x);
+        m2 += ok ? (x - mean) * (x - mean) : 0.0;
+    }
+    out->n = cnt;
+    out->mean = mean;
+    out->m2 = m2;
+    out->min = lo;
+    out->max = hi;
+}
+
+/* Merge the moments of the batch's current state into saved time t, over
+ * its ok members. Blocks of ENS_MOMENT_BLOCK members reduce in parallel and
+ * merge in block order, so the result does not depend on the thread count.
+ * A member with a non-finite variable is left out of every variable. */
 static ens_status accumulate_moments(ens_config *cfg, const ens_plan *plan,
                                      ens_batch_buffers *b, const ens_slab *slab, long long t)
 {
-    const long long count = slab->count;
+    const size_t n = (size_t)slab->count, nvars = (size_t)cfg->nvars;
+    const size_t nblocks = (n + ENS_MOMENT_BLOCK - 1) / ENS_MOMENT_BLOCK;
     const int *status = slab->members.status;
-    const int nvars = cfg->nvars;
-    const int nthreads = count >= ENS_PARALLEL_MIN_MEMBERS ? max_threads() : 1;
-    ens_moments *part = malloc((size_t)nthreads * (size_t)nvars * sizeof *part);
+    ens_moments *part = malloc(nblocks * nvars * sizeof *part);
     if (!part)
         return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory for statistics");
-    for (int i = 0; i < nthreads * nvars; i++)
-        ens_moments_init(&part[i]);
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-    {
-        ens_moments *mine = part + (size_t)thread_num() * (size_t)nvars;
-#pragma omp for schedule(static)
-        for (long long i = 0; i < count; i++) {
-            int finite = status[i] == ENS_MEMBER_OK;
-            for (int v = 0; finite && v < nvars; v++)
-                finite &= isfinite(get_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i));
-            for (int v = 0; finite && v < nvars; v++)
-                ens_moments_push(&mine[v],
-                                 get_real(plan, b->state, (size_t)v * (size_t)count + (size_t)i));
-        }
+    const long long blocks = (long long)nblocks;
+#pragma omp parallel for schedule(static) if (slab->count >= ENS_PARALLEL_MIN_MEMBERS)
+    for (long long k = 0; k < blocks; k++) {
+        const size_t first = (size_t)k * ENS_MOMENT_BLOCK;
+        const size_t len = n - first < ENS_MOMENT_BLOCK ? n - first : ENS_MOMENT_BLOCK;
+        for (size_t v = 0; v < nvars; v++)
+            block_moments(plan, b->state, status + first, v * n + first, len,
+                          &part[(size_t)k * nvars + v]);
     }
-    for (int th = 0; th < nthreads; th++)
-        for (int v = 0; v < nvars; v++)
-            ens_moments_merge(&b->moments[(size_t)t * (size_t)nvars + (size_t)v],
-                              &part[(size_t)th * (size_t)nvars + (size_t)v]);
+    /* A member non-finite in one variable counts in none: recount from
+     * the finite-in-all test only when some variable's count differs. */
+    for (size_t k = 0; k < nblocks; k++) {
+        int differ = 0;
+        for (size_t v = 1; v < nvars; v++)
+            differ |= part[k * nvars + v].n != part[k * nvars].n;
+        if (differ) {
+            const size_t first = k * ENS_MOMENT_BLOCK;
+            const size_t len = n - first < ENS_MOMENT_BLOCK ? n - first : ENS_MOMENT_BLOCK;
+            for (size_t v = 0; v < nvars; v++)
+                ens_moments_init(&part[k * nvars + v]);
+            for (size_t i = first; i < first + len; i++) {
+                int finite = status[i] == ENS_MEMBER_OK;
+                for (size_t v = 0; v < nvars; v++)
+                    finite &= isfinite(get_real(plan, b->state, v * n + i));
+                for (size_t v = 0; finite && v < nvars; v++)
+                    ens_moments_push(&part[k * nvars + v], get_real(plan, b->state, v * n + i));
+            }
+        }
+        for (size_t v = 0; v < nvars; v++)
+            ens_moments_merge(&b->moments[(size_t)t * nvars + v], &part[k * nvars + v]);
+    }
     free(part);
     return ENS_OK;
 }
@@ -633,7 +691,9 @@ static void check_members(const ens_config *cfg, const ens_plan *plan, ens_batch
     const size_t n = (size_t)count, nvars = (size_t)cfg->nvars;
     const double bound = cfg->blowup_bound > 0 ? cfg->blowup_bound : INFINITY;
     ens_member_stats *ms = &slab->members;
-#pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
+    long long failed = 0;
+#pragma omp parallel for schedule(static) reduction(+ : failed) \
+    if (count >= ENS_PARALLEL_MIN_MEMBERS)
     for (long long i = 0; i < count; i++) {
         if (ms->status[i] == ENS_MEMBER_OK) {
             int nonfinite = 0, beyond = 0;
@@ -647,6 +707,16 @@ static void check_members(const ens_config *cfg, const ens_plan *plan, ens_batch
                 ms->failure_time[i] = time;
             }
         }
+        failed += ms->status[i] != ENS_MEMBER_OK;
+    }
+    const size_t bytes = n * nvars * plan->real_size;
+    if (failed == 0) {
+        memcpy(b->last_good, b->state, bytes);
+        return;
+    }
+    /* Failed members take their last good state back; the others update it. */
+#pragma omp parallel for schedule(static) if (count >= ENS_PARALLEL_MIN_MEMBERS)
+    for (long long i = 0; i < count; i++) {
         const int ok = ms->status[i] == ENS_MEMBER_OK;
         for (size_t v = 0; v < nvars; v++) {
             const size_t k = (v * n + (size_t)i) * plan->real_size;
@@ -890,6 +960,65 @@ ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
     if (st == ENS_OK) {
         memory_sink ms = {.out = out, .ntimes = plan.ntimes, .nvars = cfg->nvars, .stats = stats};
         ens_sink sink = {.write = memory_write, .self = &ms};
+        ens_progress_state done;
+        if (info)
+            memset(info, 0, sizeof *info);
+        st = run_batches(cfg, &plan, &sink, NULL, info, &done, &b);
+        free_buffers(&b);
+    }
+    release_plan(&plan);
+    return st;
+}
+
+/* ---- sink: the caller's callback --------------------------------------- */
+
+typedef struct callback_sink {
+    ens_batch_fn fn;
+    void *user;
+    long long ntimes;
+    int nvars;
+} callback_sink;
+
+static ens_status callback_write(void *self, const ens_slab *slab, int states_double,
+                                 ens_error *err)
+{
+    const callback_sink *cs = self;
+    ens_batch batch = {
+        .first_member = slab->m0,
+        .members = slab->count,
+        .times = slab->times,
+        .nvars = cs->nvars,
+        .states_are_double = states_double,
+        .states = slab->saved,
+    };
+    if (cs->fn(&batch, cs->user))
+        return ens_fail(err, ENS_ERR_INTERRUPTED,
+                        "the batch callback stopped the run at members %lld-%lld", slab->m0,
+                        slab->m0 + slab->count - 1);
+    return ENS_OK;
+}
+
+ens_status ens_run_to_callback(ens_config *cfg, ens_batch_fn fn, void *user, ens_run_info *info)
+{
+    if (!cfg)
+        return ENS_ERR_INVALID_ARGUMENT;
+    if (!fn)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "no batch callback given");
+    ens_status st = ens_config_validate(cfg);
+    if (st != ENS_OK)
+        return st;
+    if (cfg->output_mode == ENS_OUTPUT_ID_STATS)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "output mode stats has no states to hand over: use ens_run");
+    ens_plan plan;
+    st = plan_run(cfg, &plan);
+    if (st != ENS_OK)
+        return st;
+    ens_batch_buffers b;
+    st = alloc_buffers(cfg, &plan, &b);
+    if (st == ENS_OK) {
+        callback_sink cs = {.fn = fn, .user = user, .ntimes = plan.ntimes, .nvars = cfg->nvars};
+        ens_sink sink = {.write = callback_write, .self = &cs};
         ens_progress_state done;
         if (info)
             memset(info, 0, sizeof *info);

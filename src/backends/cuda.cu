@@ -1,0 +1,1063 @@
+/*
+ * CUDA backend: one thread per ensemble member, its state in registers (or
+ * thread-local memory for large Lorenz-96 sizes) for all the steps of an
+ * interval, on one GPU or split across several (`--device all` or a list).
+ *
+ * The maths is the single-source code in kernels/ (ens_solver.h, included
+ * once per precision below); this file only moves members between host and
+ * device memory and launches the kernels.
+ *
+ * Built twice (src/CMakeLists.txt): as is, with multiply-add contraction
+ * (nvcc's default, --fmad=true), and with ENS_CUDA_STRICT defined and
+ * --fmad=false -prec-div=true -prec-sqrt=true, so that strict runs round
+ * every operation as the CPU backend's strict loops do. Each build exports
+ * its kernel table through one C function (ens_cuda_kernel_contract /
+ * ens_cuda_kernel_strict); the backend itself (the ops table, with C
+ * linkage: ens_backend_cuda) is compiled in the default build only.
+ *
+ * Per device: state and parameters in device memory, structure of arrays
+ * (member fastest) as everywhere in ensol; pinned host staging buffers; two
+ * streams. A batch is cut into chunks that alternate between the streams,
+ * and after each chunk's kernel its state is copied back on the same
+ * stream, so the copy of one chunk overlaps the compute of the next. There
+ * is no synchronisation inside an interval: all its steps run in one
+ * kernel launch per chunk; advance() waits for the kernels (the scheduler
+ * times it as compute) and download() then only unpacks pinned memory.
+ */
+#include <cuda_runtime.h>
+
+#include <ctype.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "backends/backend.h"
+}
+
+/* ---- kernels (both builds) --------------------------------------------------- */
+
+#define ENS_REAL double
+#define ENS_SUFFIX _d
+#include "ens_solver.h"
+#undef ENS_REAL
+#undef ENS_SUFFIX
+
+#define ENS_REAL float
+#define ENS_SUFFIX _f
+#include "ens_solver.h"
+#undef ENS_REAL
+#undef ENS_SUFFIX
+
+/* Threads per block. One member per thread and no shared memory: a few
+ * warps per block, enough blocks per SM to hide latency. */
+#define ENS_CUDA_BLOCK 128
+
+/* Lorenz-96 sizes: K = 40 (the standard case) compiled with its exact size,
+ * so the loops unroll and constant indices keep the state in registers
+ * where it fits; other K up to these maxima with the size at run time
+ * (per-thread arrays in local memory, cached in L1). */
+#define ENS_CUDA_L96_EXACT 40
+#define ENS_CUDA_L96_MAX_SMALL 64
+#define ENS_CUDA_L96_MAX 256
+
+namespace {
+
+/* The precision-suffixed maths of ens_solver.h behind one name per type. */
+template <typename R> struct maths;
+
+template <> struct maths<double> {
+    typedef ens_dopri5_ctl_d ctl;
+    static __device__ __forceinline__ double largest() { return DBL_MAX; }
+    static __device__ __forceinline__ void advance(int model, int integrator, int nv, double *x,
+                                                   double *work, const double *p, double dt,
+                                                   long nsteps)
+    {
+        ens_advance_d(model, integrator, nv, x, work, p, dt, nsteps);
+    }
+    static __device__ __forceinline__ void dopri5(int model, int nv, int np, ens_u64 m,
+                                                  ens_u64 stride, double *state,
+                                                  const double *params, double *aux,
+                                                  ens_i64 *aux_int, const double *tol,
+                                                  const ctl *c, double *mem, double *work,
+                                                  double *p)
+    {
+        ens_dopri5_member_d(model, nv, np, m, stride, state, params, aux, aux_int, tol, c, mem,
+                            work, p);
+    }
+};
+
+template <> struct maths<float> {
+    typedef ens_dopri5_ctl_f ctl;
+    static __device__ __forceinline__ float largest() { return FLT_MAX; }
+    static __device__ __forceinline__ void advance(int model, int integrator, int nv, float *x,
+                                                   float *work, const float *p, float dt,
+                                                   long nsteps)
+    {
+        ens_advance_f(model, integrator, nv, x, work, p, dt, nsteps);
+    }
+    static __device__ __forceinline__ void dopri5(int model, int nv, int np, ens_u64 m,
+                                                  ens_u64 stride, float *state,
+                                                  const float *params, float *aux,
+                                                  ens_i64 *aux_int, const float *tol,
+                                                  const ctl *c, float *mem, float *work,
+                                                  float *p)
+    {
+        ens_dopri5_member_f(model, nv, np, m, stride, state, params, aux, aux_int, tol, c, mem,
+                            work, p);
+    }
+};
+
+/*
+ * Fixed steps (Euler, RK4): members first .. first+n-1 of arrays with row
+ * stride `stride` (state[v * stride + m], params[j * stride + m]), each
+ * advanced by nsteps steps of dt. NV: the size of the per-thread arrays;
+ * EXACT: NV is the model's size (else nv_run <= NV is); NP: parameters.
+ * The scalar arguments are doubles, rounded to R here as the CPU backend
+ * rounds them.
+ */
+template <typename R, int MODEL, int INTEGRATOR, int NV, bool EXACT, int NP>
+__global__ void __launch_bounds__(ENS_CUDA_BLOCK)
+    ens_cuda_fixed(R *__restrict__ state, const R *__restrict__ params, ens_u64 stride,
+                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps)
+{
+    const ens_u64 i = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n)
+        return;
+    const ens_u64 m = first + i;
+    const int nv = EXACT ? NV : nv_run;
+    const int work_per_var =
+        INTEGRATOR == ENS_INTEGRATOR_ID_RK4 ? ENS_RK4_WORK_PER_VAR : ENS_EULER_WORK_PER_VAR;
+    R x[NV], work[work_per_var * NV], p[NP];
+    for (int v = 0; v < nv; v++)
+        x[v] = state[(ens_u64)v * stride + m];
+    for (int j = 0; j < NP; j++)
+        p[j] = params[(ens_u64)j * stride + m];
+    maths<R>::advance(MODEL, INTEGRATOR, nv, x, work, p, (R)dt, (long)nsteps);
+    for (int v = 0; v < nv; v++)
+        state[(ens_u64)v * stride + m] = x[v];
+}
+
+/*
+ * DOPRI5: the per-member function every backend runs
+ * (kernels/integrators/dopri5.h), advancing members first .. first+n-1 to
+ * t_end; aux and aux_int hold their step state between calls (rows of
+ * ens_portable.h with row stride `stride`); fresh = 1 on the first call
+ * after an upload. dt_max <= 0: no limit.
+ */
+template <typename R, int MODEL, int NV, bool EXACT, int NP>
+__global__ void __launch_bounds__(ENS_CUDA_BLOCK)
+    ens_cuda_dopri5(R *__restrict__ state, const R *__restrict__ params, R *__restrict__ aux,
+                    ens_i64 *__restrict__ aux_int, const R *__restrict__ tol, ens_u64 stride,
+                    ens_u64 first, ens_u64 n, int nv_run, double t_end, double h0,
+                    double dt_min, double dt_max, long long max_steps, int fresh)
+{
+    const ens_u64 i = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n)
+        return;
+    const int nv = EXACT ? NV : nv_run;
+    typename maths<R>::ctl ctl;
+    ctl.h0 = (R)h0;
+    ctl.dt_min = (R)dt_min;
+    ctl.dt_max = dt_max > 0 ? (R)dt_max : maths<R>::largest();
+    ctl.t_end = (R)t_end;
+    ctl.max_steps = max_steps;
+    ctl.fresh = fresh;
+    R mem[ENS_DOPRI5_REAL_ROWS(NV)], work[ENS_DOPRI5_WORK_PER_VAR * NV], p[NP];
+    maths<R>::dopri5(MODEL, nv, NP, first + i, stride, state, params, aux, aux_int, tol, &ctl,
+                     mem, work, p);
+}
+
+/* Lorenz-63: 3 variables, 3 parameters; Lorenz-96: K variables, 1. */
+#define ENS_CUDA_L63 ENS_MODEL_LORENZ63, ENS_CUDA_L63_SIZE
+#define ENS_CUDA_L63_SIZE 3, true, 3
+
+template <typename R>
+const void *kernel_for(int model, int integrator, int nvars)
+{
+    const bool rk4 = integrator == ENS_INTEGRATOR_ID_RK4;
+    if (model == ENS_MODEL_LORENZ63 && nvars == 3) {
+        if (integrator == ENS_INTEGRATOR_ID_DOPRI5)
+            return (const void *)ens_cuda_dopri5<R, ENS_MODEL_LORENZ63, 3, true, 3>;
+        return rk4 ? (const void *)ens_cuda_fixed<R, ENS_MODEL_LORENZ63, ENS_INTEGRATOR_ID_RK4, 3,
+                                                   true, 3>
+                   : (const void *)ens_cuda_fixed<R, ENS_MODEL_LORENZ63,
+                                                   ENS_INTEGRATOR_ID_EULER, 3, true, 3>;
+    }
+    if (model != ENS_MODEL_LORENZ96 || nvars < 4 || nvars > ENS_CUDA_L96_MAX)
+        return NULL;
+    const int m = ENS_MODEL_LORENZ96;
+    if (integrator == ENS_INTEGRATOR_ID_DOPRI5)
+        return nvars <= ENS_CUDA_L96_MAX_SMALL
+                   ? (const void *)ens_cuda_dopri5<R, m, ENS_CUDA_L96_MAX_SMALL, false, 1>
+                   : (const void *)ens_cuda_dopri5<R, m, ENS_CUDA_L96_MAX, false, 1>;
+    if (nvars == ENS_CUDA_L96_EXACT)
+        return rk4 ? (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_RK4, ENS_CUDA_L96_EXACT,
+                                                   true, 1>
+                   : (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_EULER,
+                                                   ENS_CUDA_L96_EXACT, true, 1>;
+    if (nvars <= ENS_CUDA_L96_MAX_SMALL)
+        return rk4 ? (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_RK4,
+                                                   ENS_CUDA_L96_MAX_SMALL, false, 1>
+                   : (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_EULER,
+                                                   ENS_CUDA_L96_MAX_SMALL, false, 1>;
+    return rk4 ? (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_RK4, ENS_CUDA_L96_MAX,
+                                               false, 1>
+               : (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_EULER, ENS_CUDA_L96_MAX,
+                                               false, 1>;
+}
+
+} // namespace
+
+#ifdef ENS_CUDA_STRICT
+#define ENS_CUDA_KERNEL_ENTRY ens_cuda_kernel_strict
+#else
+#define ENS_CUDA_KERNEL_ENTRY ens_cuda_kernel_contract
+#endif
+
+extern "C" {
+/* The kernel (its host stub, for cudaLaunchKernel and cudaFuncGetAttributes)
+ * of a model, integrator, precision and size; NULL when this build has none. */
+const void *ens_cuda_kernel_contract(int model, int integrator, int dbl, int nvars);
+const void *ens_cuda_kernel_strict(int model, int integrator, int dbl, int nvars);
+}
+
+const void *ENS_CUDA_KERNEL_ENTRY(int model, int integrator, int dbl, int nvars)
+{
+    return dbl ? kernel_for<double>(model, integrator, nvars)
+               : kernel_for<float>(model, integrator, nvars);
+}
+
+#ifndef ENS_CUDA_STRICT
+/* ---- the backend (default build only) ------------------------------------------ */
+
+#define ENS_CUDA_MAX_DEVICES 64
+#define ENS_CUDA_STREAMS 2
+/* Chunks per device and batch, alternating between the streams; a chunk
+ * is at least one full wave of resident threads, so that cutting the batch
+ * costs no occupancy. */
+#define ENS_CUDA_MAX_CHUNKS 4
+/* Share of the free device memory the buffers may take (the rest: the
+ * runtime, kernels' local memory, other programs). */
+#define ENS_CUDA_MEMORY_SHARE 0.8
+
+#ifndef ENSOL_CUDA_ARCHITECTURES
+#define ENSOL_CUDA_ARCHITECTURES ""
+#endif
+
+/* One device: its description, streams and buffers. */
+typedef struct cuda_gpu {
+    int ordinal;           /* CUDA device number */
+    char name[256];
+    int sms;
+    int threads_per_sm;
+    int cc_major, cc_minor;
+    size_t total_mem;
+    size_t max_pitch;
+    cudaStream_t stream[ENS_CUDA_STREAMS];
+    /* device memory, `alloc` members */
+    void *state, *params, *aux, *tol;
+    ens_i64 *aux_int;
+    /* pinned host staging, `alloc` members */
+    void *h_state, *h_params;
+    long long alloc;
+    long long fit;         /* members its free memory holds */
+    /* the loaded members: [first, first + count) of the batch */
+    long long first, count;
+} cuda_gpu;
+
+typedef struct cuda_ctx {
+    ens_backend_job job;
+    size_t real_size;
+    int adaptive;
+    const void *kernel;
+    int ngpu;
+    cuda_gpu gpu[ENS_CUDA_MAX_DEVICES];
+    long long weight_total; /* the devices' SMs: members are split in proportion */
+    long long count;
+    long long steps_done;
+    int prefetch;     /* advance() copies the state back after each chunk */
+    int host_current; /* the pinned buffers hold the current state */
+    int advanced;     /* advance() ran since upload */
+    int downloaded;   /* download() ran since the last advance() */
+} cuda_ctx;
+
+/* "cuda backend: cudaMalloc failed on device 0 (NVIDIA H100): cudaErrorMemoryAllocation: out
+ * of memory". `call` is the call's source text: its name is what precedes '('. */
+static ens_status cu_fail(ens_error *err, const char *call, const char *what, cudaError_t rc,
+                          const cuda_gpu *g)
+{
+    (void)cudaGetLastError(); /* clear the error where it is not sticky */
+    const ens_status st = rc == cudaErrorMemoryAllocation ? ENS_ERR_OUT_OF_MEMORY : ENS_ERR_BACKEND;
+    const int name_len = (int)strcspn(call, "( ");
+    char device[320] = "";
+    if (g)
+        snprintf(device, sizeof device, " on device %d (%s)", g->ordinal, g->name);
+    return ens_fail(err, st, "cuda backend: %.*s%s%s failed%s: %s: %s", name_len, call,
+                    what ? " " : "", what ? what : "", device, cudaGetErrorName(rc),
+                    cudaGetErrorString(rc));
+}
+
+/* Every CUDA call of the backend goes through these: on failure, return
+ * the error naming the call, the error and the device. */
+#define CU_CHECK_WHAT(g, what, call)                             \
+    do {                                                         \
+        const cudaError_t rc_ = (call);                          \
+        if (rc_ != cudaSuccess)                                  \
+            return cu_fail(err, #call, what, rc_, g);            \
+    } while (0)
+#define CU_CHECK(g, call) CU_CHECK_WHAT(g, NULL, call)
+
+/* ---- devices ------------------------------------------------------------------- */
+
+/* Whether this build has code a device of compute capability major.minor
+ * runs: SASS of the same major version and a minor not above its own, or
+ * PTX of an architecture not above it (JIT-compiled by the driver). The
+ * list is CMAKE_CUDA_ARCHITECTURES, its entries separated by commas
+ * ("80-real,90-real,90-virtual"); anything unparsed ("all", "native")
+ * counts as runnable. */
+static int arch_runnable(int major, int minor)
+{
+    const char *s = ENSOL_CUDA_ARCHITECTURES;
+    const int cc = 10 * major + minor;
+    int parsed_any = 0;
+    while (*s) {
+        char *end = NULL;
+        const long arch = strtol(s, &end, 10);
+        if (end == s)
+            return 1; /* a keyword: cannot tell */
+        parsed_any = 1;
+        int real = 1, virt = 1;
+        if (strncmp(end, "-real", 5) == 0) {
+            virt = 0;
+            end += 5;
+        } else if (strncmp(end, "-virtual", 8) == 0) {
+            real = 0;
+            end += 8;
+        }
+        /* "90a": architecture-specific code, for exactly that device */
+        const int specific = isalpha((unsigned char)*end);
+        while (*end && *end != ',' && *end != ';')
+            end++;
+        if (specific ? arch == cc
+                     : ((real && arch / 10 == major && arch <= cc) || (virt && arch <= cc)))
+            return 1;
+        s = *end ? end + 1 : end;
+    }
+    return !parsed_any;
+}
+
+/* Why no CUDA device can be used, from cudaGetDeviceCount's answer. */
+static void unavailable_reason(cudaError_t rc, char *detail, size_t size)
+{
+    if (rc == cudaSuccess)
+        snprintf(detail, size, "no CUDA device (cudaGetDeviceCount: 0 devices)");
+    else if (rc == cudaErrorNoDevice)
+        snprintf(detail, size, "no CUDA device (%s: %s)", cudaGetErrorName(rc),
+                 cudaGetErrorString(rc));
+    else if (rc == cudaErrorInsufficientDriver)
+        snprintf(detail, size,
+                 "no CUDA driver, or one older than the CUDA %d.%d runtime of this ensol (%s: %s)",
+                 CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, cudaGetErrorName(rc),
+                 cudaGetErrorString(rc));
+    else
+        snprintf(detail, size, "no usable CUDA device (cudaGetDeviceCount: %s: %s)",
+                 cudaGetErrorName(rc), cudaGetErrorString(rc));
+}
+
+/* The device's description; no context is created. */
+static cudaError_t describe_gpu(int ordinal, cuda_gpu *g)
+{
+    memset(g, 0, sizeof *g);
+    g->ordinal = ordinal;
+    cudaDeviceProp prop;
+    cudaError_t rc = cudaGetDeviceProperties(&prop, ordinal);
+    if (rc != cudaSuccess)
+        return rc;
+    snprintf(g->name, sizeof g->name, "%s", prop.name);
+    g->total_mem = prop.totalGlobalMem;
+    g->max_pitch = prop.memPitch;
+    int value = 0;
+    if ((rc = cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, ordinal)) != cudaSuccess)
+        return rc;
+    g->sms = value > 0 ? value : 1;
+    if ((rc = cudaDeviceGetAttribute(&value, cudaDevAttrMaxThreadsPerMultiProcessor, ordinal)) !=
+        cudaSuccess)
+        return rc;
+    g->threads_per_sm = value > 0 ? value : 2048;
+    if ((rc = cudaDeviceGetAttribute(&g->cc_major, cudaDevAttrComputeCapabilityMajor, ordinal)) !=
+        cudaSuccess)
+        return rc;
+    return cudaDeviceGetAttribute(&g->cc_minor, cudaDevAttrComputeCapabilityMinor, ordinal);
+}
+
+/* "\n    [0] NVIDIA H100 80GB HBM3: GPU, 132 SMs, 79.1 GiB, compute capability 9.0" per device. */
+static void append_gpu_line(const cuda_gpu *g, char *buf, size_t size)
+{
+    const size_t used = strlen(buf);
+    if (used + 1 >= size)
+        return;
+    snprintf(buf + used, size - used, "\n    [%d] %s: GPU, %d SMs, %.1f GiB, compute capability %d.%d%s",
+             g->ordinal, g->name, g->sms, (double)g->total_mem / (1024.0 * 1024.0 * 1024.0),
+             g->cc_major, g->cc_minor,
+             arch_runnable(g->cc_major, g->cc_minor)
+                 ? ""
+                 : " (no code for it in this build: CMAKE_CUDA_ARCHITECTURES=" ENSOL_CUDA_ARCHITECTURES
+                   ")");
+}
+
+static ens_status cuda_probe(char *detail, size_t size)
+{
+    int n = 0;
+    const cudaError_t rc = cudaGetDeviceCount(&n);
+    if (rc != cudaSuccess || n <= 0) {
+        (void)cudaGetLastError();
+        unavailable_reason(rc, detail, size);
+        return ENS_ERR_BACKEND_UNAVAILABLE;
+    }
+    snprintf(detail, size, "%d device%s", n, n == 1 ? "" : "s");
+    int runnable = 0;
+    for (int i = 0; i < n; i++) {
+        cuda_gpu g;
+        const cudaError_t drc = describe_gpu(i, &g);
+        if (drc != cudaSuccess) {
+            (void)cudaGetLastError();
+            const size_t used = strlen(detail);
+            snprintf(detail + used, size - used, "\n    [%d] (cannot be queried: %s)", i,
+                     cudaGetErrorName(drc));
+            continue;
+        }
+        runnable += arch_runnable(g.cc_major, g.cc_minor);
+        append_gpu_line(&g, detail, size);
+    }
+    return runnable > 0 ? ENS_OK : ENS_ERR_BACKEND_UNAVAILABLE;
+}
+
+static int contains_ignore_case(const char *haystack, const char *needle)
+{
+    for (; *haystack; haystack++) {
+        size_t i = 0;
+        while (needle[i] && haystack[i] &&
+               tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (!needle[i])
+            return 1;
+    }
+    return 0;
+}
+
+/* The devices a request names: "" -> device 0; "all" -> every device; a
+ * number or a comma-separated list of numbers ("0,2") -> those; anything
+ * else -> the first device whose name contains it, ignoring case. Returns
+ * how many (0: none matches, -1: a number repeated or out of range). */
+static int select_gpus(const char *request, const cuda_gpu *all, int n, int *out)
+{
+    if (!request || !*request) {
+        out[0] = 0;
+        return 1;
+    }
+    if (strcmp(request, "all") == 0 || strcmp(request, "ALL") == 0) {
+        for (int i = 0; i < n; i++)
+            out[i] = i;
+        return n;
+    }
+    int numbers = 1;
+    for (const char *s = request; *s && numbers; s++)
+        numbers = isdigit((unsigned char)*s) || (*s == ',' && s != request && isdigit((unsigned char)s[1]));
+    if (numbers) {
+        int count = 0;
+        for (const char *s = request; *s;) {
+            char *end = NULL;
+            const long index = strtol(s, &end, 10);
+            if (index >= n || count == ENS_CUDA_MAX_DEVICES)
+                return -1;
+            for (int j = 0; j < count; j++)
+                if (out[j] == (int)index)
+                    return -1;
+            out[count++] = (int)index;
+            s = *end == ',' ? end + 1 : end;
+        }
+        return count;
+    }
+    for (int i = 0; i < n; i++)
+        if (contains_ignore_case(all[i].name, request)) {
+            out[0] = i;
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- the backend -------------------------------------------------------------------- */
+
+static void free_buffers(cuda_gpu *g)
+{
+    if (cudaSetDevice(g->ordinal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return;
+    }
+    void *device_buffers[] = {g->state, g->params, g->aux, g->aux_int, g->tol};
+    for (size_t i = 0; i < sizeof device_buffers / sizeof device_buffers[0]; i++)
+        if (device_buffers[i])
+            (void)cudaFree(device_buffers[i]);
+    if (g->h_state)
+        (void)cudaFreeHost(g->h_state);
+    if (g->h_params)
+        (void)cudaFreeHost(g->h_params);
+    g->state = g->params = g->aux = g->tol = g->h_state = g->h_params = NULL;
+    g->aux_int = NULL;
+    g->alloc = 0;
+    (void)cudaGetLastError();
+}
+
+static void cuda_destroy(void *vctx)
+{
+    cuda_ctx *ctx = (cuda_ctx *)vctx;
+    if (!ctx)
+        return;
+    for (int d = 0; d < ctx->ngpu; d++) {
+        cuda_gpu *g = &ctx->gpu[d];
+        if (cudaSetDevice(g->ordinal) == cudaSuccess) {
+            for (int s = 0; s < ENS_CUDA_STREAMS; s++)
+                if (g->stream[s]) {
+                    (void)cudaStreamSynchronize(g->stream[s]);
+                    (void)cudaStreamDestroy(g->stream[s]);
+                }
+        }
+        free_buffers(g);
+    }
+    (void)cudaGetLastError();
+    free(ctx);
+}
+
+static size_t params_alloc(const ens_backend_job *job)
+{
+    return (size_t)(job->nparams > 0 ? job->nparams : 1);
+}
+
+/* Device bytes per member. */
+static double bytes_per_member(const cuda_ctx *ctx)
+{
+    const ens_backend_job *job = &ctx->job;
+    double bytes = (double)ctx->real_size * (double)(job->nvars + (int)params_alloc(job));
+    if (ctx->adaptive)
+        bytes += (double)ctx->real_size * ENS_DOPRI5_REAL_ROWS(job->nvars) +
+                 8.0 * ENS_DOPRI5_INT_ROWS;
+    return bytes;
+}
+
+/* Members of a batch of `count` on device d: in proportion to the SMs,
+ * device by device in order, so that the shares add up to count. */
+static void split(const cuda_ctx *ctx, long long count, int d, long long *first, long long *n)
+{
+    long long before = 0;
+    for (int i = 0; i < d; i++)
+        before += ctx->gpu[i].sms;
+    const long long after = before + ctx->gpu[d].sms;
+    *first = (long long)((__int128)count * before / ctx->weight_total);
+    *n = (long long)((__int128)count * after / ctx->weight_total) - *first;
+}
+
+/* Buffers for `capacity` members on every device; the tolerances uploaded. */
+static ens_status allocate(cuda_ctx *ctx, long long capacity, const void *tol, ens_error *err)
+{
+    const ens_backend_job *job = &ctx->job;
+    const size_t real = ctx->real_size, nv = (size_t)job->nvars, np = params_alloc(job);
+    for (int d = 0; d < ctx->ngpu; d++) {
+        cuda_gpu *g = &ctx->gpu[d];
+        long long first, n;
+        split(ctx, capacity, d, &first, &n);
+        /* a smaller batch's share exceeds the full one's by at most one member */
+        const size_t alloc = (size_t)n + 1;
+        CU_CHECK(g, cudaSetDevice(g->ordinal));
+        CU_CHECK_WHAT(g, "(state)", cudaMalloc(&g->state, alloc * nv * real));
+        CU_CHECK_WHAT(g, "(parameters)", cudaMalloc(&g->params, alloc * np * real));
+        CU_CHECK_WHAT(g, "(state staging)", cudaMallocHost(&g->h_state, alloc * nv * real));
+        CU_CHECK_WHAT(g, "(parameter staging)", cudaMallocHost(&g->h_params, alloc * np * real));
+        if (ctx->adaptive) {
+            CU_CHECK_WHAT(g, "(step state)",
+                          cudaMalloc(&g->aux, alloc * (size_t)ENS_DOPRI5_REAL_ROWS(nv) * real));
+            CU_CHECK_WHAT(g, "(step counters)",
+                          cudaMalloc((void **)&g->aux_int,
+                                     alloc * ENS_DOPRI5_INT_ROWS * sizeof(ens_i64)));
+            CU_CHECK_WHAT(g, "(tolerances)", cudaMalloc(&g->tol, 2 * nv * real));
+            CU_CHECK_WHAT(g, "(tolerances)",
+                          cudaMemcpy(g->tol, tol, 2 * nv * real, cudaMemcpyHostToDevice));
+        }
+        g->alloc = (long long)alloc;
+    }
+    return ENS_OK;
+}
+
+static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
+{
+    int n = 0;
+    cudaError_t rc = cudaGetDeviceCount(&n);
+    if (rc != cudaSuccess || n <= 0) {
+        char why[256];
+        (void)cudaGetLastError();
+        unavailable_reason(rc, why, sizeof why);
+        return ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE, "cuda backend: %s", why);
+    }
+    cuda_ctx *ctx = (cuda_ctx *)calloc(1, sizeof *ctx);
+    cuda_gpu *all = (cuda_gpu *)calloc((size_t)n, sizeof *all);
+    void *tol = NULL;
+    ens_status st = ENS_OK;
+    int chosen[ENS_CUDA_MAX_DEVICES];
+    if (!ctx || !all) {
+        st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < n; i++)
+        if ((rc = describe_gpu(i, &all[i])) != cudaSuccess) {
+            st = cu_fail(err, "cudaGetDeviceProperties", NULL, rc, &all[i]);
+            goto fail;
+        }
+    {
+        const int count = select_gpus(job->device, all, n, chosen);
+        if (count <= 0) {
+            char devices[ENS_ERROR_MAX / 2] = "";
+            for (int i = 0; i < n; i++)
+                append_gpu_line(&all[i], devices, sizeof devices);
+            st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
+                          "cuda backend: no device '%s' (a number, a list such as 0,1, 'all', or "
+                          "part of a name); devices:%s",
+                          job->device, devices);
+            goto fail;
+        }
+        ctx->ngpu = count;
+        for (int d = 0; d < count; d++) {
+            ctx->gpu[d] = all[chosen[d]];
+            ctx->weight_total += ctx->gpu[d].sms;
+        }
+    }
+    free(all);
+    all = NULL;
+
+    ctx->job = *job;
+    ctx->job.rtol = ctx->job.atol = NULL; /* the caller's; the devices get copies */
+    ctx->real_size = job->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
+    ctx->adaptive = ens_job_adaptive(job);
+    ctx->prefetch = 1;
+    {
+        const int dbl = job->precision != ENS_PRECISION_ID_FLOAT;
+        ctx->kernel = job->strict_fp ? ens_cuda_kernel_strict(job->model, job->integrator, dbl,
+                                                              job->nvars)
+                                     : ens_cuda_kernel_contract(job->model, job->integrator, dbl,
+                                                                job->nvars);
+        const int model_params = job->model == ENS_MODEL_LORENZ63 ? 3 : 1;
+        if (!ctx->kernel || job->nparams != model_params) {
+            st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
+                          "cuda backend: no kernel for this model and size (%d variables, %d "
+                          "parameters; Lorenz-96 runs with K from 4 to %d); use --backend openmp",
+                          job->nvars, job->nparams, ENS_CUDA_L96_MAX);
+            goto fail;
+        }
+    }
+
+    /* Per device: streams, the kernel's resources, the members its free
+     * memory holds after the kernel's local memory (reserved by the driver
+     * for every resident thread). */
+    {
+        const double per_member = bytes_per_member(ctx);
+        long long capacity = job->capacity > 0 ? job->capacity : 1;
+        for (int d = 0; d < ctx->ngpu; d++) {
+            cuda_gpu *g = &ctx->gpu[d];
+            rc = cudaSetDevice(g->ordinal);
+            if (rc != cudaSuccess) {
+                st = cu_fail(err, "cudaSetDevice", NULL, rc, g);
+                goto fail;
+            }
+            if (!arch_runnable(g->cc_major, g->cc_minor)) {
+                st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
+                              "cuda backend: device %d (%s) has compute capability %d.%d, for "
+                              "which this build has no code (CMAKE_CUDA_ARCHITECTURES="
+                              ENSOL_CUDA_ARCHITECTURES "); rebuild with "
+                              "-DCMAKE_CUDA_ARCHITECTURES=%d%d",
+                              g->ordinal, g->name, g->cc_major, g->cc_minor, g->cc_major,
+                              g->cc_minor);
+                goto fail;
+            }
+            cudaFuncAttributes attr;
+            rc = cudaFuncGetAttributes(&attr, ctx->kernel);
+            if (rc != cudaSuccess) {
+                st = cu_fail(err, "cudaFuncGetAttributes", "(the kernel)", rc, g);
+                goto fail;
+            }
+            for (int s = 0; s < ENS_CUDA_STREAMS; s++) {
+                rc = cudaStreamCreateWithFlags(&g->stream[s], cudaStreamNonBlocking);
+                if (rc != cudaSuccess) {
+                    st = cu_fail(err, "cudaStreamCreateWithFlags", NULL, rc, g);
+                    goto fail;
+                }
+            }
+            size_t free_bytes = 0, total_bytes = 0;
+            rc = cudaMemGetInfo(&free_bytes, &total_bytes);
+            if (rc != cudaSuccess) {
+                st = cu_fail(err, "cudaMemGetInfo", NULL, rc, g);
+                goto fail;
+            }
+            const double local = (double)attr.localSizeBytes * g->sms * g->threads_per_sm;
+            const double usable = ENS_CUDA_MEMORY_SHARE * (double)free_bytes - local;
+            const double fit = floor(usable / per_member) - 2.0;
+            if (fit < 1.0) {
+                st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
+                              "cuda backend: device %d (%s) has %.0f MiB free, too little for "
+                              "one member (%.0f bytes) and the kernel's local memory (%.0f MiB)",
+                              g->ordinal, g->name, (double)free_bytes / 1048576.0, per_member,
+                              local / 1048576.0);
+                goto fail;
+            }
+            g->fit = (long long)fit;
+            /* the batch whose share on this device still fits */
+            const double whole = floor(fit * (double)ctx->weight_total / g->sms);
+            if (whole < (double)capacity)
+                capacity = whole < 1.0 ? 1 : (long long)whole;
+        }
+
+        /* Tolerances rounded to the job's precision, as every backend does. */
+        const size_t nv = (size_t)job->nvars;
+        if (ctx->adaptive) {
+            tol = malloc(2 * nv * ctx->real_size);
+            if (!tol) {
+                st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
+                goto fail;
+            }
+            for (size_t v = 0; v < nv; v++) {
+                if (ctx->real_size == sizeof(double)) {
+                    ((double *)tol)[v] = job->rtol[v];
+                    ((double *)tol)[nv + v] = job->atol[v];
+                } else {
+                    ((float *)tol)[v] = (float)job->rtol[v];
+                    ((float *)tol)[nv + v] = (float)job->atol[v];
+                }
+            }
+        }
+        /* Out of memory (other programs on the device, pinned memory
+         * limits): halve the batch and try once more. */
+        st = allocate(ctx, capacity, tol, err);
+        if (st == ENS_ERR_OUT_OF_MEMORY && capacity > 1) {
+            for (int d = 0; d < ctx->ngpu; d++)
+                free_buffers(&ctx->gpu[d]);
+            ens_error first;
+            snprintf(first.msg, sizeof first.msg, "%s", err ? err->msg : "");
+            capacity /= 2;
+            st = allocate(ctx, capacity, tol, err);
+            if (st != ENS_OK && err) {
+                char again[ENS_ERROR_MAX];
+                snprintf(again, sizeof again, "%s", err->msg);
+                ens_fail(err, st, "%s (with %lld members per batch; also with half as many: %s)",
+                         first.msg, capacity * 2, again);
+            }
+        }
+        if (st != ENS_OK)
+            goto fail;
+        job->capacity = capacity;
+        ctx->job.capacity = capacity;
+    }
+    free(tol);
+    *out = ctx;
+    return ENS_OK;
+
+fail:
+    free(all);
+    free(tol);
+    cuda_destroy(ctx);
+    return st;
+}
+
+static void cuda_describe(void *vctx, char *device, size_t size)
+{
+    const cuda_ctx *ctx = (const cuda_ctx *)vctx;
+    const cuda_gpu *g = &ctx->gpu[0];
+    const char *strict = ctx->job.strict_fp ? ", strict fp" : "";
+    if (ctx->ngpu == 1) {
+        snprintf(device, size, "%s (device %d, %d SMs, cc %d.%d%s)", g->name, g->ordinal, g->sms,
+                 g->cc_major, g->cc_minor, strict);
+        return;
+    }
+    int same = 1;
+    for (int d = 1; d < ctx->ngpu; d++)
+        same &= strcmp(ctx->gpu[d].name, g->name) == 0;
+    char list[128] = "";
+    for (int d = 0; d < ctx->ngpu; d++) {
+        const size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%d", d ? "," : "", ctx->gpu[d].ordinal);
+    }
+    snprintf(device, size, "%d GPUs%s%s (devices %s, %lld SMs%s)", ctx->ngpu, same ? " x " : "",
+             same ? g->name : "", list, ctx->weight_total, strict);
+}
+
+/* Chunks of a device's share: at most ENS_CUDA_MAX_CHUNKS, each at least
+ * one wave of resident threads. */
+static int chunks_of(const cuda_gpu *g)
+{
+    const long long wave = (long long)g->sms * g->threads_per_sm;
+    long long c = g->count / (wave > 0 ? wave : 1);
+    c = c < 1 ? 1 : (c > ENS_CUDA_MAX_CHUNKS ? ENS_CUDA_MAX_CHUNKS : c);
+    return (int)c;
+}
+
+static void chunk_range(const cuda_gpu *g, int chunks, int c, long long *first, long long *n)
+{
+    *first = g->count * c / chunks;
+    *n = g->count * (c + 1) / chunks - *first;
+}
+
+/* rows x width bytes between buffers whose rows are `pitch` bytes apart. */
+static cudaError_t copy_rows(void *dst, const void *src, size_t pitch, size_t width, size_t rows,
+                             cudaMemcpyKind kind, const cuda_gpu *g, cudaStream_t stream)
+{
+    if (width == 0 || rows == 0)
+        return cudaSuccess;
+    if (pitch <= g->max_pitch)
+        return cudaMemcpy2DAsync(dst, pitch, src, pitch, width, rows, kind, stream);
+    cudaError_t rc = cudaSuccess;
+    for (size_t r = 0; r < rows && rc == cudaSuccess; r++)
+        rc = cudaMemcpyAsync((char *)dst + r * pitch, (const char *)src + r * pitch, width, kind,
+                             stream);
+    return rc;
+}
+
+/* Rows of `count` values of the batch (row stride count) <-> the device's
+ * share (row stride g->count), on the host. */
+static void pack(const cuda_gpu *g, size_t real, size_t rows, long long count, const void *src,
+                 void *dst)
+{
+    for (size_t r = 0; r < rows; r++)
+        memcpy((char *)dst + r * (size_t)g->count * real,
+               (const char *)src + (r * (size_t)count + (size_t)g->first) * real,
+               (size_t)g->count * real);
+}
+
+static void unpack(const cuda_gpu *g, size_t real, size_t rows, long long count, const void *src,
+                   void *dst)
+{
+    for (size_t r = 0; r < rows; r++)
+        memcpy((char *)dst + (r * (size_t)count + (size_t)g->first) * real,
+               (const char *)src + r * (size_t)g->count * real, (size_t)g->count * real);
+}
+
+static ens_status sync_all(cuda_ctx *ctx, ens_error *err)
+{
+    for (int d = 0; d < ctx->ngpu; d++) {
+        cuda_gpu *g = &ctx->gpu[d];
+        if (g->count == 0)
+            continue;
+        CU_CHECK(g, cudaSetDevice(g->ordinal));
+        for (int s = 0; s < ENS_CUDA_STREAMS; s++)
+            CU_CHECK(g, cudaStreamSynchronize(g->stream[s]));
+    }
+    return ENS_OK;
+}
+
+static ens_status cuda_upload(void *vctx, long long count, const void *state, const void *params,
+                              ens_error *err)
+{
+    cuda_ctx *ctx = (cuda_ctx *)vctx;
+    const size_t real = ctx->real_size, nv = (size_t)ctx->job.nvars;
+    const size_t np = (size_t)ctx->job.nparams;
+    /* the staging buffers are free once earlier copies are done */
+    ens_status st = sync_all(ctx, err);
+    if (st != ENS_OK)
+        return st;
+    ctx->count = count;
+    ctx->steps_done = 0;
+    ctx->advanced = ctx->downloaded = 0;
+    for (int d = 0; d < ctx->ngpu; d++) {
+        cuda_gpu *g = &ctx->gpu[d];
+        split(ctx, count, d, &g->first, &g->count);
+        if (g->count == 0)
+            continue;
+        if (g->count > g->alloc)
+            return ens_fail(err, ENS_ERR_INTERNAL,
+                            "cuda backend: %lld members for device %d, which holds %lld",
+                            g->count, g->ordinal, g->alloc);
+        /* while this device's copies run, the next device's are packed */
+        pack(g, real, nv, count, state, g->h_state);
+        pack(g, real, np, count, params, g->h_params);
+        CU_CHECK(g, cudaSetDevice(g->ordinal));
+        const int chunks = chunks_of(g);
+        for (int c = 0; c < chunks; c++) {
+            long long first, n;
+            chunk_range(g, chunks, c, &first, &n);
+            const size_t pitch = (size_t)g->count * real, off = (size_t)first * real;
+            cudaStream_t stream = g->stream[c % ENS_CUDA_STREAMS];
+            CU_CHECK_WHAT(g, "(state to the device)",
+                          copy_rows((char *)g->state + off, (char *)g->h_state + off, pitch,
+                                    (size_t)n * real, nv, cudaMemcpyHostToDevice, g, stream));
+            CU_CHECK_WHAT(g, "(parameters to the device)",
+                          copy_rows((char *)g->params + off, (char *)g->h_params + off, pitch,
+                                    (size_t)n * real, np, cudaMemcpyHostToDevice, g, stream));
+        }
+    }
+    ctx->host_current = 1; /* the staging buffers hold the uploaded state */
+    return ENS_OK;
+}
+
+/* Launch the kernel on members [first, first + n) of device g's share. */
+static cudaError_t launch(cuda_ctx *ctx, cuda_gpu *g, long long first, long long n,
+                          long long nsteps, int fresh, double t_end, cudaStream_t stream)
+{
+    const ens_backend_job *job = &ctx->job;
+    ens_u64 stride = (ens_u64)g->count, first_u = (ens_u64)first, n_u = (ens_u64)n;
+    int nv = job->nvars;
+    const dim3 block(ENS_CUDA_BLOCK);
+    const dim3 grid((unsigned)((n + ENS_CUDA_BLOCK - 1) / ENS_CUDA_BLOCK));
+    if (ctx->adaptive) {
+        double h0 = ens_job_first_step(job), dt_min = job->dt_min, dt_max = job->dt_max;
+        long long max_steps = job->max_steps;
+        void *args[] = {&g->state, &g->params, &g->aux, &g->aux_int, &g->tol,
+                        &stride,   &first_u,   &n_u,    &nv,         &t_end,
+                        &h0,       &dt_min,    &dt_max, &max_steps,  &fresh};
+        return cudaLaunchKernel(ctx->kernel, grid, block, args, 0, stream);
+    }
+    double dt = job->dt;
+    void *args[] = {&g->state, &g->params, &stride, &first_u, &n_u, &nv, &dt, &nsteps};
+    return cudaLaunchKernel(ctx->kernel, grid, block, args, 0, stream);
+}
+
+static ens_status cuda_advance(void *vctx, long long nsteps, ens_error *err)
+{
+    cuda_ctx *ctx = (cuda_ctx *)vctx;
+    const size_t real = ctx->real_size, nv = (size_t)ctx->job.nvars;
+    /* Copy the state back with the compute only while download() follows
+     * advance() (saves at every interval); with the final state only, the
+     * copy waits for download(). */
+    if (ctx->advanced && !ctx->downloaded)
+        ctx->prefetch = 0;
+    ctx->advanced = 1;
+    ctx->downloaded = 0;
+    ctx->host_current = 0;
+    const int fresh = ctx->steps_done == 0;
+    const double t_end = ens_job_time(&ctx->job, ctx->steps_done + nsteps);
+    ctx->steps_done += nsteps;
+    for (int d = 0; d < ctx->ngpu; d++) {
+        cuda_gpu *g = &ctx->gpu[d];
+        if (g->count == 0)
+            continue;
+        CU_CHECK(g, cudaSetDevice(g->ordinal));
+        const int chunks = chunks_of(g);
+        for (int c = 0; c < chunks; c++) {
+            long long first, n;
+            chunk_range(g, chunks, c, &first, &n);
+            cudaStream_t stream = g->stream[c % ENS_CUDA_STREAMS];
+            CU_CHECK_WHAT(g, "(integration kernel)",
+                          launch(ctx, g, first, n, nsteps, fresh, t_end, stream));
+            if (ctx->prefetch) {
+                const size_t pitch = (size_t)g->count * real, off = (size_t)first * real;
+                CU_CHECK_WHAT(g, "(state to the host)",
+                              copy_rows((char *)g->h_state + off, (char *)g->state + off, pitch,
+                                        (size_t)n * real, nv, cudaMemcpyDeviceToHost, g,
+                                        stream));
+            }
+        }
+    }
+    /* Wait: the scheduler times this call as the run's compute time. */
+    const ens_status st = sync_all(ctx, err);
+    if (st == ENS_OK)
+        ctx->host_current = ctx->prefetch;
+    return st;
+}
+
+static ens_status cuda_download(void *vctx, void *state, ens_error *err)
+{
+    cuda_ctx *ctx = (cuda_ctx *)vctx;
+    const size_t real = ctx->real_size, nv = (size_t)ctx->job.nvars;
+    ctx->downloaded = 1;
+    if (!ctx->host_current) {
+        ctx->prefetch = 1; /* download() follows advance(): copy with the compute next time */
+        for (int d = 0; d < ctx->ngpu; d++) {
+            cuda_gpu *g = &ctx->gpu[d];
+            if (g->count == 0)
+                continue;
+            CU_CHECK(g, cudaSetDevice(g->ordinal));
+            const int chunks = chunks_of(g);
+            for (int c = 0; c < chunks; c++) {
+                long long first, n;
+                chunk_range(g, chunks, c, &first, &n);
+                const size_t pitch = (size_t)g->count * real, off = (size_t)first * real;
+                CU_CHECK_WHAT(g, "(state to the host)",
+                              copy_rows((char *)g->h_state + off, (char *)g->state + off, pitch,
+                                        (size_t)n * real, nv, cudaMemcpyDeviceToHost, g,
+                                        g->stream[c % ENS_CUDA_STREAMS]));
+            }
+        }
+        const ens_status st = sync_all(ctx, err);
+        if (st != ENS_OK)
+            return st;
+        ctx->host_current = 1;
+    }
+    for (int d = 0; d < ctx->ngpu; d++)
+        if (ctx->gpu[d].count > 0)
+            unpack(&ctx->gpu[d], real, nv, ctx->count, ctx->gpu[d].h_state, state);
+    return ENS_OK;
+}
+
+static ens_status cuda_download_stats(void *vctx, const ens_member_stats *stats, ens_error *err)
+{
+    cuda_ctx *ctx = (cuda_ctx *)vctx;
+    if (!ctx->adaptive)
+        return ens_fail(err, ENS_ERR_INTERNAL, "cuda backend: no step counters in this job");
+    ens_status st = sync_all(ctx, err);
+    for (int d = 0; d < ctx->ngpu && st == ENS_OK; d++) {
+        cuda_gpu *g = &ctx->gpu[d];
+        const size_t n = (size_t)g->count, real = ctx->real_size;
+        if (n == 0)
+            continue;
+        ens_i64 *counters = (ens_i64 *)malloc(n * ENS_DOPRI5_INT_ROWS * sizeof *counters);
+        void *t_fail = malloc(n * real);
+        if (!counters || !t_fail) {
+            free(counters);
+            free(t_fail);
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
+        }
+        const size_t fail_row = (size_t)ENS_DOPRI5_SCALARS(ctx->job.nvars) + ENS_D5_T_FAIL;
+        cudaError_t rc = cudaSetDevice(g->ordinal);
+        if (rc == cudaSuccess)
+            rc = cudaMemcpyAsync(counters, g->aux_int, n * ENS_DOPRI5_INT_ROWS * sizeof *counters,
+                                 cudaMemcpyDeviceToHost, g->stream[0]);
+        if (rc == cudaSuccess)
+            rc = cudaMemcpyAsync(t_fail, (const char *)g->aux + fail_row * n * real, n * real,
+                                 cudaMemcpyDeviceToHost, g->stream[0]);
+        if (rc == cudaSuccess)
+            rc = cudaStreamSynchronize(g->stream[0]);
+        if (rc != cudaSuccess)
+            st = cu_fail(err, "cudaMemcpyAsync", "(step counters to the host)", rc, g);
+        for (size_t i = 0; st == ENS_OK && i < n; i++) {
+            const size_t m = (size_t)g->first + i;
+            const int status = (int)counters[ENS_D5_STATUS * n + i];
+            if (stats->status)
+                stats->status[m] = status;
+            if (stats->accepted_steps)
+                stats->accepted_steps[m] = counters[ENS_D5_ACCEPTED * n + i];
+            if (stats->rejected_steps)
+                stats->rejected_steps[m] = counters[ENS_D5_REJECTED * n + i];
+            if (stats->failure_time)
+                stats->failure_time[m] = status == ENS_MEMBER_STATUS_OK ? NAN
+                                         : real == sizeof(double)
+                                             ? ((const double *)t_fail)[i]
+                                             : (double)((const float *)t_fail)[i];
+        }
+        free(counters);
+        free(t_fail);
+    }
+    return st;
+}
+
+extern "C" const ens_backend_ops ens_backend_cuda = {
+    /* .name = */ "cuda",
+    /* .device_memory = */ 1,
+    /* .probe = */ cuda_probe,
+    /* .auto_eligible = */ NULL,
+    /* .create = */ cuda_create,
+    /* .describe = */ cuda_describe,
+    /* .upload = */ cuda_upload,
+    /* .advance = */ cuda_advance,
+    /* .download = */ cuda_download,
+    /* .download_stats = */ cuda_download_stats,
+    /* .destroy = */ cuda_destroy,
+};
+
+#endif /* !ENS_CUDA_STRICT */
