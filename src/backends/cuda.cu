@@ -63,6 +63,12 @@ extern "C" {
 #define ENS_CUDA_L96_MAX_SMALL 64
 #define ENS_CUDA_L96_MAX 256
 
+/* A kernel and a bound, in bytes, on the local memory each thread uses. */
+typedef struct ens_cuda_kernel {
+    const void *func;
+    size_t frame_bytes;
+} ens_cuda_kernel;
+
 namespace {
 
 /* The precision-suffixed maths of ens_solver.h behind one name per type. */
@@ -170,43 +176,60 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
                      mem, work, p);
 }
 
-/* Lorenz-63: 3 variables, 3 parameters; Lorenz-96: K variables, 1. */
-#define ENS_CUDA_L63 ENS_MODEL_LORENZ63, ENS_CUDA_L63_SIZE
-#define ENS_CUDA_L63_SIZE 3, true, 3
-
-template <typename R>
-const void *kernel_for(int model, int integrator, int nvars)
+/* A kernel of each kind with a bound on its per-thread arrays: where they
+ * do not fit in registers they are its stack frame, which the driver backs
+ * with local memory for every thread the device can hold. */
+template <typename R, int MODEL, int INTEGRATOR, int NV, bool EXACT, int NP>
+ens_cuda_kernel fixed_kernel()
 {
-    const bool rk4 = integrator == ENS_INTEGRATOR_ID_RK4;
-    if (model == ENS_MODEL_LORENZ63 && nvars == 3) {
+    const int work_per_var =
+        INTEGRATOR == ENS_INTEGRATOR_ID_RK4 ? ENS_RK4_WORK_PER_VAR : ENS_EULER_WORK_PER_VAR;
+    const ens_cuda_kernel k = {(const void *)ens_cuda_fixed<R, MODEL, INTEGRATOR, NV, EXACT, NP>,
+                               sizeof(R) * (size_t)(NV * (1 + work_per_var) + NP) + 256};
+    return k;
+}
+
+template <typename R, int MODEL, int NV, bool EXACT, int NP>
+ens_cuda_kernel dopri5_kernel()
+{
+    const ens_cuda_kernel k = {
+        (const void *)ens_cuda_dopri5<R, MODEL, NV, EXACT, NP>,
+        sizeof(R) * (size_t)(ENS_DOPRI5_REAL_ROWS(NV) + ENS_DOPRI5_WORK_PER_VAR * NV + NP) +
+            sizeof(ens_i64) * ENS_DOPRI5_INT_ROWS + 256};
+    return k;
+}
+
+/* Lorenz-63: 3 variables, 3 parameters, exact size. Lorenz-96: 1
+ * parameter; K = 40 exact for the fixed-step integrators, other sizes (and
+ * dopri5, whose arrays are 15 K values) up to the next maximum. */
+template <typename R>
+ens_cuda_kernel kernel_for(int model, int integrator, int nvars)
+{
+    const int l63 = ENS_MODEL_LORENZ63, l96 = ENS_MODEL_LORENZ96;
+    const int euler = ENS_INTEGRATOR_ID_EULER, rk4 = ENS_INTEGRATOR_ID_RK4;
+    const bool is_rk4 = integrator == rk4;
+    if (model == l63 && nvars == 3) {
         if (integrator == ENS_INTEGRATOR_ID_DOPRI5)
-            return (const void *)ens_cuda_dopri5<R, ENS_MODEL_LORENZ63, 3, true, 3>;
-        return rk4 ? (const void *)ens_cuda_fixed<R, ENS_MODEL_LORENZ63, ENS_INTEGRATOR_ID_RK4, 3,
-                                                   true, 3>
-                   : (const void *)ens_cuda_fixed<R, ENS_MODEL_LORENZ63,
-                                                   ENS_INTEGRATOR_ID_EULER, 3, true, 3>;
+            return dopri5_kernel<R, l63, 3, true, 3>();
+        return is_rk4 ? fixed_kernel<R, l63, rk4, 3, true, 3>()
+                      : fixed_kernel<R, l63, euler, 3, true, 3>();
     }
-    if (model != ENS_MODEL_LORENZ96 || nvars < 4 || nvars > ENS_CUDA_L96_MAX)
-        return NULL;
-    const int m = ENS_MODEL_LORENZ96;
+    if (model != l96 || nvars < 4 || nvars > ENS_CUDA_L96_MAX) {
+        const ens_cuda_kernel none = {NULL, 0};
+        return none;
+    }
+    const int small = ENS_CUDA_L96_MAX_SMALL, large = ENS_CUDA_L96_MAX;
     if (integrator == ENS_INTEGRATOR_ID_DOPRI5)
-        return nvars <= ENS_CUDA_L96_MAX_SMALL
-                   ? (const void *)ens_cuda_dopri5<R, m, ENS_CUDA_L96_MAX_SMALL, false, 1>
-                   : (const void *)ens_cuda_dopri5<R, m, ENS_CUDA_L96_MAX, false, 1>;
+        return nvars <= small ? dopri5_kernel<R, l96, small, false, 1>()
+                              : dopri5_kernel<R, l96, large, false, 1>();
     if (nvars == ENS_CUDA_L96_EXACT)
-        return rk4 ? (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_RK4, ENS_CUDA_L96_EXACT,
-                                                   true, 1>
-                   : (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_EULER,
-                                                   ENS_CUDA_L96_EXACT, true, 1>;
-    if (nvars <= ENS_CUDA_L96_MAX_SMALL)
-        return rk4 ? (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_RK4,
-                                                   ENS_CUDA_L96_MAX_SMALL, false, 1>
-                   : (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_EULER,
-                                                   ENS_CUDA_L96_MAX_SMALL, false, 1>;
-    return rk4 ? (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_RK4, ENS_CUDA_L96_MAX,
-                                               false, 1>
-               : (const void *)ens_cuda_fixed<R, m, ENS_INTEGRATOR_ID_EULER, ENS_CUDA_L96_MAX,
-                                               false, 1>;
+        return is_rk4 ? fixed_kernel<R, l96, rk4, ENS_CUDA_L96_EXACT, true, 1>()
+                      : fixed_kernel<R, l96, euler, ENS_CUDA_L96_EXACT, true, 1>();
+    if (nvars <= small)
+        return is_rk4 ? fixed_kernel<R, l96, rk4, small, false, 1>()
+                      : fixed_kernel<R, l96, euler, small, false, 1>();
+    return is_rk4 ? fixed_kernel<R, l96, rk4, large, false, 1>()
+                  : fixed_kernel<R, l96, euler, large, false, 1>();
 }
 
 } // namespace
@@ -219,12 +242,13 @@ const void *kernel_for(int model, int integrator, int nvars)
 
 extern "C" {
 /* The kernel (its host stub, for cudaLaunchKernel and cudaFuncGetAttributes)
- * of a model, integrator, precision and size; NULL when this build has none. */
-const void *ens_cuda_kernel_contract(int model, int integrator, int dbl, int nvars);
-const void *ens_cuda_kernel_strict(int model, int integrator, int dbl, int nvars);
+ * of a model, integrator, precision and size; func is NULL when this build
+ * has none. */
+ens_cuda_kernel ens_cuda_kernel_contract(int model, int integrator, int dbl, int nvars);
+ens_cuda_kernel ens_cuda_kernel_strict(int model, int integrator, int dbl, int nvars);
 }
 
-const void *ENS_CUDA_KERNEL_ENTRY(int model, int integrator, int dbl, int nvars)
+ens_cuda_kernel ENS_CUDA_KERNEL_ENTRY(int model, int integrator, int dbl, int nvars)
 {
     return dbl ? kernel_for<double>(model, integrator, nvars)
                : kernel_for<float>(model, integrator, nvars);
@@ -272,7 +296,7 @@ typedef struct cuda_ctx {
     ens_backend_job job;
     size_t real_size;
     int adaptive;
-    const void *kernel;
+    ens_cuda_kernel kernel;
     int ngpu;
     cuda_gpu gpu[ENS_CUDA_MAX_DEVICES];
     long long weight_total; /* the devices' SMs: members are split in proportion */
@@ -458,6 +482,8 @@ static int select_gpus(const char *request, const cuda_gpu *all, int n, int *out
         out[0] = 0;
         return 1;
     }
+    if (n > ENS_CUDA_MAX_DEVICES)
+        n = ENS_CUDA_MAX_DEVICES;
     if (strcmp(request, "all") == 0 || strcmp(request, "ALL") == 0) {
         for (int i = 0; i < n; i++)
             out[i] = i;
@@ -465,7 +491,8 @@ static int select_gpus(const char *request, const cuda_gpu *all, int n, int *out
     }
     int numbers = 1;
     for (const char *s = request; *s && numbers; s++)
-        numbers = isdigit((unsigned char)*s) || (*s == ',' && s != request && isdigit((unsigned char)s[1]));
+        numbers = isdigit((unsigned char)*s) ||
+                  (*s == ',' && s != request && isdigit((unsigned char)s[1]));
     if (numbers) {
         int count = 0;
         for (const char *s = request; *s;) {
@@ -566,10 +593,11 @@ static ens_status allocate(cuda_ctx *ctx, long long capacity, const void *tol, e
     const size_t real = ctx->real_size, nv = (size_t)job->nvars, np = params_alloc(job);
     for (int d = 0; d < ctx->ngpu; d++) {
         cuda_gpu *g = &ctx->gpu[d];
-        long long first, n;
-        split(ctx, capacity, d, &first, &n);
-        /* a smaller batch's share exceeds the full one's by at most one member */
-        const size_t alloc = (size_t)n + 1;
+        /* A batch of at most `capacity` members puts at most x + 1 of them
+         * on this device, x = capacity sms / weight_total (see split). */
+        const size_t alloc =
+            (size_t)(((__int128)capacity * g->sms + ctx->weight_total - 1) / ctx->weight_total) +
+            1;
         CU_CHECK(g, cudaSetDevice(g->ordinal));
         CU_CHECK_WHAT(g, "(state)", cudaMalloc(&g->state, alloc * nv * real));
         CU_CHECK_WHAT(g, "(parameters)", cudaMalloc(&g->params, alloc * np * real));
@@ -587,6 +615,51 @@ static ens_status allocate(cuda_ctx *ctx, long long capacity, const void *tol, e
         }
         g->alloc = (long long)alloc;
     }
+    return ENS_OK;
+}
+
+/* A device of the run: code for it, its streams, the kernel's local memory
+ * (the stack limit raised to the kernel's frame, so that the driver
+ * reserves it for every thread the device holds before the free memory is
+ * measured), and how many members its free memory holds (g->fit). */
+static ens_status prepare_gpu(cuda_ctx *ctx, cuda_gpu *g, ens_error *err)
+{
+    if (!arch_runnable(g->cc_major, g->cc_minor))
+        return ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
+                        "cuda backend: device %d (%s) has compute capability %d.%d, for which "
+                        "this build has no code (CMAKE_CUDA_ARCHITECTURES=" ENSOL_CUDA_ARCHITECTURES
+                        "); rebuild with -DCMAKE_CUDA_ARCHITECTURES=%d%d",
+                        g->ordinal, g->name, g->cc_major, g->cc_minor, g->cc_major, g->cc_minor);
+    CU_CHECK(g, cudaSetDevice(g->ordinal));
+    cudaFuncAttributes attr;
+    CU_CHECK_WHAT(g, "(the integration kernel)", cudaFuncGetAttributes(&attr, ctx->kernel.func));
+    for (int s = 0; s < ENS_CUDA_STREAMS; s++)
+        CU_CHECK(g, cudaStreamCreateWithFlags(&g->stream[s], cudaStreamNonBlocking));
+
+    size_t before = 0, free_bytes = 0, total = 0, stack = 0;
+    CU_CHECK(g, cudaMemGetInfo(&before, &total));
+    const size_t frame = ctx->kernel.frame_bytes > attr.localSizeBytes ? ctx->kernel.frame_bytes
+                                                                         : attr.localSizeBytes;
+    CU_CHECK(g, cudaDeviceGetLimit(&stack, cudaLimitStackSize));
+    if (frame > stack)
+        CU_CHECK_WHAT(g, "(stack size for the kernel's arrays)",
+                      cudaDeviceSetLimit(cudaLimitStackSize, frame));
+    CU_CHECK(g, cudaMemGetInfo(&free_bytes, &total));
+    /* What the driver has not taken yet of the kernel's local memory (the
+     * default stack is reserved with the context). */
+    const double local = (double)frame * g->sms * g->threads_per_sm;
+    const double taken = before > free_bytes ? (double)(before - free_bytes) : 0.0;
+    const double pending = frame > stack && local > taken ? local - taken : 0.0;
+    const double per_member = bytes_per_member(ctx);
+    const double fit =
+        floor((ENS_CUDA_MEMORY_SHARE * (double)free_bytes - pending) / per_member) - 2.0;
+    if (fit < 1.0)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
+                        "cuda backend: device %d (%s) has %.0f MiB free, too little for one "
+                        "member (%.0f bytes) next to the kernel's local memory (%.0f MiB)",
+                        g->ordinal, g->name, (double)free_bytes / 1048576.0, per_member,
+                        local / 1048576.0);
+    g->fit = (long long)fit;
     return ENS_OK;
 }
 
@@ -647,7 +720,7 @@ static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
                                      : ens_cuda_kernel_contract(job->model, job->integrator, dbl,
                                                                 job->nvars);
         const int model_params = job->model == ENS_MODEL_LORENZ63 ? 3 : 1;
-        if (!ctx->kernel || job->nparams != model_params) {
+        if (!ctx->kernel.func || job->nparams != model_params) {
             st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
                           "cuda backend: no kernel for this model and size (%d variables, %d "
                           "parameters; Lorenz-96 runs with K from 4 to %d); use --backend openmp",
@@ -656,62 +729,16 @@ static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
         }
     }
 
-    /* Per device: streams, the kernel's resources, the members its free
-     * memory holds after the kernel's local memory (reserved by the driver
-     * for every resident thread). */
+    /* Per device: streams, local memory for the kernel, and the members its
+     * free memory holds; the batch is the one whose share fits everywhere. */
     {
-        const double per_member = bytes_per_member(ctx);
         long long capacity = job->capacity > 0 ? job->capacity : 1;
         for (int d = 0; d < ctx->ngpu; d++) {
-            cuda_gpu *g = &ctx->gpu[d];
-            rc = cudaSetDevice(g->ordinal);
-            if (rc != cudaSuccess) {
-                st = cu_fail(err, "cudaSetDevice", NULL, rc, g);
+            st = prepare_gpu(ctx, &ctx->gpu[d], err);
+            if (st != ENS_OK)
                 goto fail;
-            }
-            if (!arch_runnable(g->cc_major, g->cc_minor)) {
-                st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
-                              "cuda backend: device %d (%s) has compute capability %d.%d, for "
-                              "which this build has no code (CMAKE_CUDA_ARCHITECTURES="
-                              ENSOL_CUDA_ARCHITECTURES "); rebuild with "
-                              "-DCMAKE_CUDA_ARCHITECTURES=%d%d",
-                              g->ordinal, g->name, g->cc_major, g->cc_minor, g->cc_major,
-                              g->cc_minor);
-                goto fail;
-            }
-            cudaFuncAttributes attr;
-            rc = cudaFuncGetAttributes(&attr, ctx->kernel);
-            if (rc != cudaSuccess) {
-                st = cu_fail(err, "cudaFuncGetAttributes", "(the kernel)", rc, g);
-                goto fail;
-            }
-            for (int s = 0; s < ENS_CUDA_STREAMS; s++) {
-                rc = cudaStreamCreateWithFlags(&g->stream[s], cudaStreamNonBlocking);
-                if (rc != cudaSuccess) {
-                    st = cu_fail(err, "cudaStreamCreateWithFlags", NULL, rc, g);
-                    goto fail;
-                }
-            }
-            size_t free_bytes = 0, total_bytes = 0;
-            rc = cudaMemGetInfo(&free_bytes, &total_bytes);
-            if (rc != cudaSuccess) {
-                st = cu_fail(err, "cudaMemGetInfo", NULL, rc, g);
-                goto fail;
-            }
-            const double local = (double)attr.localSizeBytes * g->sms * g->threads_per_sm;
-            const double usable = ENS_CUDA_MEMORY_SHARE * (double)free_bytes - local;
-            const double fit = floor(usable / per_member) - 2.0;
-            if (fit < 1.0) {
-                st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
-                              "cuda backend: device %d (%s) has %.0f MiB free, too little for "
-                              "one member (%.0f bytes) and the kernel's local memory (%.0f MiB)",
-                              g->ordinal, g->name, (double)free_bytes / 1048576.0, per_member,
-                              local / 1048576.0);
-                goto fail;
-            }
-            g->fit = (long long)fit;
-            /* the batch whose share on this device still fits */
-            const double whole = floor(fit * (double)ctx->weight_total / g->sms);
+            const cuda_gpu *g = &ctx->gpu[d];
+            const double whole = floor((double)g->fit * (double)ctx->weight_total / g->sms);
             if (whole < (double)capacity)
                 capacity = whole < 1.0 ? 1 : (long long)whole;
         }
@@ -740,15 +767,13 @@ static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
         if (st == ENS_ERR_OUT_OF_MEMORY && capacity > 1) {
             for (int d = 0; d < ctx->ngpu; d++)
                 free_buffers(&ctx->gpu[d]);
-            ens_error first;
-            snprintf(first.msg, sizeof first.msg, "%s", err ? err->msg : "");
             capacity /= 2;
             st = allocate(ctx, capacity, tol, err);
             if (st != ENS_OK && err) {
                 char again[ENS_ERROR_MAX];
                 snprintf(again, sizeof again, "%s", err->msg);
-                ens_fail(err, st, "%s (with %lld members per batch; also with half as many: %s)",
-                         first.msg, capacity * 2, again);
+                ens_fail(err, st, "%s (also after halving the batch from %lld to %lld members)",
+                         again, capacity * 2, capacity);
             }
         }
         if (st != ENS_OK)
@@ -911,11 +936,11 @@ static cudaError_t launch(cuda_ctx *ctx, cuda_gpu *g, long long first, long long
         void *args[] = {&g->state, &g->params, &g->aux, &g->aux_int, &g->tol,
                         &stride,   &first_u,   &n_u,    &nv,         &t_end,
                         &h0,       &dt_min,    &dt_max, &max_steps,  &fresh};
-        return cudaLaunchKernel(ctx->kernel, grid, block, args, 0, stream);
+        return cudaLaunchKernel(ctx->kernel.func, grid, block, args, 0, stream);
     }
     double dt = job->dt;
     void *args[] = {&g->state, &g->params, &stride, &first_u, &n_u, &nv, &dt, &nsteps};
-    return cudaLaunchKernel(ctx->kernel, grid, block, args, 0, stream);
+    return cudaLaunchKernel(ctx->kernel.func, grid, block, args, 0, stream);
 }
 
 static ens_status cuda_advance(void *vctx, long long nsteps, ens_error *err)
