@@ -37,7 +37,8 @@ case $probe in
         ;;
 esac
 ngpu=$("$build/ensol" info | sed -n 's/^  cuda *available: \([0-9]*\) device.*/\1/p')
-cc=$("$build/ensol" info | sed -n 's/.*\[0\].*compute capability \([0-9]*\)\.\([0-9]*\).*/\1\2/p' | head -1)
+cc=$("$build/ensol" info |
+    sed -n 's/.*\[0\].*compute capability \([0-9]*\)\.\([0-9]*\).*/\1\2/p' | head -1)
 
 step "kernels: registers and spills (ptxas, sm_${cc:-80})"
 bash bench/cuda_registers.sh "sm_${cc:-80}" || echo "gpu_check: ptxas report failed (continuing)"
@@ -61,7 +62,8 @@ bench() { # name, ensol bench options...
     local name=$1
     shift
     printf '\n--- %s\n' "$name"
-    "$build/ensol" bench --backends "${BACKENDS:-openmp,cuda}" --repeats "$repeats" --csv "$out/$name.csv" "$@"
+    "$build/ensol" bench --backends "${BACKENDS:-openmp,cuda}" --repeats "$repeats" \
+        --csv "$out/$name.csv" "$@"
 }
 bench l63_rk4_double --model lorenz63 --integrator rk4 --precision double \
     --members "$l63_members" --steps "$l63_steps"

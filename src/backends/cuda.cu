@@ -403,33 +403,34 @@ static cudaError_t describe_gpu(int ordinal, cuda_gpu *g)
     snprintf(g->name, sizeof g->name, "%s", prop.name);
     g->total_mem = prop.totalGlobalMem;
     g->max_pitch = prop.memPitch;
-    int value = 0;
-    if ((rc = cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, ordinal)) != cudaSuccess)
-        return rc;
-    g->sms = value > 0 ? value : 1;
-    if ((rc = cudaDeviceGetAttribute(&value, cudaDevAttrMaxThreadsPerMultiProcessor, ordinal)) !=
-        cudaSuccess)
-        return rc;
-    g->threads_per_sm = value > 0 ? value : 2048;
-    if ((rc = cudaDeviceGetAttribute(&g->cc_major, cudaDevAttrComputeCapabilityMajor, ordinal)) !=
-        cudaSuccess)
-        return rc;
-    return cudaDeviceGetAttribute(&g->cc_minor, cudaDevAttrComputeCapabilityMinor, ordinal);
+    const struct {
+        int *value;
+        cudaDeviceAttr attr;
+    } attrs[] = {{&g->sms, cudaDevAttrMultiProcessorCount},
+                 {&g->threads_per_sm, cudaDevAttrMaxThreadsPerMultiProcessor},
+                 {&g->cc_major, cudaDevAttrComputeCapabilityMajor},
+                 {&g->cc_minor, cudaDevAttrComputeCapabilityMinor}};
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+        if ((rc = cudaDeviceGetAttribute(attrs[i].value, attrs[i].attr, ordinal)) != cudaSuccess)
+            return rc;
+    g->sms = g->sms > 0 ? g->sms : 1;
+    g->threads_per_sm = g->threads_per_sm > 0 ? g->threads_per_sm : 2048;
+    return cudaSuccess;
 }
 
-/* "\n    [0] NVIDIA H100 80GB HBM3: GPU, 132 SMs, 79.1 GiB, compute capability 9.0" per device. */
+/* One line per device:
+ * "\n    [0] NVIDIA H100 80GB HBM3: GPU, 132 SMs, 79.1 GiB, compute capability 9.0" */
 static void append_gpu_line(const cuda_gpu *g, char *buf, size_t size)
 {
     const size_t used = strlen(buf);
     if (used + 1 >= size)
         return;
-    snprintf(buf + used, size - used, "\n    [%d] %s: GPU, %d SMs, %.1f GiB, compute capability %d.%d%s",
-             g->ordinal, g->name, g->sms, (double)g->total_mem / (1024.0 * 1024.0 * 1024.0),
-             g->cc_major, g->cc_minor,
-             arch_runnable(g->cc_major, g->cc_minor)
-                 ? ""
-                 : " (no code for it in this build: CMAKE_CUDA_ARCHITECTURES=" ENSOL_CUDA_ARCHITECTURES
-                   ")");
+    const char *no_code =
+        " (no code for it in this build: CMAKE_CUDA_ARCHITECTURES=" ENSOL_CUDA_ARCHITECTURES ")";
+    snprintf(buf + used, size - used,
+             "\n    [%d] %s: GPU, %d SMs, %.1f GiB, compute capability %d.%d%s", g->ordinal,
+             g->name, g->sms, (double)g->total_mem / (1024.0 * 1024.0 * 1024.0), g->cc_major,
+             g->cc_minor, arch_runnable(g->cc_major, g->cc_minor) ? "" : no_code);
 }
 
 static ens_status cuda_probe(char *detail, size_t size)
