@@ -395,7 +395,9 @@ TEST_F(cli, QuietRunWritesTheFileAndPrintsNothing)
 
 TEST_F(cli, RunPrintsPlanAndSummaryOnStderrOnly)
 {
-    CliResult r = run(tiny_ok);
+    Args args = tiny_ok;
+    args.insert(args.end(), {"--backend", "openmp"});
+    CliResult r = run(args);
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "");
     std::vector<std::string> lines = lines_of(r.err);

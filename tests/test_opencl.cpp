@@ -258,7 +258,9 @@ TEST(OpenCLDevice, AutoPrefersOpenClOnlyForGpusAndAccelerators)
     std::vector<double> out;
     ens_run_info info;
     ASSERT_TRUE(run_cfg(c, out, &info));
-    EXPECT_STREQ(info.backend, gpu_like ? "opencl" : "openmp") << d;
+    // A CUDA device, where there is one, comes first in the auto order.
+    const bool cuda = ens_backend_probe("cuda", nullptr, 0) == ENS_OK;
+    EXPECT_STREQ(info.backend, cuda ? "cuda" : gpu_like ? "opencl" : "openmp") << d;
 }
 
 TEST(OpenCLDevice, ProbeListsEveryDeviceWithItsProperties)

@@ -964,10 +964,27 @@ typedef struct plan_context {
     const ens_config *cfg;
 } plan_context;
 
+/* With --backend auto: one note per backend ahead of the chosen one in the
+ * auto order that could not run here, and why. */
+static void note_skipped_backends(const char *chosen)
+{
+    for (int i = 0; i < ens_backend_count(); i++) {
+        const char *name = ens_backend_name(i);
+        if (strcmp(name, chosen) == 0)
+            return;
+        char detail[512] = "";
+        if (ens_backend_probe(name, detail, sizeof detail) != ENS_OK)
+            fprintf(stderr, "ensol: note: %s unavailable (%s); using %s\n", name,
+                    strtok(detail, "\n"), chosen);
+    }
+}
+
 /* The plan line: what the run will do and allocate, before it starts. */
 static void on_plan(const ens_run_plan *p, void *user)
 {
     const plan_context *ctx = user;
+    if (strcmp(ctx->plan->backend, "auto") == 0)
+        note_skipped_backends(p->backend);
     char host[32], device[32], output[32];
     fprintf(stderr,
             "ensol: %s, %lld members x %lld steps on %s (%s): %lld batch%s of %lld members, "
