@@ -55,22 +55,8 @@ int cuda_devices()
 
 using ensol_test::Config;
 
-struct Case {
-    const char *model;
-    const char *integrator;
-    const char *precision;
-};
-
-void PrintTo(const Case &k, std::ostream *os)
-{
-    *os << k.model << " " << k.integrator << " " << k.precision;
-}
-
-std::string case_name(const ::testing::TestParamInfo<Case> &info)
-{
-    return std::string(info.param.model) + "_" + info.param.integrator + "_" +
-           info.param.precision;
-}
+using ensol_test::Case;
+using ensol_test::case_name;
 
 const Case all_cases[] = {
     {"lorenz63", "euler", "float"},  {"lorenz63", "euler", "double"},

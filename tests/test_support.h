@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,24 @@ inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &
     if (info.members_failed != 0)
         return ::testing::AssertionFailure() << info.members_failed << " members failed";
     return ::testing::AssertionSuccess();
+}
+
+// One model x integrator x precision combination of a cross-backend test.
+struct Case {
+    const char *model;
+    const char *integrator;
+    const char *precision;
+};
+
+inline void PrintTo(const Case &k, std::ostream *os)
+{
+    *os << k.model << " " << k.integrator << " " << k.precision;
+}
+
+inline std::string case_name(const ::testing::TestParamInfo<Case> &info)
+{
+    return std::string(info.param.model) + "_" + info.param.integrator + "_" +
+           info.param.precision;
 }
 
 } // namespace ensol_test

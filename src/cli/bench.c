@@ -36,6 +36,7 @@
 #include "bench_peak.h"
 #include "bench_stats.h"
 #include "cli_parse.h"
+#include "cli_signals.h"
 #include "ensol/ensol.h"
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -742,33 +743,13 @@ static int list_contestants(const bench_opts *o, int cores, contestant *cs)
     return n;
 }
 
-/* ---- signals ---------------------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-static void install_signal_handlers(void)
-{
-    static const int signals[] = {SIGINT, SIGTERM};
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-        if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-            sigaction(signals[i], &sa, NULL);
-}
+/* ---- progress ---------------------------------------------------------------------- */
 
 static int on_progress(const ens_progress *p, void *user)
 {
     (void)p;
     (void)user;
-    return stop_signal != 0;
+    return cli_stop_signal != 0;
 }
 
 /* ---- running ---------------------------------------------------------------------- */
@@ -791,7 +772,7 @@ static int run_one(void *user, int c, int repeat, double *samples)
     contestant *k = &r->cs[c];
     samples[S_COMPUTE] = samples[S_WALL] = samples[S_BYTES] = NAN;
     r->done++;
-    if (stop_signal)
+    if (cli_stop_signal)
         return 1;
     if (k->failed)
         return 0;
@@ -807,7 +788,7 @@ static int run_one(void *user, int c, int repeat, double *samples)
         unlink(k->path);
         unlink(partial);
     }
-    if (st == ENS_ERR_INTERRUPTED && stop_signal)
+    if (st == ENS_ERR_INTERRUPTED && cli_stop_signal)
         return 1;
     if (st != ENS_OK) {
         k->failed = 1;
@@ -1433,14 +1414,14 @@ static int bench(const bench_opts *o)
     print_header(&shown, &pf, have_peak ? &peak : NULL, cores, nc);
     printf("\n");
     print_table_header();
-    install_signal_handlers();
+    cli_install_signal_handlers();
 
     report rep = {o, &pf, have_peak ? &peak : NULL, cores, rows, 0, skips, 0, 0};
     const double start = bs_now();
     double prev_wall[MAX_CONTESTANTS];
     long long prev_members = 0;
     const double per_size_runs = o->warmup + o->repeats;
-    for (int s = 0; s < o->nmembers && !stop_signal; s++) {
+    for (int s = 0; s < o->nmembers && !cli_stop_signal; s++) {
         const long long n = o->members[s];
         const double values = (double)n * (double)pf.saved_times * pf.nvars;
         char reason[256] = "";
@@ -1489,7 +1470,7 @@ static int bench(const bench_opts *o)
             fprintf(stderr, "ensol bench: %lld members: out of memory for the states\n", n);
             continue;
         }
-        if (st != 0 || stop_signal)
+        if (st != 0 || cli_stop_signal)
             break;
         make_rows(o, &pf, have_peak ? &peak : NULL, cs, nc, n, samples, &rows[rep.nrows]);
         for (int c = 0; c < nc; c++) {
@@ -1501,12 +1482,12 @@ static int bench(const bench_opts *o)
         rep.nrows += nc;
         prev_members = n;
     }
-    if (stop_signal) {
+    if (cli_stop_signal) {
         rep.interrupted = 1;
         fprintf(stderr, "\nensol bench: %s: stopped; the rows so far are kept\n",
-                stop_signal == SIGINT ? "interrupted" : "terminated");
+                cli_stop_signal == SIGINT ? "interrupted" : "terminated");
     }
-    if (rep.nrows == 0 && !stop_signal) {
+    if (rep.nrows == 0 && !cli_stop_signal) {
         fprintf(stderr, "ensol bench: nothing was run (every member count was skipped)\n");
         status = EXIT_FAILED;
     }
@@ -1523,8 +1504,8 @@ static int bench(const bench_opts *o)
         fprintf(stderr, "ensol: error writing to standard output: %s\n", strerror(errno));
         status = EXIT_FAILED;
     }
-    if (stop_signal)
-        status = 128 + stop_signal;
+    if (cli_stop_signal)
+        status = 128 + cli_stop_signal;
 done:
     if (dir) {
         rmdir(dir);

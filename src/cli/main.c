@@ -28,6 +28,7 @@
 
 #include "bench.h"
 #include "cli_parse.h"
+#include "cli_signals.h"
 #include "ensol/ensol.h"
 
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
@@ -658,29 +659,7 @@ static char *command_line(int argc, char **argv)
     return out;
 }
 
-/* ---- progress and signals ------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-/* SA_RESETHAND: a second Ctrl-C kills at once if a batch is slow to end.
- * A signal ignored at startup (a background job of a script) stays so. */
-static void install_signal_handlers(void)
-{
-    static const int signals[] = {SIGINT, SIGTERM};
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-        if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-            sigaction(signals[i], &sa, NULL);
-}
+/* ---- progress ------------------------------------------------------------------- */
 
 /* 1.2e9 rather than printf's 1.2e+09. */
 static const char *format_rate(double rate, char *buf, size_t size)
@@ -753,7 +732,7 @@ static void clear_progress(progress_line *pl)
 static int on_progress(const ens_progress *p, void *user)
 {
     progress_line *pl = user;
-    if (stop_signal)
+    if (cli_stop_signal)
         return 1;
     if (pl->show && (!pl->drawn || p->fraction >= 1 ||
                      p->elapsed_seconds - pl->last_draw >= PROGRESS_REDRAW_MS / 1000.0))
@@ -1011,14 +990,14 @@ static int execute(ens_config *cfg, const run_plan *plan, const char *history, i
     plan_context plan_ctx = {plan, cfg};
     if (!quiet && ens_config_set_plan_callback(cfg, on_plan, &plan_ctx) != ENS_OK)
         return config_failure(cfg, st, EXIT_RUN_FAILED);
-    install_signal_handlers();
+    cli_install_signal_handlers();
     st = ens_run(cfg, &info);
     clear_progress(&pl);
-    if (st == ENS_ERR_INTERRUPTED && stop_signal) {
+    if (st == ENS_ERR_INTERRUPTED && cli_stop_signal) {
         fprintf(stderr, "ensol: %s by SIG%s: %s\n",
-                stop_signal == SIGINT ? "interrupted" : "terminated",
-                stop_signal == SIGINT ? "INT" : "TERM", ens_config_last_error(cfg));
-        return 128 + stop_signal;
+                cli_stop_signal == SIGINT ? "interrupted" : "terminated",
+                cli_stop_signal == SIGINT ? "INT" : "TERM", ens_config_last_error(cfg));
+        return 128 + cli_stop_signal;
     }
     if (st != ENS_OK)
         return config_failure(cfg, st, EXIT_RUN_FAILED);

@@ -893,6 +893,26 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
     return st;
 }
 
+/* A whole run into a sink in memory (not the NetCDF file of ens_run). */
+static ens_status run_to_sink(ens_config *cfg, ens_sink *sink, ens_run_info *info)
+{
+    ens_plan plan;
+    ens_status st = plan_run(cfg, &plan);
+    if (st != ENS_OK)
+        return st;
+    ens_batch_buffers b;
+    st = alloc_buffers(cfg, &plan, &b);
+    if (st == ENS_OK) {
+        ens_progress_state done;
+        if (info)
+            memset(info, 0, sizeof *info);
+        st = run_batches(cfg, &plan, sink, NULL, info, &done, &b);
+        free_buffers(&b);
+    }
+    release_plan(&plan);
+    return st;
+}
+
 /* ---- sink: caller memory ------------------------------------------------ */
 
 typedef struct memory_sink {
@@ -951,23 +971,10 @@ ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
     if (!out || (double)count < needed)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "output buffer holds %zu values but the run produces %.0f", count, needed);
-    ens_plan plan;
-    st = plan_run(cfg, &plan);
-    if (st != ENS_OK)
-        return st;
-    ens_batch_buffers b;
-    st = alloc_buffers(cfg, &plan, &b);
-    if (st == ENS_OK) {
-        memory_sink ms = {.out = out, .ntimes = plan.ntimes, .nvars = cfg->nvars, .stats = stats};
-        ens_sink sink = {.write = memory_write, .self = &ms};
-        ens_progress_state done;
-        if (info)
-            memset(info, 0, sizeof *info);
-        st = run_batches(cfg, &plan, &sink, NULL, info, &done, &b);
-        free_buffers(&b);
-    }
-    release_plan(&plan);
-    return st;
+    memory_sink ms = {.out = out, .ntimes = ens_config_ntimes(cfg), .nvars = cfg->nvars,
+                      .stats = stats};
+    ens_sink sink = {.write = memory_write, .self = &ms};
+    return run_to_sink(cfg, &sink, info);
 }
 
 /* ---- sink: the caller's callback --------------------------------------- */
@@ -975,7 +982,6 @@ ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
 typedef struct callback_sink {
     ens_batch_fn fn;
     void *user;
-    long long ntimes;
     int nvars;
 } callback_sink;
 
@@ -1010,23 +1016,9 @@ ens_status ens_run_to_callback(ens_config *cfg, ens_batch_fn fn, void *user, ens
     if (cfg->output_mode == ENS_OUTPUT_ID_STATS)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "output mode stats has no states to hand over: use ens_run");
-    ens_plan plan;
-    st = plan_run(cfg, &plan);
-    if (st != ENS_OK)
-        return st;
-    ens_batch_buffers b;
-    st = alloc_buffers(cfg, &plan, &b);
-    if (st == ENS_OK) {
-        callback_sink cs = {.fn = fn, .user = user, .ntimes = plan.ntimes, .nvars = cfg->nvars};
-        ens_sink sink = {.write = callback_write, .self = &cs};
-        ens_progress_state done;
-        if (info)
-            memset(info, 0, sizeof *info);
-        st = run_batches(cfg, &plan, &sink, NULL, info, &done, &b);
-        free_buffers(&b);
-    }
-    release_plan(&plan);
-    return st;
+    callback_sink cs = {.fn = fn, .user = user, .nvars = cfg->nvars};
+    ens_sink sink = {.write = callback_write, .self = &cs};
+    return run_to_sink(cfg, &sink, info);
 }
 
 /* ---- sink: NetCDF file -------------------------------------------------- */
