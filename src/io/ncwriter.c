@@ -139,6 +139,17 @@ static void choose_chunks(ens_nc_writer *w)
             cm = want < M ? want : M;
         }
     }
+    /* Even out the time chunks so that the last is not mostly empty (101
+     * times in chunks of 66 store 132): the same number of chunks, or one
+     * fewer, whichever keeps the chunk size within bounds. */
+    const size_t row = cm * cv * es, nt = (T + ct - 1) / ct;
+    for (size_t n = nt; n >= 1 && n + 1 >= nt; n--) {
+        const size_t even = (T + n - 1) / n;
+        if (even * row >= CHUNK_MIN_BYTES && even * row <= CHUNK_MAX_BYTES) {
+            ct = even;
+            break;
+        }
+    }
     w->chunk[0] = cm;
     w->chunk[1] = ct;
     w->chunk[2] = cv;
