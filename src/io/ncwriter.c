@@ -598,8 +598,10 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
         }
     } else if (st == NC_NOERR) {
         /* De-interleave (member, time, var) into one (member, time) slab per
-         * variable; the scratch buffer is kept across calls. */
-        size_t need = n * TW * es;
+         * variable, converted to the type on disk here (HDF5's conversion
+         * is several times slower); the scratch buffer is kept across calls. */
+        const size_t out_es = w->disk_double ? sizeof(double) : sizeof(float);
+        size_t need = n * TW * out_es;
         if (need > w->scratch_bytes) {
             void *p = realloc(w->scratch, need);
             if (!p)
@@ -609,24 +611,29 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
             w->scratch_bytes = need;
         }
         size_t start[2] = {(size_t)m0, 0}, cnt[2] = {n, TW};
+#define ENS_DEINTERLEAVE(SRC_T, DST_T)                                      \
+    do {                                                                    \
+        const SRC_T *src = (const SRC_T *)states + v;                       \
+        DST_T *dst = w->scratch;                                            \
+        for (size_t i = 0; i < n; i++)                                      \
+            for (size_t t = 0; t < TW; t++)                                 \
+                dst[i * TW + t] = (DST_T)src[(i * T + t) * V];              \
+    } while (0)
         for (int v = 0; v < w->nstate && st == NC_NOERR; v++) {
             what = w->model->var_names[v];
-            if (states_double) {
-                const double *src = (const double *)states + v;
-                double *dst = w->scratch;
-                for (size_t i = 0; i < n; i++)
-                    for (size_t t = 0; t < TW; t++)
-                        dst[i * TW + t] = src[(i * T + t) * V];
-                st = nc_put_vara_double(w->ncid, w->state_id[v], start, cnt, dst);
-            } else {
-                const float *src = (const float *)states + v;
-                float *dst = w->scratch;
-                for (size_t i = 0; i < n; i++)
-                    for (size_t t = 0; t < TW; t++)
-                        dst[i * TW + t] = src[(i * T + t) * V];
-                st = nc_put_vara_float(w->ncid, w->state_id[v], start, cnt, dst);
-            }
+            if (states_double && w->disk_double)
+                ENS_DEINTERLEAVE(double, double);
+            else if (states_double)
+                ENS_DEINTERLEAVE(double, float);
+            else if (w->disk_double)
+                ENS_DEINTERLEAVE(float, double);
+            else
+                ENS_DEINTERLEAVE(float, float);
+            st = w->disk_double
+                     ? nc_put_vara_double(w->ncid, w->state_id[v], start, cnt, w->scratch)
+                     : nc_put_vara_float(w->ncid, w->state_id[v], start, cnt, w->scratch);
         }
+#undef ENS_DEINTERLEAVE
     }
     /* Varying parameters: each one's values for the batch are contiguous. */
     for (int p = 0; p < w->model->nparams && st == NC_NOERR; p++) {
