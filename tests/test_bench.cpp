@@ -5,6 +5,8 @@
 // with status 2 and one line. Speed is never asserted here.
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -330,26 +332,9 @@ protected:
 
     Result run(const Args &args, int timeout_s = 120)
     {
-        std::vector<std::string> argv_s = {"ensol", "bench"};
-        argv_s.insert(argv_s.end(), args.begin(), args.end());
-        std::vector<char *> argv;
-        for (auto &a : argv_s)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const std::string out = base / "stdout", err = base / "stderr", dir = work;
-        pid_t pid = fork();
-        if (pid == 0) {
-            int in = open("/dev/null", O_RDONLY);
-            int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (in < 0 || o < 0 || e < 0 || chdir(dir.c_str()) != 0)
-                _exit(126);
-            dup2(in, 0);
-            dup2(o, 1);
-            dup2(e, 2);
-            execv(ENSOL_CLI_PATH, argv.data());
-            _exit(127);
-        }
+        Args full = {"bench"};
+        full.insert(full.end(), args.begin(), args.end());
+        pid_t pid = ensol_test::spawn_ensol(full, work, base / "stdout", base / "stderr");
         Result r;
         if (pid < 0) {
             ADD_FAILURE() << "fork failed";

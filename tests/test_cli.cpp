@@ -2,6 +2,8 @@
 // directory: exit status, stdout and stderr, and the files it leaves.
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
 #include <fcntl.h>
 #include <netcdf.h>
 #include <signal.h>
@@ -84,28 +86,7 @@ protected:
 
     pid_t start(const Args &args)
     {
-        // Everything the child needs is prepared before fork.
-        std::vector<std::string> argv_s = {"ensol"};
-        argv_s.insert(argv_s.end(), args.begin(), args.end());
-        std::vector<char *> argv;
-        for (auto &a : argv_s)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const std::string out = base / "stdout", err = base / "stderr", dir = work;
-        pid_t pid = fork();
-        if (pid == 0) {
-            int in = open("/dev/null", O_RDONLY);
-            int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (in < 0 || o < 0 || e < 0 || chdir(dir.c_str()) != 0)
-                _exit(126);
-            dup2(in, 0);
-            dup2(o, 1);
-            dup2(e, 2);
-            execv(ENSOL_CLI_PATH, argv.data());
-            _exit(127);
-        }
-        return pid;
+        return ensol_test::spawn_ensol(args, work, base / "stdout", base / "stderr");
     }
 
     CliResult finish(pid_t pid)

@@ -26,21 +26,7 @@
 
 namespace {
 
-// "" when the CUDA backend can run here, else why not.
-std::string cuda_unavailable()
-{
-    char detail[8192] = "";
-    if (ens_backend_probe("cuda", detail, sizeof detail) == ENS_OK)
-        return "";
-    return detail[0] ? detail : "unavailable";
-}
-
-#define SKIP_WITHOUT_CUDA()                                   \
-    do {                                                      \
-        const std::string why_ = cuda_unavailable();          \
-        if (!why_.empty())                                    \
-            GTEST_SKIP() << "CUDA: " << why_;                 \
-    } while (0)
+#define SKIP_WITHOUT_CUDA() ENS_SKIP_WITHOUT_BACKEND("cuda", "CUDA")
 
 // CUDA devices the probe lists ("N device(s)" on its first line).
 int cuda_devices()
@@ -174,7 +160,7 @@ TEST(CudaAvailability, ProbeListsDevicesOrSaysWhyNot)
 // message names the backend and carries the probe's reason.
 TEST(CudaAvailability, ExplicitCudaWithoutDeviceFailsClearly)
 {
-    const std::string why = cuda_unavailable();
+    const std::string why = ensol_test::backend_unavailable("cuda");
     if (why.empty())
         GTEST_SKIP() << "a CUDA device is present: nothing to check here";
     Config c;
@@ -190,7 +176,7 @@ TEST(CudaAvailability, ExplicitCudaWithoutDeviceFailsClearly)
 // auto takes CUDA where it runs and falls back to another backend where not.
 TEST(CudaAvailability, AutoRunsWithOrWithoutCuda)
 {
-    const bool have = cuda_unavailable().empty();
+    const bool have = ensol_test::backend_unavailable("cuda").empty();
     Config c;
     configure(c, {"lorenz63", "rk4", "double"}, "auto", 0, 0.01, 10, 10);
     std::vector<double> out;

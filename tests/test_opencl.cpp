@@ -20,21 +20,7 @@
 
 namespace {
 
-// "" when the OpenCL backend can run here, else why not.
-std::string opencl_unavailable()
-{
-    char detail[4096] = "";
-    if (ens_backend_probe("opencl", detail, sizeof detail) == ENS_OK)
-        return "";
-    return detail[0] ? detail : "unavailable";
-}
-
-#define SKIP_WITHOUT_OPENCL()                                 \
-    do {                                                      \
-        const std::string why_ = opencl_unavailable();        \
-        if (!why_.empty())                                    \
-            GTEST_SKIP() << "OpenCL: " << why_;               \
-    } while (0)
+#define SKIP_WITHOUT_OPENCL() ENS_SKIP_WITHOUT_BACKEND("opencl", "OpenCL")
 
 using ensol_test::Config;
 using ensol_test::run_cfg;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -80,6 +81,44 @@ inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &
     return ::testing::AssertionSuccess();
 }
 
+// "" when backend `name` can run here, else why not (for a visible skip).
+inline std::string backend_unavailable(const char *name)
+{
+    char detail[8192] = "";
+    if (ens_backend_probe(name, detail, sizeof detail) == ENS_OK)
+        return "";
+    return detail[0] ? detail : "unavailable";
+}
+
+// Start the ensol command with `args` in directory `dir`, stdin from
+// /dev/null, stdout and stderr to the files `out` and `err`. Everything the
+// child needs is prepared before fork. Returns the child's pid (< 0 when
+// fork failed).
+inline pid_t spawn_ensol(const std::vector<std::string> &args, const std::string &dir,
+                         const std::string &out, const std::string &err)
+{
+    std::vector<std::string> argv_s = {"ensol"};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char *> argv;
+    for (auto &a : argv_s)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || o < 0 || e < 0 || chdir(dir.c_str()) != 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(ENSOL_CLI_PATH, argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
 // One model x integrator x precision combination of a cross-backend test.
 struct Case {
     const char *model;
@@ -99,6 +138,14 @@ inline std::string case_name(const ::testing::TestParamInfo<Case> &info)
 }
 
 } // namespace ensol_test
+
+// Skip the test, saying why, when backend `name` cannot run here.
+#define ENS_SKIP_WITHOUT_BACKEND(name, label)                                 \
+    do {                                                                      \
+        const std::string why_ = ensol_test::backend_unavailable(name);      \
+        if (!why_.empty())                                                    \
+            GTEST_SKIP() << label << ": " << why_;                            \
+    } while (0)
 
 // Assert that an API call succeeded, showing the configuration's message.
 #define ENS_OK_OR_FAIL(cfg, call)                                                     \
