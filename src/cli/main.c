@@ -401,6 +401,11 @@ static const cli_option options[] = {
      .help = "arithmetic: float or double",
      .apply = apply_name, .set_name = ens_config_set_precision},
 
+    {.name = "blowup-bound", .metavar = "X", .def = "1e8",
+     .help = "a euler/rk4 member with a variable above X (or\n"
+             "not finite) at a save fails and stops; 0: none",
+     .apply = apply_real, .set_real = ens_config_set_blowup_bound},
+
     {.help = "Backend"},
     {.name = "backend", .id = OPT_BACKEND, .metavar = "NAME", .def = "auto",
      .help = "auto, openmp, opencl or cuda",
@@ -412,10 +417,6 @@ static const cli_option options[] = {
     {.name = "strict-fp", .help = "no fused multiply-adds, correctly rounded\n"
                                   "division: backends agree bit for bit",
      .apply = apply_strict_fp},
-    {.name = "blowup-bound", .metavar = "X", .def = "1e8",
-     .help = "a euler/rk4 member with a variable above X (or\n"
-             "not finite) at a save fails and stops; 0: none",
-     .apply = apply_real, .set_real = ens_config_set_blowup_bound},
     {.name = "threads", .metavar = "N", .def = "0",
      .help = "threads of the openmp backend; 0: all cores", .apply = apply_threads},
     {.name = "batch-members", .metavar = "N", .def = "0",
