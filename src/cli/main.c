@@ -31,6 +31,10 @@
 #include "cli_signals.h"
 #include "ensol/ensol.h"
 
+#ifdef ENSOL_HAVE_MPI
+#include <mpi.h>
+#endif
+
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
 
 #define DEFAULT_OUTPUT "ensol_out.nc"
@@ -1117,6 +1121,45 @@ static void prefer_passive_openmp_threads(char **argv)
     /* Without /proc the run goes on with the default policy. */
 }
 
+#ifdef ENSOL_HAVE_MPI
+/* Whether an MPI launcher (mpirun, mpiexec, srun, PBS's mpiexec) started
+ * this process, or ENSOL_MPI=1 asks for MPI: a plain `ensol run` then
+ * stays a single process that never initialises MPI. */
+static int launched_by_mpi(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK",
+                                       "PMI_RANK", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE",
+                                       "PALS_RANKID"};
+    const char *force = getenv("ENSOL_MPI");
+    if (force && *force)
+        return strcmp(force, "0") != 0;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]))
+            return 1;
+    return 0;
+}
+
+/* `ensol run` under MPI: members split across the ranks (see ens_run), one
+ * file written by all; only rank 0 prints (plan, progress, summary and
+ * errors, which every rank meets alike). MPI is used from the main thread
+ * only (the file is written from it under MPI), so FUNNELED suffices. */
+static int run_with_mpi(int argc, char **argv)
+{
+    int provided = 0, rank = 0;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "ensol: cannot initialise MPI\n");
+        return 1;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank != 0 && !freopen("/dev/null", "w", stderr))
+        fclose(stderr);
+    const int rc = cmd_run(argc, argv);
+    fflush(stderr);
+    MPI_Finalize();
+    return rc;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     prefer_passive_openmp_threads(argv);
@@ -1129,6 +1172,10 @@ int main(int argc, char **argv)
         return cmd_version(argc, argv);
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc, argv);
+#ifdef ENSOL_HAVE_MPI
+    if (strcmp(cmd, "run") == 0 && launched_by_mpi())
+        return run_with_mpi(argc, argv);
+#endif
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc, argv);
     if (strcmp(cmd, "bench") == 0)

@@ -13,6 +13,9 @@
 
 #include <pthread.h>
 
+#ifdef ENSOL_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #include "backends/backend.h"
 #include "core/config.h"
@@ -64,7 +67,30 @@ typedef struct ens_plan {
     int stats;
     ens_nc_source *source;        /* initial states from a file, or NULL */
     ens_nc_source_info source_info;
+    /* Under MPI (ens_run with more than one rank): this rank integrates
+     * members [first, end) of the `members`, and every rank makes
+     * `rounds` writes (the most batches of any rank). Else 0, members. */
+    long long first, end;
+    long long rounds;
+    int rank, nranks;
 } ens_plan;
+
+/* This process's rank and the number of ranks: 0 and 1 unless MPI is
+ * initialised (the ensol command does that when started by mpirun). */
+static void mpi_layout(int *rank, int *size)
+{
+    *rank = 0;
+    *size = 1;
+#ifdef ENSOL_HAVE_MPI
+    int initialised = 0, finalised = 0;
+    MPI_Initialized(&initialised);
+    MPI_Finalized(&finalised);
+    if (initialised && !finalised) {
+        MPI_Comm_rank(MPI_COMM_WORLD, rank);
+        MPI_Comm_size(MPI_COMM_WORLD, size);
+    }
+#endif
+}
 
 static double now_seconds(void)
 {
@@ -164,27 +190,28 @@ static void host_bytes_model(const ens_config *cfg, const ens_plan *plan, double
 
 static ens_status choose_batch(ens_config *cfg, ens_plan *plan)
 {
+    const long long members = plan->end - plan->first; /* this rank's */
     if (cfg->batch_members > 0) {
-        plan->batch = cfg->batch_members < plan->members ? cfg->batch_members : plan->members;
+        plan->batch = cfg->batch_members < members ? cfg->batch_members : members;
         return ENS_OK;
     }
     double per_member, fixed;
     host_bytes_model(cfg, plan, &per_member, &fixed);
     const double budget = memory_budget(cfg);
     const double batch = floor((budget - fixed) / per_member);
-    const double least = plan->members < ENS_MIN_BATCH_MEMBERS ? (double)plan->members
-                                                               : ENS_MIN_BATCH_MEMBERS;
+    const double least = members < ENS_MIN_BATCH_MEMBERS ? (double)members
+                                                         : ENS_MIN_BATCH_MEMBERS;
     if (batch < least)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "max memory = %.0f MB is too small: a batch of %.0f members with %lld "
                         "saved times needs %.0f MB",
                         budget / 1e6, least, plan->ntimes, (fixed + least * per_member) / 1e6);
-    plan->batch = batch < (double)plan->members ? (long long)batch : plan->members;
+    plan->batch = batch < (double)members ? (long long)batch : members;
     /* Writing overlaps the next batch's integration only: with trajectories,
      * several batches keep both busy (the last write is the only one not
      * hidden), as long as a batch stays large enough to fill the cores. */
     if (plan->trajectory) {
-        long long share = (plan->members + ENS_PIPELINE_BATCHES - 1) / ENS_PIPELINE_BATCHES;
+        long long share = (members + ENS_PIPELINE_BATCHES - 1) / ENS_PIPELINE_BATCHES;
         share = share > ENS_PIPELINE_MIN_MEMBERS ? share : ENS_PIPELINE_MIN_MEMBERS;
         plan->batch = share < plan->batch ? share : plan->batch;
     }
@@ -205,7 +232,7 @@ static void report_plan(const ens_config *cfg, const ens_plan *plan)
                                                     : plan->real_size == sizeof(double);
     ens_run_plan p = {
         .members = plan->members,
-        .batches = (plan->members + plan->batch - 1) / plan->batch,
+        .batches = (plan->end - plan->first + plan->batch - 1) / plan->batch,
         .batch_members = plan->batch,
         .saved_times = plan->ntimes,
         .host_bytes = fixed + per_member * (double)plan->batch,
@@ -228,7 +255,8 @@ static void report_plan(const ens_config *cfg, const ens_plan *plan)
     cfg->plan_fn(&p, cfg->plan_user);
 }
 
-static ens_status plan_run(ens_config *cfg, ens_plan *plan)
+/* split: members divided across MPI ranks (ens_run only). */
+static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
 {
     ens_status st = ens_config_validate(cfg);
     if (st != ENS_OK)
@@ -244,6 +272,31 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
             return st;
     }
     plan->members = ens_config_members(cfg);
+    plan->nranks = 1;
+    plan->end = plan->members;
+    if (split)
+        mpi_layout(&plan->rank, &plan->nranks);
+    if (plan->nranks > 1) {
+        if (ens_config_writes_stats(cfg)) {
+            ens_nc_source_close(plan->source);
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "output mode %s is not yet available across MPI ranks (%d ranks): "
+                            "run it in one process",
+                            cfg->output_mode == ENS_OUTPUT_ID_STATS ? "stats" : "both",
+                            plan->nranks);
+        }
+        if (plan->members < plan->nranks) {
+            ens_nc_source_close(plan->source);
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "%lld members for %d MPI ranks: use at most one rank per member",
+                            plan->members, plan->nranks);
+        }
+        /* Contiguous slabs, as even as possible: the first ranks one more. */
+        const long long base = plan->members / plan->nranks, extra = plan->members % plan->nranks;
+        const long long r = plan->rank;
+        plan->first = r * base + (r < extra ? r : extra);
+        plan->end = plan->first + base + (r < extra ? 1 : 0);
+    }
     plan->ntimes = ens_config_ntimes(cfg);
     plan->real_size = cfg->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
     plan->trajectory = cfg->output_mode != ENS_OUTPUT_ID_STATS;
@@ -287,6 +340,11 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan)
     if (st != ENS_OK)
         return st;
     plan->batch = plan->job.capacity;
+    plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
+#ifdef ENSOL_HAVE_MPI
+    if (plan->nranks > 1)
+        MPI_Allreduce(MPI_IN_PLACE, &plan->rounds, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+#endif
     plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
     report_plan(cfg, plan);
     return ENS_OK;
@@ -310,6 +368,7 @@ typedef struct ens_writer {
     int states_double;
     ens_status status;         /* the first failure */
     ens_error error;
+    int sync;                  /* no thread: submit writes at once */
 } ens_writer;
 
 static void *writer_main(void *arg)
@@ -338,11 +397,17 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static ens_status writer_start(ens_writer *w, ens_sink *sink, int states_double, ens_error *err)
+/* sync: write from the calling thread (under MPI, where the parallel
+ * file's collective calls stay on the thread that initialised MPI). */
+static ens_status writer_start(ens_writer *w, ens_sink *sink, int states_double, int sync,
+                               ens_error *err)
 {
     memset(w, 0, sizeof *w);
     w->sink = sink;
     w->states_double = states_double;
+    w->sync = sync;
+    if (sync)
+        return ENS_OK;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->changed, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
@@ -357,6 +422,13 @@ static ens_status writer_start(ens_writer *w, ens_sink *sink, int states_double,
  * first failure so far. */
 static ens_status writer_submit(ens_writer *w, const ens_slab *slab, ens_error *err)
 {
+    if (w->sync) {
+        if (w->status == ENS_OK)
+            w->status = w->sink->write(w->sink->self, slab, w->states_double, &w->error);
+        if (w->status != ENS_OK)
+            *err = w->error;
+        return w->status;
+    }
     pthread_mutex_lock(&w->lock);
     while (w->pending)
         pthread_cond_wait(&w->changed, &w->lock);
@@ -373,6 +445,11 @@ static ens_status writer_submit(ens_writer *w, const ens_slab *slab, ens_error *
 /* Wait for the last slab, stop the thread; returns its first failure. */
 static ens_status writer_finish(ens_writer *w, ens_error *err)
 {
+    if (w->sync) {
+        if (w->status != ENS_OK)
+            *err = w->error;
+        return w->status;
+    }
     pthread_mutex_lock(&w->lock);
     w->quit = 1;
     pthread_cond_broadcast(&w->changed);
@@ -771,7 +848,8 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
                               ens_progress_state *done, ens_batch_buffers *b)
 {
     const double start = now_seconds();
-    const double total_member_steps = (double)plan->members * (double)cfg->steps;
+    const long long members = plan->end - plan->first; /* this rank's */
+    const double total_member_steps = (double)members * (double)cfg->steps;
     const int every_save = cfg->output_mode != ENS_OUTPUT_ID_FINAL;
     const int fixed_steps = !ens_job_adaptive(&plan->job);
     const long long interval = every_save ? cfg->save_every : final_mode_interval(cfg->steps);
@@ -782,14 +860,25 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
 
     memset(done, 0, sizeof *done);
     ens_writer writer;
-    ens_status st = writer_start(&writer, sink, plan->real_size == sizeof(double), &cfg->error);
+    /* The writer thread calls NetCDF while this thread integrates. This
+     * thread calls it too with a restart file or initial states from a
+     * file; HDF5 built for MPI is not thread-safe, so an MPI build then
+     * writes from this thread. Across ranks it always does (collective
+     * calls stay on the thread that initialised MPI). */
+#ifdef ENSOL_HAVE_MPI
+    const int one_thread = plan->nranks > 1 || restart || plan->source;
+#else
+    const int one_thread = 0;
+#endif
+    ens_status st = writer_start(&writer, sink, plan->real_size == sizeof(double), one_thread,
+                                 &cfg->error);
     if (st != ENS_OK)
         return st;
 
-    for (long long m0 = 0; m0 < plan->members && st == ENS_OK; m0 += plan->batch) {
+    for (long long m0 = plan->first; m0 < plan->end && st == ENS_OK; m0 += plan->batch) {
         ens_slab *slab = &b->slabs[batches % 2];
         slab->m0 = m0;
-        slab->count = plan->members - m0 < plan->batch ? plan->members - m0 : plan->batch;
+        slab->count = plan->end - m0 < plan->batch ? plan->end - m0 : plan->batch;
         slab->times = 0;
         const long long count = slab->count;
         st = fill_batch(cfg, plan, b, slab);
@@ -830,8 +919,8 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             if (st == ENS_OK && cfg->progress) {
                 const double elapsed = now_seconds() - start;
                 ens_progress p = {
-                    .members_done = m0 + (last ? count : 0),
-                    .members_total = plan->members,
+                    .members_done = m0 - plan->first + (last ? count : 0),
+                    .members_total = members,
                     .fraction = member_steps_done / total_member_steps,
                     .sim_time = (double)steps_done * cfg->dt,
                     .elapsed_seconds = elapsed,
@@ -870,6 +959,22 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             cfg->error = err;
         }
     }
+    /* A parallel file: a rank with fewer batches matches the others'
+     * collective writes with empty ones. */
+    for (long long round = batches; st == ENS_OK && plan->nranks > 1 && round < plan->rounds;
+         round++) {
+        ens_slab *slab = &b->slabs[round % 2];
+        slab->m0 = plan->end;
+        slab->count = 0;
+        slab->times = every_save ? plan->ntimes : 1;
+        ens_error err;
+        st = writer_submit(&writer, slab, &err);
+        if (st != ENS_OK)
+            cfg->error = err;
+        if (st == ENS_OK && restart)
+            st = ens_nc_write_batch(restart, plan->end, 0, 1, b->final, 1, slab->params,
+                                    &cfg->error);
+    }
     ens_error err;
     ens_status wst = writer_finish(&writer, &err);
     if (wst != ENS_OK && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
@@ -897,7 +1002,7 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
 static ens_status run_to_sink(ens_config *cfg, ens_sink *sink, ens_run_info *info)
 {
     ens_plan plan;
-    ens_status st = plan_run(cfg, &plan);
+    ens_status st = plan_run(cfg, &plan, 0);
     if (st != ENS_OK)
         return st;
     ens_batch_buffers b;
@@ -1095,7 +1200,7 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "no output path set (ens_config_set_output_path)");
     ens_plan plan;
-    ens_status st = plan_run(cfg, &plan);
+    ens_status st = plan_run(cfg, &plan, 1);
     if (st != ENS_OK)
         return st;
 
@@ -1171,6 +1276,7 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .base_state = base,
         .write_member_status = 1,
         .adaptive = tol ? &adaptive : NULL,
+        .parallel = plan.nranks > 1,
     };
     /* The restart file: every member's final state, exact, in double. */
     const double end_time = cfg->init_time + (double)cfg->steps * cfg->dt;
@@ -1202,6 +1308,32 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
             st = finish_file(cfg, &plan, writer, st, &done, &b);
             if (info)
                 info->bytes_written = bytes;
+#ifdef ENSOL_HAVE_MPI
+            if (info && plan.nranks > 1) {
+                /* The whole run's figures: sums over ranks, the slowest
+                 * rank's times; the rate is the sum of the ranks' rates. */
+                MPI_Allreduce(MPI_IN_PLACE, &info->seconds, 1, MPI_DOUBLE, MPI_MAX,
+                              MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, &info->compute_seconds, 1, MPI_DOUBLE, MPI_MAX,
+                              MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, &info->member_steps_per_second, 1, MPI_DOUBLE,
+                              MPI_SUM, MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, &info->batches, 1, MPI_LONG_LONG, MPI_SUM,
+                              MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, &info->members_failed, 1, MPI_LONG_LONG, MPI_SUM,
+                              MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, &info->bytes_written, 1, MPI_UNSIGNED_LONG_LONG,
+                              MPI_SUM, MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, info->members_by_status,
+                              (int)(sizeof info->members_by_status /
+                                    sizeof info->members_by_status[0]),
+                              MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, &info->steps_accepted, 1, MPI_LONG_LONG, MPI_SUM,
+                              MPI_COMM_WORLD);
+                MPI_Allreduce(MPI_IN_PLACE, &info->steps_rejected, 1, MPI_LONG_LONG, MPI_SUM,
+                              MPI_COMM_WORLD);
+            }
+#endif
         }
     }
     if (restart) {

@@ -16,6 +16,10 @@
 #include <time.h>
 
 #include <netcdf.h>
+#ifdef ENSOL_HAVE_MPI
+#include <mpi.h>
+#include <netcdf_par.h>
+#endif
 
 #ifndef ENSOL_VERSION
 #define ENSOL_VERSION_TEXT ens_version()
@@ -56,6 +60,8 @@ struct ens_nc_writer {
     void *scratch;               /* one de-interleaved slab (scalar models) */
     size_t scratch_bytes;
     unsigned long long bytes_written;
+    int parallel;    /* one file of all MPI ranks (spec->parallel) */
+    int rank;        /* this process's rank; 0 without MPI */
 };
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
@@ -196,6 +202,11 @@ static int define_globals(const ens_nc_writer *w, const ens_nc_spec *s)
 
 #define TRY(call) do { if ((st = (call)) != NC_NOERR) return st; } while (0)
     iso8601_utc(stamp, sizeof stamp);
+#ifdef ENSOL_HAVE_MPI
+    /* Every rank must define the same attributes: rank 0's clock. */
+    if (w->parallel)
+        MPI_Bcast(stamp, (int)sizeof stamp, MPI_CHAR, 0, MPI_COMM_WORLD);
+#endif
     TRY(put_text(ncid, NC_GLOBAL, "Conventions", "CF-1.8"));
     snprintf(buf, sizeof buf, "ensol %s ensemble, %lld members", m->name, s->members);
     TRY(put_text(ncid, NC_GLOBAL, "title", buf));
@@ -414,6 +425,17 @@ static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what
 
     TRY(define_member_vars(w, s, dim_member), "member status");
     TRY(define_globals(w, s), "global attributes");
+#ifdef ENSOL_HAVE_MPI
+    /* Collective access for every variable: writes to compressed variables
+     * must be collective, and each rank then makes the same calls (ranks
+     * with fewer batches make zero-size ones). */
+    if (w->parallel) {
+        int nvarids = 0;
+        TRY(nc_inq_nvars(ncid, &nvarids), "parallel access");
+        for (int v = 0; v < nvarids; v++)
+            TRY(nc_var_par_access(ncid, v, NC_COLLECTIVE), "parallel access");
+    }
+#endif
     TRY(nc_enddef(ncid), "file header");
 
     TRY(write_member_coord(ncid, var_member, s->members), "member coordinate");
@@ -513,23 +535,53 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     w->write_stats = spec->write_stats != 0;
     w->nstate = w->vector ? 1 : spec->nvars;
     choose_chunks(w);
+#ifdef ENSOL_HAVE_MPI
+    w->parallel = spec->parallel != 0;
+    if (w->parallel)
+        MPI_Comm_rank(MPI_COMM_WORLD, &w->rank);
+#else
+    if (spec->parallel) {
+        writer_free(w);
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "output file '%s': this ensol is built without MPI", spec->path);
+    }
+#endif
 
     /* Probe with stdio first: HDF5 reports an unwritable place only as
-     * "HDF error", errno says why (permission, missing directory). */
-    FILE *probe = fopen(w->partial, "wb");
-    if (!probe) {
+     * "HDF error", errno says why (permission, missing directory). Under
+     * MPI rank 0 probes and tells the others, so all fail together. */
+    int probe_errno = 0;
+    if (w->rank == 0) {
+        FILE *probe = fopen(w->partial, "wb");
+        if (!probe)
+            probe_errno = errno ? errno : EIO;
+        else
+            fclose(probe);
+    }
+#ifdef ENSOL_HAVE_MPI
+    if (w->parallel)
+        MPI_Bcast(&probe_errno, 1, MPI_INT, 0, MPI_COMM_WORLD);
+#endif
+    if (probe_errno) {
         rc = ens_fail(err, ENS_ERR_IO, "cannot create output file '%s': %s", w->partial,
-                      strerror(errno));
+                      strerror(probe_errno));
         writer_free(w);
         return rc;
     }
-    fclose(probe);
 
-    int st = nc_create(w->partial, NC_NETCDF4 | NC_CLOBBER, &w->ncid);
+    int st;
+#ifdef ENSOL_HAVE_MPI
+    if (w->parallel)
+        st = nc_create_par(w->partial, NC_NETCDF4 | NC_CLOBBER, MPI_COMM_WORLD, MPI_INFO_NULL,
+                           &w->ncid);
+    else
+#endif
+        st = nc_create(w->partial, NC_NETCDF4 | NC_CLOBBER, &w->ncid);
     if (st != NC_NOERR) {
         rc = ens_fail(err, ENS_ERR_IO, "cannot create output file '%s': %s", w->partial,
                       nc_strerror(st));
-        remove(w->partial);
+        if (w->rank == 0)
+            remove(w->partial);
         writer_free(w);
         return rc;
     }
@@ -540,7 +592,8 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
                       "cannot write %s to output file '%s': %s", what, w->partial,
                       nc_strerror(st));
         nc_abort(w->ncid); /* best effort: the file is removed anyway */
-        remove(w->partial);
+        if (w->rank == 0)
+            remove(w->partial);
         writer_free(w);
         return rc;
     }
@@ -561,8 +614,15 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
     if (times < 0 || times > w->ntimes)
         return ens_fail(err, ENS_ERR_INTERNAL, "output file '%s': %lld saved times of %lld",
                         w->path, times, w->ntimes);
-    if (count == 0)
+    /* In a parallel file every rank makes the same (collective) calls, a
+     * rank with no members in this round with zero counts. */
+    if (count == 0 && !w->parallel)
         return ENS_OK;
+    static const double no_values[1];
+    if (count == 0) {
+        states = states ? states : no_values;
+        params = params ? params : no_values;
+    }
     if (w->write_states && !states)
         return ens_fail(err, ENS_ERR_INTERNAL, "output file '%s': no states given", w->path);
     for (int p = 0; p < w->model->nparams; p++)
@@ -602,6 +662,8 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
          * is several times slower); the scratch buffer is kept across calls. */
         const size_t out_es = w->disk_double ? sizeof(double) : sizeof(float);
         size_t need = n * TW * out_es;
+        if (need == 0)
+            need = sizeof(double); /* a zero-size write still passes a buffer */
         if (need > w->scratch_bytes) {
             void *p = realloc(w->scratch, need);
             if (!p)
@@ -707,13 +769,22 @@ ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
                         "output file '%s': members %lld..%lld outside 0..%lld", w->path, m0,
                         m0 + count - 1, w->members - 1);
-    if (count == 0)
+    if (count == 0 && !w->parallel)
         return ENS_OK;
     size_t start = (size_t)m0, cnt = (size_t)count;
+    static const long long no_counts[1];
+    static const double no_times[1];
+    ens_member_stats none = *stats;
+    if (count == 0) {
+        none.accepted_steps = none.accepted_steps ? none.accepted_steps : (long long *)no_counts;
+        none.rejected_steps = none.rejected_steps ? none.rejected_steps : (long long *)no_counts;
+        none.failure_time = none.failure_time ? none.failure_time : (double *)no_times;
+        stats = &none;
+    }
     int st = NC_NOERR;
     const char *what = "status";
     if (w->status_id >= 0 && stats->status) {
-        signed char *codes = malloc(cnt);
+        signed char *codes = malloc(cnt > 0 ? cnt : 1);
         if (!codes)
             return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory",
                             w->path);
@@ -770,6 +841,19 @@ ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
     int st = nc_close(w->ncid);
     if (st == NC_NOERR)
         st = marked;
+#ifdef ENSOL_HAVE_MPI
+    if (w->parallel) {
+        /* Every rank has closed before rank 0 alone renames or removes. */
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (w->rank != 0) {
+            if (st != NC_NOERR)
+                rc = ens_fail(err, ENS_ERR_IO, "cannot close output file '%s': %s",
+                              w->partial, nc_strerror(st));
+            writer_free(w);
+            return rc;
+        }
+    }
+#endif
     if (outcome == ENS_NC_DISCARD) {
         /* The run failed: nothing under either name may look complete. */
         remove(w->partial);

@@ -59,6 +59,11 @@ typedef struct ens_nc_spec {
     int write_member_status;          /* status(member) */
     const struct ens_nc_adaptive *adaptive; /* adaptive integrator's settings and
                                                step counters; NULL: fixed steps */
+    /* 1: one file of all ranks of MPI_COMM_WORLD (MPI builds only): every
+     * rank opens it with the same spec, and each call below is collective:
+     * all ranks make it, in the same order, a rank with nothing to write
+     * with count 0. Rank 0 alone renames or removes the file. */
+    int parallel;
 } ens_nc_spec;
 
 /* Settings of an adaptive integrator, stored as global attributes. */

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""ensol under MPI against one process: the same run with N ranks must give
+the same file bit for bit (every variable, dimension and attribute except
+the creation time and the command line in history/date_created).
+
+    check_mpi.py ENSOL MPIRUN NRANKS WORKDIR [ensol run options...]
+
+Exit 77 (ctest's skip) when netCDF4 for Python or mpirun is missing."""
+import os
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    import netCDF4
+except ImportError as e:
+    print(f"SKIP: {e}")
+    sys.exit(77)
+
+ensol, mpirun, nranks, workdir = sys.argv[1:5]
+args = sys.argv[5:]
+if not os.path.exists(mpirun):
+    print(f"SKIP: no mpirun at {mpirun}")
+    sys.exit(77)
+os.makedirs(workdir, exist_ok=True)
+one = os.path.join(workdir, "one.nc")
+many = os.path.join(workdir, f"ranks{nranks}.nc")
+for f in (one, many):
+    if os.path.exists(f):
+        os.remove(f)
+
+# Containers (CI) often forbid the shared-memory transport's single-copy
+# mode (ptrace); the copy-in/copy-out mode works everywhere.
+env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1",
+           OMPI_MCA_btl_vader_single_copy_mechanism="none")
+subprocess.run([ensol, "run", "-q", *args, "-o", one], check=True)
+subprocess.run([mpirun, "--oversubscribe", "--allow-run-as-root", "-n", nranks,
+                ensol, "run", *args, "-o", many], check=True, env=env)
+if os.path.exists(many + ".partial"):
+    sys.exit(f"FAIL: {many}.partial left behind")
+
+SKIP_ATTRS = {"history", "date_created"}
+errors = []
+with netCDF4.Dataset(one) as a, netCDF4.Dataset(many) as b:
+    if {k: len(v) for k, v in a.dimensions.items()} != {k: len(v) for k, v in b.dimensions.items()}:
+        errors.append("dimensions differ")
+    for k in set(a.ncattrs()) | set(b.ncattrs()):
+        if k in SKIP_ATTRS:
+            continue
+        if k not in a.ncattrs() or k not in b.ncattrs():
+            errors.append(f"global attribute {k} only in one file")
+        elif not np.array_equal(np.asarray(a.getncattr(k)), np.asarray(b.getncattr(k))):
+            errors.append(f"global attribute {k}: {a.getncattr(k)!r} != {b.getncattr(k)!r}")
+    if set(a.variables) != set(b.variables):
+        errors.append(f"variables differ: {sorted(a.variables)} vs {sorted(b.variables)}")
+    for name in sorted(set(a.variables) & set(b.variables)):
+        va, vb = a.variables[name], b.variables[name]
+        va.set_auto_maskandscale(False)
+        vb.set_auto_maskandscale(False)
+        if va.dimensions != vb.dimensions or va.dtype != vb.dtype:
+            errors.append(f"{name}: dimensions or type differ")
+            continue
+        if va.chunking() != vb.chunking() or va.filters() != vb.filters():
+            errors.append(f"{name}: chunking or filters differ")
+        for k in set(va.ncattrs()) | set(vb.ncattrs()):
+            if k not in va.ncattrs() or k not in vb.ncattrs() or \
+               not np.array_equal(np.asarray(va.getncattr(k)), np.asarray(vb.getncattr(k)),
+                                  equal_nan=np.asarray(va.getncattr(k)).dtype.kind == "f"):
+                errors.append(f"{name}: attribute {k} differs")
+        xa, xb = np.asarray(va[:]), np.asarray(vb[:])
+        if xa.tobytes() != xb.tobytes():
+            diff = np.count_nonzero(xa.view(np.uint8) != xb.view(np.uint8))
+            errors.append(f"{name}: values differ ({diff} bytes)")
+if errors:
+    print("FAIL:\n  " + "\n  ".join(errors))
+    sys.exit(1)
+print(f"ok: {nranks} ranks give the single-process file bit for bit ({' '.join(args)})")
