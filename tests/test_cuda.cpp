@@ -117,23 +117,8 @@ struct Members {
     return ::testing::AssertionSuccess();
 }
 
-bool same_bits(const std::vector<double> &a, const std::vector<double> &b)
-{
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
-
-// Where two results first differ, for the failure message.
-std::string first_difference(const std::vector<double> &a, const std::vector<double> &b)
-{
-    for (size_t i = 0; i < a.size() && i < b.size(); i++)
-        if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) {
-            std::ostringstream s;
-            s.precision(17);
-            s << "value " << i << ": " << a[i] << " vs " << b[i];
-            return s.str();
-        }
-    return a.size() == b.size() ? "none" : "sizes differ";
-}
+using ensol_test::first_difference;
+using ensol_test::same_bits;
 
 // ---- without a GPU (runs everywhere) ----------------------------------------
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,24 @@ inline pid_t spawn_ensol(const std::vector<std::string> &args, const std::string
         _exit(127);
     }
     return pid;
+}
+
+inline bool same_bits(const std::vector<double> &a, const std::vector<double> &b)
+{
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+// Where two results first differ, for a failure message.
+inline std::string first_difference(const std::vector<double> &a, const std::vector<double> &b)
+{
+    for (size_t i = 0; i < a.size() && i < b.size(); i++)
+        if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) {
+            std::ostringstream s;
+            s.precision(17);
+            s << "value " << i << ": " << a[i] << " vs " << b[i];
+            return s.str();
+        }
+    return a.size() == b.size() ? "none" : "sizes differ";
 }
 
 // One model x integrator x precision combination of a cross-backend test.
