@@ -12,6 +12,7 @@ ENS_FN void ENS_SYM(ens_euler_step)(int model, int nv, ens_real *ENS_RESTRICT x,
 {
     ens_real *f = work;
     ENS_SYM(ens_rhs)(model, nv, x, f, p);
+    ENS_UNROLL
     for (int v = 0; v < nv; v++)
         x[v] += dt * f[v];
 }

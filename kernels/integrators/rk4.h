@@ -20,21 +20,25 @@ ENS_FN void ENS_SYM(ens_rk4_step)(int model, int nv, ens_real *ENS_RESTRICT x,
     const ens_real sixth_dt = dt / (ens_real)6;
 
     ENS_SYM(ens_rhs)(model, nv, x, f, p);
+    ENS_UNROLL
     for (int v = 0; v < nv; v++) {
         sum[v] = f[v];
         xs[v] = x[v] + half_dt * f[v];
     }
     ENS_SYM(ens_rhs)(model, nv, xs, f, p);
+    ENS_UNROLL
     for (int v = 0; v < nv; v++) {
         sum[v] += (ens_real)2 * f[v];
         xs[v] = x[v] + half_dt * f[v];
     }
     ENS_SYM(ens_rhs)(model, nv, xs, f, p);
+    ENS_UNROLL
     for (int v = 0; v < nv; v++) {
         sum[v] += (ens_real)2 * f[v];
         xs[v] = x[v] + dt * f[v];
     }
     ENS_SYM(ens_rhs)(model, nv, xs, f, p);
+    ENS_UNROLL
     for (int v = 0; v < nv; v++)
         x[v] += sixth_dt * (sum[v] + f[v]);
 }
