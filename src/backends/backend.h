@@ -34,6 +34,10 @@ typedef struct ens_backend_job {
     int threads;            /* CPU threads; 0 = all */
     int strict_fp;          /* no FMA contraction, correctly rounded division */
     const char *device;     /* device request: "" default, an index, or a name part */
+    int local_rank;         /* under MPI, this rank's number among the ranks of its
+                               node (MPI_COMM_TYPE_SHARED); -1 otherwise. A GPU
+                               backend given no device request then takes device
+                               local_rank % (devices it sees) */
     long long capacity;     /* the most members one upload will carry; create may
                                lower it to what the device can hold */
 } ens_backend_job;

@@ -689,7 +689,12 @@ static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
             goto fail;
         }
     {
-        const int count = select_gpus(job->device, all, n, chosen);
+        /* Under MPI with no request: one device per rank of the node, in
+         * turn (local rank modulo the devices this rank sees). */
+        const int by_rank = (!job->device || !*job->device) && job->local_rank >= 0;
+        if (by_rank)
+            chosen[0] = job->local_rank % n;
+        const int count = by_rank ? 1 : select_gpus(job->device, all, n, chosen);
         if (count <= 0) {
             char devices[ENS_ERROR_MAX / 2] = "";
             for (int i = 0; i < n; i++)

@@ -73,6 +73,7 @@ typedef struct ens_plan {
     long long first, end;
     long long rounds;
     int rank, nranks;
+    int local_rank;      /* among the ranks of this node; -1 in one process */
 } ens_plan;
 
 /* This process's rank and the number of ranks: 0 and 1 unless MPI is
@@ -273,18 +274,21 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
     }
     plan->members = ens_config_members(cfg);
     plan->nranks = 1;
+    plan->local_rank = -1;
     plan->end = plan->members;
     if (split)
         mpi_layout(&plan->rank, &plan->nranks);
     if (plan->nranks > 1) {
-        if (ens_config_writes_stats(cfg)) {
-            ens_nc_source_close(plan->source);
-            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                            "output mode %s is not yet available across MPI ranks (%d ranks): "
-                            "run it in one process",
-                            cfg->output_mode == ENS_OUTPUT_ID_STATS ? "stats" : "both",
-                            plan->nranks);
+#ifdef ENSOL_HAVE_MPI
+        /* This rank's number on its node: a GPU backend without a device
+         * request takes the node's devices in turn (see ens_backend_job). */
+        MPI_Comm node;
+        if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, plan->rank, MPI_INFO_NULL,
+                                &node) == MPI_SUCCESS) {
+            MPI_Comm_rank(node, &plan->local_rank);
+            MPI_Comm_free(&node);
         }
+#endif
         if (plan->members < plan->nranks) {
             ens_nc_source_close(plan->source);
             return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
@@ -331,6 +335,7 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
         .threads = cfg->threads,
         .strict_fp = cfg->strict_fp,
         .device = cfg->device,
+        .local_rank = plan->local_rank,
         .capacity = plan->batch,
     };
     st = plan->ops->create(&plan->job, &plan->backend, &cfg->error);
@@ -1153,6 +1158,49 @@ static const char *output_mode_name(int id)
     return names[id];
 }
 
+#ifdef ENSOL_HAVE_MPI
+/* Statistics across ranks: rank 0 gathers every rank's moments (each over
+ * its own members) and merges them in rank order, that is in member order,
+ * with Chan's formula, so that the result does not depend on timing. The
+ * table travels in pieces to bound rank 0's memory. The merged table is
+ * then valid on rank 0 only: the others write no statistics (the writer
+ * gives them zero-size counts). All ranks call this. */
+#define ENS_REDUCE_PIECE ((size_t)1 << 15) /* moments per gather and rank */
+static ens_status reduce_moments(ens_config *cfg, const ens_plan *plan, ens_moments *moments,
+                                 ens_error *err)
+{
+
+    const size_t total = (size_t)plan->ntimes * (size_t)cfg->nvars;
+    const size_t piece = total < ENS_REDUCE_PIECE ? total : ENS_REDUCE_PIECE;
+    const int fields = (int)(sizeof(ens_moments) / sizeof(double));
+    ens_moments *all = NULL;
+    int ok = 1;
+    if (plan->rank == 0) {
+        all = malloc((size_t)plan->nranks * (piece > 0 ? piece : 1) * sizeof *all);
+        ok = all != NULL;
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!ok)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
+                        "out of memory for the statistics of %d MPI ranks", plan->nranks);
+    for (size_t at = 0; at < total; at += piece) {
+        const size_t n = total - at < piece ? total - at : piece;
+        MPI_Gather(moments + at, (int)n * fields, MPI_DOUBLE, all, (int)n * fields, MPI_DOUBLE,
+                   0, MPI_COMM_WORLD);
+        if (plan->rank != 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            ens_moments m = all[i];
+            for (int r = 1; r < plan->nranks; r++)
+                ens_moments_merge(&m, &all[(size_t)r * n + i]);
+            moments[at + i] = m;
+        }
+    }
+    free(all);
+    return ENS_OK;
+}
+#endif
+
 /* Close the file after run_batches: committed on success, kept and marked
  * incomplete when the run was stopped, removed on failure. */
 static ens_status finish_file(ens_config *cfg, const ens_plan *plan, ens_nc_writer *writer,
@@ -1160,8 +1208,27 @@ static ens_status finish_file(ens_config *cfg, const ens_plan *plan, ens_nc_writ
                               const ens_batch_buffers *b)
 {
     ens_error err;
+    long long stats_times = done->stats_times;
+#ifdef ENSOL_HAVE_MPI
+    if (plan->stats && plan->nranks > 1) {
+        /* Every rank takes part in the reduction and the (collective)
+         * write, or none does. */
+        int ok = st == ENS_OK || st == ENS_ERR_INTERRUPTED;
+        MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, &stats_times, 1, MPI_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+        if (ok) {
+            ens_status rst = reduce_moments(cfg, plan, b->moments, &err);
+            if (rst != ENS_OK && st == ENS_OK) {
+                st = rst;
+                cfg->error = err;
+            }
+        } else if (st == ENS_OK || st == ENS_ERR_INTERRUPTED) {
+            st = ens_fail(&cfg->error, ENS_ERR_IO, "another MPI rank failed");
+        }
+    }
+#endif
     if (plan->stats && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
-        ens_status sst = ens_nc_write_stats(writer, done->stats_times, b->moments, &err);
+        ens_status sst = ens_nc_write_stats(writer, stats_times, b->moments, &err);
         if (sst != ENS_OK && st == ENS_OK) {
             st = sst;
             cfg->error = err;

@@ -722,6 +722,10 @@ ens_status ens_nc_write_stats(ens_nc_writer *w, long long times, const ens_momen
     double *values = malloc(T * V * sizeof *values);
     if (!values)
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory", w->path);
+    /* A parallel file: rank 0 holds the statistics merged over all ranks
+     * and writes them; the others make the same collective calls with
+     * zero-size counts. */
+    const size_t W = w->parallel && w->rank != 0 ? 0 : T;
     int st = NC_NOERR;
     for (int k = 0; k < 4 && st == NC_NOERR; k++) {
         for (size_t i = 0; i < T * V; i++) {
@@ -736,7 +740,7 @@ ens_status ens_nc_write_stats(ens_nc_writer *w, long long times, const ens_momen
         }
         for (int v = 0; v < w->nstate && st == NC_NOERR; v++) {
             if (w->vector) {
-                size_t start[2] = {0, 0}, cnt[2] = {T, V};
+                size_t start[2] = {0, 0}, cnt[2] = {W, W ? V : 0};
                 st = nc_put_vara_double(w->ncid, w->stats_id[0][k], start, cnt, values);
             } else {
                 /* One scalar variable: its column of the (time, var) table. */
@@ -747,7 +751,7 @@ ens_status ens_nc_write_stats(ens_nc_writer *w, long long times, const ens_momen
                 }
                 for (size_t t = 0; t < T; t++)
                     column[t] = values[t * V + (size_t)v];
-                size_t start = 0, cnt = T;
+                size_t start = 0, cnt = W;
                 st = nc_put_vara_double(w->ncid, w->stats_id[v][k], &start, &cnt, column);
                 free(column);
             }

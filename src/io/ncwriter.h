@@ -97,7 +97,9 @@ ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
                                 const ens_member_stats *stats, ens_error *err);
 
 /* Write the ensemble statistics of the first `times` saved times:
- * moments[t * nvars + v]. */
+ * moments[t * nvars + v]. In a parallel file every rank calls it with the
+ * same `times`; rank 0's moments (merged over all ranks) are written, the
+ * other ranks' are ignored. */
 struct ens_moments;
 ens_status ens_nc_write_stats(ens_nc_writer *w, long long times,
                               const struct ens_moments *moments, ens_error *err);
