@@ -98,6 +98,10 @@ int ens_backends_count(void);
 const ens_backend_ops *ens_backends_at(int index);
 const ens_backend_ops *ens_backends_find(const char *name);
 
+/* Whether a device name contains `request`, ignoring case: how a device
+ * is picked by a part of its name (--device NAME-PART) on every backend. */
+int ens_device_name_matches(const char *name, const char *request);
+
 /* Names every backend ensol knows, compiled in or not (for messages). */
 int ens_backend_is_known(const char *name);
 

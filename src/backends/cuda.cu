@@ -460,19 +460,6 @@ static ens_status cuda_probe(char *detail, size_t size)
     return runnable > 0 ? ENS_OK : ENS_ERR_BACKEND_UNAVAILABLE;
 }
 
-static int contains_ignore_case(const char *haystack, const char *needle)
-{
-    for (; *haystack; haystack++) {
-        size_t i = 0;
-        while (needle[i] && haystack[i] &&
-               tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (!needle[i])
-            return 1;
-    }
-    return 0;
-}
-
 /* The devices a request names: "" -> device 0; "all" -> every device; a
  * number or a comma-separated list of numbers ("0,2") -> those; anything
  * else -> the first device whose name contains it, ignoring case. Returns
@@ -510,7 +497,7 @@ static int select_gpus(const char *request, const cuda_gpu *all, int n, int *out
         return count;
     }
     for (int i = 0; i < n; i++)
-        if (contains_ignore_case(all[i].name, request)) {
+        if (ens_device_name_matches(all[i].name, request)) {
             out[0] = i;
             return 1;
         }

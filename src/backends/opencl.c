@@ -230,19 +230,6 @@ static void format_devices(const cl_device_list *list, char *buf, size_t size)
     }
 }
 
-static int contains_ignore_case(const char *haystack, const char *needle)
-{
-    for (; *haystack; haystack++) {
-        size_t i = 0;
-        while (needle[i] && haystack[i] &&
-               tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (!needle[i])
-            return 1;
-    }
-    return 0;
-}
-
 static int all_digits(const char *s)
 {
     if (!*s)
@@ -269,7 +256,7 @@ static int select_device(const cl_device_list *list, const char *request)
         return index < list->count ? (int)index : -1;
     }
     for (int i = 0; i < list->count; i++)
-        if (contains_ignore_case(list->dev[i].name, request))
+        if (ens_device_name_matches(list->dev[i].name, request))
             return i;
     return -1;
 }

@@ -1,5 +1,6 @@
 /* Compiled-in backends, in the order `auto` tries them: the fastest kind
  * of device first, the CPU last. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,19 @@ int ens_backend_is_known(const char *name)
     for (size_t i = 0; name && i < sizeof known_backends / sizeof known_backends[0]; i++)
         if (strcmp(known_backends[i], name) == 0)
             return 1;
+    return 0;
+}
+
+int ens_device_name_matches(const char *name, const char *request)
+{
+    for (; *name; name++) {
+        size_t i = 0;
+        while (request[i] && name[i] &&
+               tolower((unsigned char)name[i]) == tolower((unsigned char)request[i]))
+            i++;
+        if (!request[i])
+            return 1;
+    }
     return 0;
 }
 
