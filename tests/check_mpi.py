@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """ensol under MPI against one process: the same run with N ranks must give
-the same file bit for bit (every variable, dimension and attribute except
+the same file bit for bit (with --file-per-rank: the pieces joined by
+`ensol merge`) (every variable, dimension and attribute except
 the creation time and the command line in history/date_created). The
 ensemble statistics (variables with cell_methods "member: ...", from
 --output-mode stats or both) merge the ranks' moments in another order, so
@@ -42,6 +43,15 @@ subprocess.run([mpirun, "--oversubscribe", "--allow-run-as-root", "-n", nranks,
                 ensol, "run", *args, "-o", many], check=True, env=env)
 if os.path.exists(many + ".partial"):
     sys.exit(f"FAIL: {many}.partial left behind")
+if "--file-per-rank" in args:
+    pieces = [os.path.join(workdir, f"ranks{nranks}.rank{r:04d}.nc") for r in range(int(nranks))]
+    missing = [p for p in pieces if not os.path.exists(p)]
+    if missing or os.path.exists(many):
+        sys.exit(f"FAIL: expected the pieces {pieces} and no {many}; missing {missing}")
+    # In reverse order: the merge puts them in member order itself.
+    subprocess.run([ensol, "merge", "-q", many, *reversed(pieces)], check=True)
+    for p in pieces:
+        os.remove(p)
 
 SKIP_ATTRS = {"history", "date_created"}
 STATS_RTOL = 1e-12
@@ -93,5 +103,6 @@ with netCDF4.Dataset(one) as a, netCDF4.Dataset(many) as b:
 if errors:
     print("FAIL:\n  " + "\n  ".join(errors))
     sys.exit(1)
-print(f"ok: {nranks} ranks give the single-process file bit for bit, statistics to "
+print(f"ok: {nranks} ranks{' (pieces merged)' if '--file-per-rank' in args else ''} give "
+      f"the single-process file bit for bit, statistics to "
       f"{STATS_RTOL:g} ({' '.join(args)})")

@@ -317,7 +317,7 @@ TEST_F(cli, TopLevelHelp)
         SCOPED_TRACE(join(args));
         CliResult r = run(args);
         EXPECT_EQ(r.status, 0);
-        for (const char *word : {"Usage: ensol", "run", "info", "version"})
+        for (const char *word : {"Usage: ensol", "run", "info", "version", "merge"})
             EXPECT_NE(r.out.find(word), std::string::npos) << word;
         EXPECT_EQ(r.err, "");
     }
@@ -450,5 +450,36 @@ TEST_F(cli, HistoryHoldsTheQuotedCommandLine)
 TEST_F(cli, InterruptKeepsAPartialFileMarkedIncomplete) { stop_with(SIGINT, "interrupted"); }
 
 TEST_F(cli, TerminateKeepsAPartialFileMarkedIncomplete) { stop_with(SIGTERM, "terminated"); }
+
+// ensol merge joins the pieces MPI ranks write (tests/check_mpi.py runs it
+// on real pieces); here what it must refuse, each with one line naming the
+// problem and no output file.
+TEST_F(cli, MergeRejectsBadCommandLines)
+{
+    expect_rejected({"merge"}, 2, {"merge", "OUTPUT", "PIECE"});
+    expect_rejected({"merge", "out.nc"}, 2, {"OUTPUT", "PIECE"});
+    expect_rejected({"merge", "--frobnicate", "out.nc", "a.nc"}, 2, {"--frobnicate"});
+    expect_rejected({"merge", "out.nc", "missing.nc"}, 1, {"missing.nc"});
+}
+
+TEST_F(cli, MergeRejectsAFileThatIsNotAPiece)
+{
+    ASSERT_EQ(run({"run", "-q", "--members", "10", "--steps", "10", "-o", "whole.nc"}).status, 0);
+    CliResult r = run({"merge", "out.nc", "whole.nc"});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("whole.nc"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not a piece"), std::string::npos) << r.err;
+    EXPECT_EQ(files(), std::vector<std::string>{"whole.nc"});
+}
+
+TEST_F(cli, MergeHelp)
+{
+    CliResult r = run({"merge", "--help"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.out.find("Usage: ensol merge"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("--file-per-rank"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err, "");
+}
 
 }  // namespace

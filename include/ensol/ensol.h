@@ -186,6 +186,24 @@ ens_status ens_config_set_initial_file(ens_config *cfg, const char *path, long l
 /* Also write every member's final state, in double precision, to this
  * NetCDF file: the initial-state file of a run that continues this one. */
 ens_status ens_config_set_restart_path(ens_config *cfg, const char *path);
+/* Under MPI (ens_run with several ranks): 1 makes each rank write its own
+ * members to its own file, PATH with the rank before the extension
+ * (run.nc: run.rank0000.nc, run.rank0001.nc, ...; the restart file too),
+ * instead of all ranks writing PATH together with parallel NetCDF. Join
+ * the pieces with ens_merge_files or `ensol merge`. It is what ranks do
+ * regardless when the library has no parallel NetCDF (ens_has_parallel_io). */
+ens_status ens_config_set_file_per_rank(ens_config *cfg, int per_rank);
+/* Whether this library writes one file from many MPI ranks (1), or one
+ * file per rank (0; and 0 without MPI). */
+int ens_has_parallel_io(void);
+/* The name of rank `rank`'s piece of PATH (see ens_config_set_file_per_rank). */
+ens_status ens_piece_path(const char *path, int rank, char *out, size_t out_size);
+/* Join the per-rank pieces of one run, in any order, into OUTPUT, laid out
+ * as a single-process run writes it (written as OUTPUT.partial, renamed
+ * when complete). history goes before the pieces' history. On failure the
+ * message (naming the file and the problem) goes to `error`. */
+ens_status ens_merge_files(const char *output, const char *const *pieces, int npieces,
+                           const char *history, char *error, size_t error_size);
 /* Recorded in the file's `history` attribute (the CLI stores its command line). */
 ens_status ens_config_set_history(ens_config *cfg, const char *history);
 

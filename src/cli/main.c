@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -61,7 +62,8 @@ enum { PRIO_REST, PRIO_PARAMS, PRIO_MODEL }; /* highest applied first */
 /* Ids the code refers to; options nobody refers to keep id 0. */
 enum opt_id {
     OPT_HELP = 'h', OPT_OUTPUT = 'o', OPT_QUIET = 'q',
-    OPT_MODEL = 256, OPT_STEPS, OPT_BACKEND, OPT_INTEGRATOR, OPT_DT_MIN, OPT_DT_MAX
+    OPT_MODEL = 256, OPT_STEPS, OPT_BACKEND, OPT_INTEGRATOR, OPT_DT_MIN, OPT_DT_MAX,
+    OPT_FILE_PER_RANK
 };
 
 struct cli_option {
@@ -179,6 +181,15 @@ static const char *apply_strict_fp(ens_config *cfg, const cli_option *o, const c
     (void)o;
     (void)arg;
     *st = ens_config_set_strict_fp(cfg, 1);
+    return NULL;
+}
+
+static const char *apply_file_per_rank(ens_config *cfg, const cli_option *o, const char *arg,
+                                       ens_status *st)
+{
+    (void)o;
+    (void)arg;
+    *st = ens_config_set_file_per_rank(cfg, 1);
     return NULL;
 }
 
@@ -454,6 +465,12 @@ static const cli_option options[] = {
      .help = "keep BITS significant bits of each value (bit\n"
              "rounding; 0: exact); 12-16 compresses float 2-3x",
      .apply = apply_int_setting, .set_int = ens_config_set_quantize},
+    {.name = "file-per-rank", .id = OPT_FILE_PER_RANK,
+     .help = "under mpirun: each rank writes its members to\n"
+             "FILE.rankNNNN.nc (join them with 'ensol merge')\n"
+             "instead of all writing FILE; the default when\n"
+             "NetCDF has no parallel I/O",
+     .apply = apply_file_per_rank},
     {.name = "quiet", .id = OPT_QUIET, .help = "print nothing but errors"},
     {.name = "help", .id = OPT_HELP, .help = "show this help and exit"},
 };
@@ -581,6 +598,7 @@ static void print_usage(FILE *f)
                "  run       integrate an ensemble and write a NetCDF file\n"
                "  info      show the version, the backends of this build and the models\n"
                "  bench     compare the throughput of the backends and devices\n"
+               "  merge     join the per-rank pieces of an MPI run into one file\n"
                "  version   print the version\n"
                "  help      show this help\n\n"
                "See 'ensol run --help' and 'ensol bench --help' for their options.\n");
@@ -759,7 +777,33 @@ typedef struct run_plan {
     const char *backend;
     const char *output;
     int adaptive;         /* --integrator dopri5 */
+    int file_per_rank;    /* --file-per-rank */
 } run_plan;
+
+/* MPI ranks of this run; 1 without MPI (set by run_with_mpi). */
+static int mpi_ranks = 1;
+
+/* Whether the ranks write one piece each (see ens_config_set_file_per_rank). */
+static int writes_pieces(const run_plan *plan)
+{
+    return mpi_ranks > 1 && (plan->file_per_rank || !ens_has_parallel_io());
+}
+
+/* "run.rank*.nc", the pieces of run.nc as a shell pattern. */
+static void pieces_pattern(const char *output, char *out, size_t size)
+{
+    if (ens_piece_path(output, 0, out, size) != ENS_OK) {
+        snprintf(out, size, "%s", output);
+        return;
+    }
+    char *at = NULL; /* the last ".rank0000" is the inserted one */
+    for (char *p = strstr(out, ".rank0000"); p; p = strstr(p + 1, ".rank0000"))
+        at = p;
+    if (at) {
+        at[5] = '*';
+        memmove(at + 6, at + 9, strlen(at + 9) + 1);
+    }
+}
 
 static void plan_defaults(run_plan *p)
 {
@@ -768,6 +812,7 @@ static void plan_defaults(run_plan *p)
     p->backend = option_by_id(OPT_BACKEND)->def;
     p->output = DEFAULT_OUTPUT;
     p->adaptive = 0;
+    p->file_per_rank = 0;
 }
 
 static void plan_note(run_plan *p, const cli_option *o, const char *arg)
@@ -778,6 +823,7 @@ static void plan_note(run_plan *p, const cli_option *o, const char *arg)
     case OPT_BACKEND: p->backend = arg; break;
     case OPT_INTEGRATOR: p->adaptive = strcmp(arg, "dopri5") == 0; break;
     case OPT_OUTPUT: p->output = arg; break;
+    case OPT_FILE_PER_RANK: p->file_per_rank = 1; break;
     default: break;
     }
 }
@@ -902,10 +948,18 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
 {
     char total_rate[32], compute_rate[32];
     const double member_steps = (double)ens_config_members(cfg) * (double)plan->steps;
+    char written[4200];
+    if (writes_pieces(plan)) {
+        char pattern[4096];
+        pieces_pattern(plan->output, pattern, sizeof pattern);
+        snprintf(written, sizeof written, "%d pieces %s", mpi_ranks, pattern);
+    } else {
+        snprintf(written, sizeof written, "%s", plan->output);
+    }
     fprintf(stderr,
             "ensol: wrote %s (%.1f MB): %lld members x %lld steps in %.2f s, %s member-steps/s; "
             "integration %.2f s, %s member-steps/s on %s (%s)",
-            plan->output, (double)info->bytes_written / 1e6, ens_config_members(cfg), plan->steps,
+            written, (double)info->bytes_written / 1e6, ens_config_members(cfg), plan->steps,
             info->seconds,
             format_rate(info->seconds > 0 ? member_steps / info->seconds : 0.0, total_rate,
                         sizeof total_rate),
@@ -929,6 +983,12 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
         fputc(')', stderr);
     }
     fputc('\n', stderr);
+    if (writes_pieces(plan)) {
+        char pattern[4096];
+        pieces_pattern(plan->output, pattern, sizeof pattern);
+        fprintf(stderr, "ensol: join the pieces with: ensol merge %s %s\n", plan->output,
+                pattern);
+    }
 }
 
 static const char *format_bytes(double bytes, char *buf, size_t size)
@@ -978,8 +1038,16 @@ static void on_plan(const ens_run_plan *p, void *user)
             format_bytes(p->host_bytes, host, sizeof host));
     if (p->device_bytes > 0)
         fprintf(stderr, ", device memory %s", format_bytes(p->device_bytes, device, sizeof device));
+    char pattern[4096];
+    if (writes_pieces(ctx->plan))
+        pieces_pattern(ctx->plan->output, pattern, sizeof pattern);
     fprintf(stderr, ", output %s -> %s\n", format_bytes(p->output_bytes, output, sizeof output),
-            ctx->plan->output);
+            writes_pieces(ctx->plan) ? pattern : ctx->plan->output);
+    if (writes_pieces(ctx->plan) && !ctx->plan->file_per_rank)
+        fprintf(stderr, "ensol: note: this ensol's NetCDF cannot write one file from %d MPI "
+                        "ranks: each writes its own piece, %s; join them with "
+                        "'ensol merge %s %s'\n",
+                mpi_ranks, pattern, ctx->plan->output, pattern);
 }
 
 static int execute(ens_config *cfg, const run_plan *plan, const char *history, int quiet)
@@ -1092,6 +1160,13 @@ static int cmd_info(int argc, char **argv)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!backend_built_in(known[i]))
             printf("  %-8s not built in\n", known[i]);
+#ifdef ENSOL_HAVE_MPI
+    printf("\nMPI: built in; ranks write %s\n",
+           ens_has_parallel_io() ? "one file together (parallel NetCDF)"
+                                 : "one piece each (no parallel NetCDF; join with 'ensol merge')");
+#else
+    printf("\nMPI: not built in\n");
+#endif
     printf("\n");
     print_models();
     return finish_stdout(0);
@@ -1104,6 +1179,76 @@ static int cmd_version(int argc, char **argv)
         return status;
     printf("ensol %s\n", ens_version());
     return finish_stdout(0);
+}
+
+/* ---- ensol merge ---------------------------------------------------------------- */
+
+static void print_merge_help(void)
+{
+    printf("Usage: ensol merge [-q] OUTPUT PIECE...\n\n"
+           "Join the pieces that MPI ranks write with --file-per-rank (or with a NetCDF\n"
+           "without parallel I/O), e.g. run.rank0000.nc run.rank0001.nc ..., into OUTPUT,\n"
+           "laid out as one process writes it. The pieces may come in any order; they\n"
+           "must be all of one finished run. OUTPUT is written as OUTPUT.partial and\n"
+           "renamed when complete; the pieces are left as they are.\n\n"
+           "  -q, --quiet   print nothing but errors\n\n"
+           "Example:\n"
+           "  mpirun -n 8 ensol run --file-per-rank -o run.nc\n"
+           "  ensol merge run.nc run.rank*.nc && rm run.rank*.nc\n\n"
+           "Exit status: 0 success, 1 a file could not be read or written, 2 bad\n"
+           "command line or pieces that do not form one run.\n");
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    int quiet = 0, first = 2;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1] != '\0'; first++) {
+        if (is_any(argv[first], "-h", "--help")) {
+            print_merge_help();
+            return finish_stdout(0);
+        }
+        if (!is_any(argv[first], "-q", "--quiet")) {
+            if (strcmp(argv[first], "--") == 0) {
+                first++;
+                break;
+            }
+            fprintf(stderr, "ensol: merge: %s: unknown option (see 'ensol merge --help')\n",
+                    argv[first]);
+            return EXIT_USAGE;
+        }
+        quiet = 1;
+    }
+    if (argc - first < 2) {
+        fprintf(stderr, "ensol: merge: expected OUTPUT and at least one PIECE "
+                        "(see 'ensol merge --help')\n");
+        return EXIT_USAGE;
+    }
+    char *history = command_line(argc, argv);
+    if (!history) {
+        fprintf(stderr, "ensol: out of memory\n");
+        return EXIT_RUN_FAILED;
+    }
+    const char *output = argv[first];
+    const int npieces = argc - first - 1;
+    char error[8192];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ens_status st = ens_merge_files(output, (const char *const *)argv + first + 1, npieces,
+                                    history, error, sizeof error);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    free(history);
+    if (st != ENS_OK) {
+        fprintf(stderr, "ensol: merge: %s\n", error);
+        return is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED;
+    }
+    struct stat sb;
+    if (!quiet && stat(output, &sb) == 0) {
+        const double seconds =
+            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        fprintf(stderr, "ensol: merged %d piece%s into %s (%.1f MB) in %.2f s\n", npieces,
+                npieces == 1 ? "" : "s", output, (double)sb.st_size / 1e6, seconds);
+    }
+    return 0;
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -1151,6 +1296,7 @@ static int run_with_mpi(int argc, char **argv)
         return 1;
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &mpi_ranks);
     if (rank != 0 && !freopen("/dev/null", "w", stderr))
         fclose(stderr);
     const int rc = cmd_run(argc, argv);
@@ -1180,6 +1326,8 @@ int main(int argc, char **argv)
         return cmd_run(argc, argv);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc, argv);
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc, argv);
     fprintf(stderr, "ensol: %s: unknown command (see 'ensol help')\n", cmd);
     return EXIT_USAGE;
 }

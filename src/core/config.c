@@ -634,6 +634,13 @@ ens_status ens_config_set_initial_file(ens_config *cfg, const char *path, long l
     return set_string(cfg, &cfg->init_path, path, "the initial-state path");
 }
 
+ens_status ens_config_set_file_per_rank(ens_config *cfg, int per_rank)
+{
+    ENS_BEGIN(cfg);
+    cfg->file_per_rank = per_rank != 0;
+    return ENS_OK;
+}
+
 ens_status ens_config_set_restart_path(ens_config *cfg, const char *path)
 {
     ENS_BEGIN(cfg);

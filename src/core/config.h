@@ -68,6 +68,7 @@ struct ens_config {
     long long init_index;        /* its saved time; negative counts from the end */
     double init_time;            /* model time of those states (set by validate) */
     char *restart_path;          /* final states written here, or NULL */
+    int file_per_rank;           /* under MPI: one piece per rank, not one shared file */
 
     ens_progress_fn progress;
     void *progress_user;

@@ -256,13 +256,50 @@ static void report_plan(const ens_config *cfg, const ens_plan *plan)
     cfg->plan_fn(&p, cfg->plan_user);
 }
 
-/* split: members divided across MPI ranks (ens_run only). */
-static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
+#ifdef ENSOL_HAVE_MPI
+/* MPI ranks go on together or stop together: at fixed points (the same
+ * number on every rank, see run_batches) each says whether it failed or
+ * was stopped, and every rank takes the gravest outcome, with the message
+ * of the first rank that had it. Without this, one rank that fails (a
+ * device error, a full disk) or is stopped by a signal leaves the others
+ * waiting forever in the next collective call. */
+static void agree(ens_config *cfg, const ens_plan *plan, ens_status *st)
+{
+    if (plan->nranks <= 1)
+        return;
+    const int grave = *st == ENS_OK ? 0 : *st == ENS_ERR_INTERRUPTED ? 1 : 2;
+    struct {
+        int grave, rank;
+    } mine = {grave, plan->rank}, worst;
+    MPI_Allreduce(&mine, &worst, 1, MPI_2INT, MPI_MAXLOC, MPI_COMM_WORLD);
+    if (worst.grave == 0)
+        return;
+    int code = *st;
+    MPI_Bcast(&code, 1, MPI_INT, worst.rank, MPI_COMM_WORLD);
+    ens_error told;
+    if (plan->rank == worst.rank)
+        told = cfg->error;
+    MPI_Bcast(told.msg, (int)sizeof told.msg, MPI_CHAR, worst.rank, MPI_COMM_WORLD);
+    if (grave < worst.grave) {
+        *st = (ens_status)code;
+        ens_fail(&cfg->error, *st, "MPI rank %d: %s", worst.rank, told.msg);
+    }
+}
+#else
+static void agree(ens_config *cfg, const ens_plan *plan, ens_status *st)
+{
+    (void)cfg, (void)plan, (void)st;
+}
+#endif
+
+/* The backend, the initial-state file and the batch size of a run; the
+ * caller has set the MPI layout (rank, nranks, local_rank). On failure
+ * what it acquired is released. */
+static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
 {
     ens_status st = ens_config_validate(cfg);
     if (st != ENS_OK)
         return st;
-    memset(plan, 0, sizeof *plan);
     st = select_backend(cfg, &plan->ops);
     if (st != ENS_OK)
         return st;
@@ -273,22 +310,8 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
             return st;
     }
     plan->members = ens_config_members(cfg);
-    plan->nranks = 1;
-    plan->local_rank = -1;
     plan->end = plan->members;
-    if (split)
-        mpi_layout(&plan->rank, &plan->nranks);
     if (plan->nranks > 1) {
-#ifdef ENSOL_HAVE_MPI
-        /* This rank's number on its node: a GPU backend without a device
-         * request takes the node's devices in turn (see ens_backend_job). */
-        MPI_Comm node;
-        if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, plan->rank, MPI_INFO_NULL,
-                                &node) == MPI_SUCCESS) {
-            MPI_Comm_rank(node, &plan->local_rank);
-            MPI_Comm_free(&node);
-        }
-#endif
         if (plan->members < plan->nranks) {
             ens_nc_source_close(plan->source);
             return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
@@ -311,13 +334,17 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
         return st;
     }
     const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
-    if (adaptive && !plan->ops->download_stats)
-        return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
-                        "backend %s cannot run the adaptive integrator dopri5",
-                        plan->ops->name);
     double *tol = adaptive ? malloc(2 * (size_t)cfg->nvars * sizeof *tol) : NULL;
-    if (adaptive && !tol)
-        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    if ((adaptive && !plan->ops->download_stats) || (adaptive && !tol)) {
+        free(tol);
+        ens_nc_source_close(plan->source);
+        plan->source = NULL;
+        return !plan->ops->download_stats
+                   ? ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
+                              "backend %s cannot run the adaptive integrator dopri5",
+                              plan->ops->name)
+                   : ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    }
     if (adaptive)
         ens_config_tolerances(cfg, tol, tol + cfg->nvars);
     plan->job = (ens_backend_job){
@@ -342,16 +369,13 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
     /* The backend has copied the tolerances. */
     free(tol);
     plan->job.rtol = plan->job.atol = NULL;
-    if (st != ENS_OK)
+    if (st != ENS_OK) {
+        ens_nc_source_close(plan->source);
+        plan->source = NULL;
         return st;
+    }
     plan->batch = plan->job.capacity;
     plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
-#ifdef ENSOL_HAVE_MPI
-    if (plan->nranks > 1)
-        MPI_Allreduce(MPI_IN_PLACE, &plan->rounds, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
-#endif
-    plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
-    report_plan(cfg, plan);
     return ENS_OK;
 }
 
@@ -359,6 +383,44 @@ static void release_plan(ens_plan *plan)
 {
     plan->ops->destroy(plan->backend);
     ens_nc_source_close(plan->source);
+}
+
+/* split: members divided across MPI ranks (ens_run only). */
+static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->nranks = 1;
+    plan->local_rank = -1;
+    if (split)
+        mpi_layout(&plan->rank, &plan->nranks);
+#ifdef ENSOL_HAVE_MPI
+    if (plan->nranks > 1) {
+        /* This rank's number on its node: a GPU backend without a device
+         * request takes the node's devices in turn (see ens_backend_job). */
+        MPI_Comm node;
+        if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, plan->rank, MPI_INFO_NULL,
+                                &node) == MPI_SUCCESS) {
+            MPI_Comm_rank(node, &plan->local_rank);
+            MPI_Comm_free(&node);
+        }
+    }
+#endif
+    ens_status st = plan_resources(cfg, plan);
+    /* A rank whose device or file failed stops all. */
+    const int acquired = st == ENS_OK;
+    agree(cfg, plan, &st);
+    if (st != ENS_OK) {
+        if (acquired)
+            release_plan(plan);
+        return st;
+    }
+#ifdef ENSOL_HAVE_MPI
+    if (plan->nranks > 1)
+        MPI_Allreduce(MPI_IN_PLACE, &plan->rounds, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+#endif
+    plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
+    report_plan(cfg, plan);
+    return ENS_OK;
 }
 
 /* ---- the writer thread: the sink writes batch k while batch k+1 computes */
@@ -835,8 +897,6 @@ typedef struct ens_progress_state {
     long long stats_times;        /* saved times with statistics */
 } ens_progress_state;
 
-/* Integrate batch by batch; each finished batch goes to the writer thread
- * while the next one computes. */
 /* The batch's final states, in double, to the restart file. */
 static ens_status write_restart(const ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
                                 const ens_slab *slab, ens_nc_writer *restart, ens_error *err)
@@ -848,8 +908,13 @@ static ens_status write_restart(const ens_config *cfg, const ens_plan *plan, ens
     return ens_nc_write_batch(restart, slab->m0, slab->count, 1, b->final, 1, slab->params, err);
 }
 
+/* Integrate batch by batch; each finished batch goes to the writer thread
+ * while the next one computes. Under MPI every rank makes plan->rounds
+ * rounds with the same save intervals, a rank past its last batch with no
+ * members, so that the ranks meet at the same points (agree) and make the
+ * same collective writes. */
 static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
-                              ens_nc_writer *restart, ens_run_info *info,
+                              ens_nc_writer *restart, int shared_file, ens_run_info *info,
                               ens_progress_state *done, ens_batch_buffers *b)
 {
     const double start = now_seconds();
@@ -868,65 +933,72 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
     /* The writer thread calls NetCDF while this thread integrates. This
      * thread calls it too with a restart file or initial states from a
      * file; HDF5 built for MPI is not thread-safe, so an MPI build then
-     * writes from this thread. Across ranks it always does (collective
-     * calls stay on the thread that initialised MPI). */
+     * writes from this thread. So it does for a file shared by the ranks
+     * (collective calls stay on the thread that initialised MPI). */
 #ifdef ENSOL_HAVE_MPI
-    const int one_thread = plan->nranks > 1 || restart || plan->source;
+    const int one_thread = shared_file || restart || plan->source;
 #else
     const int one_thread = 0;
+    (void)shared_file;
 #endif
     ens_status st = writer_start(&writer, sink, plan->real_size == sizeof(double), one_thread,
                                  &cfg->error);
     if (st != ENS_OK)
         return st;
 
-    for (long long m0 = plan->first; m0 < plan->end && st == ENS_OK; m0 += plan->batch) {
-        ens_slab *slab = &b->slabs[batches % 2];
-        slab->m0 = m0;
-        slab->count = plan->end - m0 < plan->batch ? plan->end - m0 : plan->batch;
+    for (long long round = 0; round < plan->rounds && st == ENS_OK; round++) {
+        const long long m0 = plan->first + round * plan->batch;
+        ens_slab *slab = &b->slabs[round % 2];
+        slab->m0 = m0 < plan->end ? m0 : plan->end;
+        slab->count = m0 >= plan->end ? 0 : plan->end - m0 < plan->batch ? plan->end - m0
+                                                                            : plan->batch;
         slab->times = 0;
         const long long count = slab->count;
-        st = fill_batch(cfg, plan, b, slab);
-        if (st == ENS_OK)
-            st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
-        reset_members(slab);
-        if (st == ENS_OK && fixed_steps)
-            check_members(cfg, plan, b, slab, cfg->init_time);
-        if (st == ENS_OK && every_save) {
-            if (plan->trajectory)
+        if (count > 0) {
+            st = fill_batch(cfg, plan, b, slab);
+            if (st == ENS_OK)
+                st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
+            reset_members(slab);
+            if (st == ENS_OK && fixed_steps)
+                check_members(cfg, plan, b, slab, cfg->init_time);
+            if (st == ENS_OK && every_save && plan->trajectory)
                 save_time(cfg, plan, b, slab, 0);
-            if (plan->stats)
+            if (st == ENS_OK && every_save && plan->stats)
                 st = accumulate_moments(cfg, plan, b, slab, 0);
-            slab->times = 1;
         }
+        if (st == ENS_OK && every_save)
+            slab->times = 1;
+        agree(cfg, plan, &st);
         long long steps_done = 0;
         for (; steps_done < cfg->steps && st == ENS_OK;) {
             const long long n = cfg->steps - steps_done < interval ? cfg->steps - steps_done
                                                                    : interval;
-            const double t0 = now_seconds();
-            st = plan->ops->advance(plan->backend, n, &cfg->error);
-            compute += now_seconds() - t0;
             steps_done += n;
-            member_steps_done += (double)count * (double)n;
             const int last = steps_done == cfg->steps;
-            if (st == ENS_OK && (every_save || last || fixed_steps))
-                st = plan->ops->download(plan->backend, b->state, &cfg->error);
-            if (st == ENS_OK && fixed_steps)
-                check_members(cfg, plan, b, slab, cfg->init_time + (double)steps_done * cfg->dt);
-            if (st == ENS_OK && (every_save || last)) {
-                if (st == ENS_OK && plan->trajectory)
+            if (count > 0) {
+                const double t0 = now_seconds();
+                st = plan->ops->advance(plan->backend, n, &cfg->error);
+                compute += now_seconds() - t0;
+                member_steps_done += (double)count * (double)n;
+                if (st == ENS_OK && (every_save || last || fixed_steps))
+                    st = plan->ops->download(plan->backend, b->state, &cfg->error);
+                if (st == ENS_OK && fixed_steps)
+                    check_members(cfg, plan, b, slab,
+                                  cfg->init_time + (double)steps_done * cfg->dt);
+                if (st == ENS_OK && (every_save || last) && plan->trajectory)
                     save_time(cfg, plan, b, slab, slab->times);
-                if (st == ENS_OK && plan->stats)
+                if (st == ENS_OK && (every_save || last) && plan->stats)
                     st = accumulate_moments(cfg, plan, b, slab, slab->times);
-                if (st == ENS_OK)
-                    slab->times++;
             }
+            if (st == ENS_OK && (every_save || last))
+                slab->times++;
             if (st == ENS_OK && cfg->progress) {
                 const double elapsed = now_seconds() - start;
                 ens_progress p = {
-                    .members_done = m0 - plan->first + (last ? count : 0),
+                    .members_done = slab->m0 - plan->first + (last ? count : 0),
                     .members_total = members,
-                    .fraction = member_steps_done / total_member_steps,
+                    .fraction = total_member_steps > 0 ? member_steps_done / total_member_steps
+                                                       : 1.0,
                     .sim_time = (double)steps_done * cfg->dt,
                     .elapsed_seconds = elapsed,
                     .member_steps_per_second = compute > 0 ? member_steps_done / compute : 0.0,
@@ -934,19 +1006,23 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
                 if (cfg->progress(&p, cfg->progress_user))
                     st = ens_fail(&cfg->error, ENS_ERR_INTERRUPTED,
                                   "run stopped at model time %g of batch %lld (members %lld-%lld)",
-                                  (double)steps_done * cfg->dt, batches + 1, m0, m0 + count - 1);
+                                  (double)steps_done * cfg->dt, round + 1, slab->m0,
+                                  slab->m0 + count - 1);
             }
+            agree(cfg, plan, &st);
         }
         /* Each member's outcome goes with its states, a stopped batch's too. */
-        if (st == ENS_OK || st == ENS_ERR_INTERRUPTED) {
+        if (count > 0 && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
             ens_status rst = member_results(cfg, plan, b, slab, steps_done, &tally);
             st = rst != ENS_OK ? rst : st;
         }
-        batches++;
+        if (count > 0)
+            batches++;
         if (st == ENS_OK && restart)
             st = write_restart(cfg, plan, b, slab, restart, &cfg->error);
+        agree(cfg, plan, &st);
         if (st == ENS_OK) {
-            done->members_complete = m0 + count;
+            done->members_complete = slab->m0 + count - plan->first;
             done->stats_times = plan->ntimes;
         } else if (st == ENS_ERR_INTERRUPTED && slab->times > 0) {
             /* Keep what the stopped batch reached: its saved times so far. */
@@ -963,22 +1039,7 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             st = wst;
             cfg->error = err;
         }
-    }
-    /* A parallel file: a rank with fewer batches matches the others'
-     * collective writes with empty ones. */
-    for (long long round = batches; st == ENS_OK && plan->nranks > 1 && round < plan->rounds;
-         round++) {
-        ens_slab *slab = &b->slabs[round % 2];
-        slab->m0 = plan->end;
-        slab->count = 0;
-        slab->times = every_save ? plan->ntimes : 1;
-        ens_error err;
-        st = writer_submit(&writer, slab, &err);
-        if (st != ENS_OK)
-            cfg->error = err;
-        if (st == ENS_OK && restart)
-            st = ens_nc_write_batch(restart, plan->end, 0, 1, b->final, 1, slab->params,
-                                    &cfg->error);
+        agree(cfg, plan, &st);
     }
     ens_error err;
     ens_status wst = writer_finish(&writer, &err);
@@ -1016,7 +1077,7 @@ static ens_status run_to_sink(ens_config *cfg, ens_sink *sink, ens_run_info *inf
         ens_progress_state done;
         if (info)
             memset(info, 0, sizeof *info);
-        st = run_batches(cfg, &plan, sink, NULL, info, &done, &b);
+        st = run_batches(cfg, &plan, sink, NULL, 0, info, &done, &b);
         free_buffers(&b);
     }
     release_plan(&plan);
@@ -1201,10 +1262,61 @@ static ens_status reduce_moments(ens_config *cfg, const ens_plan *plan, ens_mome
 }
 #endif
 
+/* Which members a stopped run's file holds whole and which in part, as
+ * counts and as ranges of global indices ("0-99 200-299") in one buffer
+ * the caller frees; NULL when out of memory. A file shared by MPI ranks
+ * gets every rank's (the same on all, as its attributes must be). */
+static char *describe_progress(const ens_plan *plan, const ens_progress_state *done,
+                               int shared_file, ens_nc_incomplete *inc)
+{
+    long long mine[3] = {plan->first, done->members_complete, done->members_partial};
+    long long *all = mine;
+    int n = 1;
+#ifdef ENSOL_HAVE_MPI
+    if (shared_file) {
+        n = plan->nranks;
+        all = malloc(3 * (size_t)n * sizeof *all);
+        int ok = all != NULL;
+        MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        if (!ok) {
+            free(all);
+            return NULL;
+        }
+        MPI_Allgather(mine, 3, MPI_LONG_LONG, all, 3, MPI_LONG_LONG, MPI_COMM_WORLD);
+    }
+#else
+    (void)shared_file;
+#endif
+    const size_t half = (size_t)n * 48 + 1; /* two numbers of up to 20 digits per range */
+    char *text = malloc(2 * half);
+    if (text) {
+        char *complete = text, *partial = text + half;
+        size_t cu = 0, pu = 0;
+        complete[0] = partial[0] = '\0';
+        inc->members_complete = inc->members_partial = 0;
+        for (int r = 0; r < n; r++) {
+            const long long first = all[3 * r], whole = all[3 * r + 1], part = all[3 * r + 2];
+            if (whole > 0)
+                cu += (size_t)snprintf(complete + cu, half - cu, "%s%lld-%lld", cu ? " " : "",
+                                       first, first + whole - 1);
+            if (part > 0)
+                pu += (size_t)snprintf(partial + pu, half - pu, "%s%lld-%lld", pu ? " " : "",
+                                       first + whole, first + whole + part - 1);
+            inc->members_complete += whole;
+            inc->members_partial += part;
+        }
+        inc->complete_ranges = complete;
+        inc->partial_ranges = partial;
+    }
+    if (all != mine)
+        free(all);
+    return text;
+}
+
 /* Close the file after run_batches: committed on success, kept and marked
  * incomplete when the run was stopped, removed on failure. */
 static ens_status finish_file(ens_config *cfg, const ens_plan *plan, ens_nc_writer *writer,
-                              ens_status st, const ens_progress_state *done,
+                              int shared_file, ens_status st, const ens_progress_state *done,
                               const ens_batch_buffers *b)
 {
     ens_error err;
@@ -1241,21 +1353,26 @@ static ens_status finish_file(ens_config *cfg, const ens_plan *plan, ens_nc_writ
                                                            : plan->ntimes - 1;
     ens_nc_incomplete incomplete = {
         .reason = "run stopped before its end",
-        .members_complete = done->members_complete,
-        .members_partial = done->members_partial,
         .last_time = ens_config_time_at(cfg, last_index > 0 ? last_index : 0),
     };
+    char *ranges = NULL;
+    if (outcome == ENS_NC_KEEP_PARTIAL) {
+        ranges = describe_progress(plan, done, shared_file, &incomplete);
+        if (!ranges)
+            outcome = ENS_NC_DISCARD;
+    }
     char partial[4096];
     snprintf(partial, sizeof partial, "%s", ens_nc_partial_path(writer));
     ens_status cst = ens_nc_close(writer, outcome, &incomplete, &err);
     if (cst != ENS_OK && st == ENS_OK) {
         st = cst;
         cfg->error = err;
-    } else if (st == ENS_ERR_INTERRUPTED && cst == ENS_OK) {
+    } else if (st == ENS_ERR_INTERRUPTED && cst == ENS_OK && outcome == ENS_NC_KEEP_PARTIAL) {
         const size_t used = strlen(cfg->error.msg);
         snprintf(cfg->error.msg + used, sizeof cfg->error.msg - used,
                  "; what was computed is in %s, marked incomplete", partial);
     }
+    free(ranges);
     return st;
 }
 
@@ -1313,8 +1430,25 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     ens_config_describe_variation(cfg, variation, sizeof variation);
 
     const int output_type = cfg->output_type >= 0 ? cfg->output_type : cfg->precision;
+    /* Several ranks write one file together, or each its own piece: when
+     * asked to, or when NetCDF cannot write in parallel. */
+    const int pieces = plan.nranks > 1 && (cfg->file_per_rank || !ens_has_parallel_io());
+    const int shared_file = plan.nranks > 1 && !pieces;
+    char piece_path[4096], restart_piece_path[4096];
+    if (pieces && (ens_piece_path(cfg->output_path, plan.rank, piece_path,
+                                  sizeof piece_path) != ENS_OK ||
+                   (cfg->restart_path &&
+                    ens_piece_path(cfg->restart_path, plan.rank, restart_piece_path,
+                                   sizeof restart_piece_path) != ENS_OK))) {
+        free(times);
+        free(base);
+        free(tol);
+        release_plan(&plan);
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "output path too long: %s",
+                        cfg->output_path);
+    }
     ens_nc_spec spec = {
-        .path = cfg->output_path,
+        .path = pieces ? piece_path : cfg->output_path,
         .model = cfg->model,
         .nvars = cfg->nvars,
         .members = plan.members,
@@ -1322,7 +1456,8 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .times = times,
         .disk_double = output_type == ENS_PRECISION_ID_DOUBLE,
         .write_states = plan.trajectory,
-        .write_stats = plan.stats,
+        /* Pieces: the statistics over all ranks go in rank 0's. */
+        .write_stats = plan.stats && (!pieces || plan.rank == 0),
         .deflate_level = cfg->deflate_level,
         .quantize_bits = cfg->quantize_bits,
         .cache_limit = writer_cache_limit(cfg),
@@ -1343,12 +1478,14 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .base_state = base,
         .write_member_status = 1,
         .adaptive = tol ? &adaptive : NULL,
-        .parallel = plan.nranks > 1,
+        .parallel = shared_file,
+        .first_member = pieces ? plan.first : 0,
+        .piece_members = pieces ? plan.end - plan.first : 0,
     };
     /* The restart file: every member's final state, exact, in double. */
     const double end_time = cfg->init_time + (double)cfg->steps * cfg->dt;
     ens_nc_spec restart_spec = spec;
-    restart_spec.path = cfg->restart_path;
+    restart_spec.path = pieces ? restart_piece_path : cfg->restart_path;
     restart_spec.ntimes = 1;
     restart_spec.times = &end_time;
     restart_spec.disk_double = 1;
@@ -1360,19 +1497,29 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
 
     ens_nc_writer *writer = NULL, *restart = NULL;
     ens_batch_buffers b;
+    /* Every rank opens its files, or none goes on (agree). */
     st = alloc_buffers(cfg, &plan, &b);
-    if (st == ENS_OK && cfg->restart_path)
+    agree(cfg, &plan, &st);
+    if (st == ENS_OK && cfg->restart_path) {
         st = ens_nc_open(&restart_spec, &restart, &cfg->error);
+        agree(cfg, &plan, &st);
+    }
     if (st == ENS_OK) {
         st = ens_nc_open(&spec, &writer, &cfg->error);
+        const int opened = st == ENS_OK;
+        agree(cfg, &plan, &st);
+        if (opened && st != ENS_OK) {
+            ens_error ignored;
+            ens_nc_close(writer, ENS_NC_DISCARD, NULL, &ignored);
+        }
         if (st == ENS_OK) {
             ens_sink sink = {.write = netcdf_write, .self = writer};
             ens_progress_state done;
             if (info)
                 memset(info, 0, sizeof *info);
-            st = run_batches(cfg, &plan, &sink, restart, info, &done, &b);
+            st = run_batches(cfg, &plan, &sink, restart, shared_file, info, &done, &b);
             unsigned long long bytes = ens_nc_bytes_written(writer);
-            st = finish_file(cfg, &plan, writer, st, &done, &b);
+            st = finish_file(cfg, &plan, writer, shared_file, st, &done, &b);
             if (info)
                 info->bytes_written = bytes;
 #ifdef ENSOL_HAVE_MPI

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include <netcdf.h>
-#ifdef ENSOL_HAVE_MPI
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
 #include <mpi.h>
 #include <netcdf_par.h>
 #endif
@@ -44,7 +44,8 @@ struct ens_nc_writer {
     const ens_model_info *model;
     int vector;      /* one vector variable instead of one per state var */
     int nvars;
-    long long members;
+    long long first;  /* global index of the file's first member */
+    long long members; /* members in this file */
     long long ntimes;
     int disk_double;
     int write_states;
@@ -119,11 +120,12 @@ static size_t next_prime(size_t n)
  * so that a chunk holds CHUNK_MIN_BYTES..CHUNK_MAX_BYTES where the shape
  * allows. Too big: shrink members, then times, then the vector dimension.
  * Too small: grow times, then members. */
-static void choose_chunks(ens_nc_writer *w)
+void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long members,
+                         long long ntimes, size_t chunk[3])
 {
-    size_t es = w->disk_double ? 8 : 4;
-    size_t M = (size_t)w->members, T = (size_t)w->ntimes;
-    size_t V = w->vector ? (size_t)w->nvars : 1;
+    size_t es = disk_double ? 8 : 4;
+    size_t M = (size_t)members, T = (size_t)ntimes;
+    size_t V = vector ? (size_t)nvars : 1;
     size_t cm = M < CHUNK_MEMBERS ? M : CHUNK_MEMBERS;
     size_t ct = T < CHUNK_TIMES ? T : CHUNK_TIMES;
     size_t cv = V;
@@ -156,9 +158,9 @@ static void choose_chunks(ens_nc_writer *w)
             break;
         }
     }
-    w->chunk[0] = cm;
-    w->chunk[1] = ct;
-    w->chunk[2] = cv;
+    chunk[0] = cm;
+    chunk[1] = ct;
+    chunk[2] = cv;
 }
 
 static size_t chunk_bytes(const ens_nc_writer *w)
@@ -202,7 +204,7 @@ static int define_globals(const ens_nc_writer *w, const ens_nc_spec *s)
 
 #define TRY(call) do { if ((st = (call)) != NC_NOERR) return st; } while (0)
     iso8601_utc(stamp, sizeof stamp);
-#ifdef ENSOL_HAVE_MPI
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
     /* Every rank must define the same attributes: rank 0's clock. */
     if (w->parallel)
         MPI_Bcast(stamp, (int)sizeof stamp, MPI_CHAR, 0, MPI_COMM_WORLD);
@@ -226,6 +228,10 @@ static int define_globals(const ens_nc_writer *w, const ens_nc_spec *s)
         return st;
 
     TRY(put_text(ncid, NC_GLOBAL, "date_created", stamp));
+    if (s->piece_members > 0) {
+        TRY(put_int64(ncid, NC_GLOBAL, ENS_NC_PIECE_FIRST, s->first_member));
+        TRY(put_int64(ncid, NC_GLOBAL, ENS_NC_PIECE_TOTAL, s->members));
+    }
     TRY(put_text(ncid, NC_GLOBAL, "model", m->name));
     TRY(put_text(ncid, NC_GLOBAL, "model_title", or_empty(m->title)));
     TRY(put_text(ncid, NC_GLOBAL, "integrator", or_empty(s->integrator)));
@@ -268,9 +274,9 @@ static int define_globals(const ens_nc_writer *w, const ens_nc_spec *s)
     return NC_NOERR;
 }
 
-/* Write member 0..members-1 in blocks, so huge ensembles need no huge
- * temporary array. */
-static int write_member_coord(int ncid, int varid, long long members)
+/* Write the member coordinate, first..first+members-1, in blocks, so huge
+ * ensembles need no huge temporary array. */
+static int write_member_coord(int ncid, int varid, long long first, long long members)
 {
     long long *block = malloc(sizeof *block * COORD_BLOCK);
     if (!block)
@@ -279,7 +285,7 @@ static int write_member_coord(int ncid, int varid, long long members)
     for (long long m0 = 0; m0 < members && st == NC_NOERR; m0 += COORD_BLOCK) {
         long long n = members - m0 < COORD_BLOCK ? members - m0 : COORD_BLOCK;
         for (long long i = 0; i < n; i++)
-            block[i] = m0 + i;
+            block[i] = first + m0 + i;
         size_t start = (size_t)m0, cnt = (size_t)n;
         st = nc_put_vara_longlong(ncid, varid, &start, &cnt, block);
     }
@@ -342,7 +348,7 @@ static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what
     int dim_member, dim_time, dim_vec = -1, var_member, var_time, var_vec = -1;
 
 #define TRY(call, step) do { *what = (step); if ((st = (call)) != NC_NOERR) return st; } while (0)
-    TRY(nc_def_dim(ncid, "member", (size_t)s->members, &dim_member), "dimension member");
+    TRY(nc_def_dim(ncid, "member", (size_t)w->members, &dim_member), "dimension member");
     TRY(nc_def_dim(ncid, "time", (size_t)s->ntimes, &dim_time), "dimension time");
     if (w->vector)
         TRY(nc_def_dim(ncid, m->vector_dim, (size_t)s->nvars, &dim_vec), "vector dimension");
@@ -425,7 +431,7 @@ static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what
 
     TRY(define_member_vars(w, s, dim_member), "member status");
     TRY(define_globals(w, s), "global attributes");
-#ifdef ENSOL_HAVE_MPI
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
     /* Collective access for every variable: writes to compressed variables
      * must be collective, and each rank then makes the same calls (ranks
      * with fewer batches make zero-size ones). */
@@ -438,7 +444,7 @@ static int define_file(ens_nc_writer *w, const ens_nc_spec *s, const char **what
 #endif
     TRY(nc_enddef(ncid), "file header");
 
-    TRY(write_member_coord(ncid, var_member, s->members), "member coordinate");
+    TRY(write_member_coord(ncid, var_member, w->first, w->members), "member coordinate");
     size_t start = 0, cnt = (size_t)s->ntimes;
     TRY(nc_put_vara_double(ncid, var_time, &start, &cnt, s->times), "time coordinate");
     if (w->vector) {
@@ -463,6 +469,11 @@ static ens_status check_spec(const ens_nc_spec *s, ens_error *err)
     if (!s || !s->path || !s->path[0] || !s->model)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "output file: no path or model given");
     const ens_model_info *m = s->model;
+    if (s->piece_members < 0 || s->first_member < 0 ||
+        (s->piece_members > 0 && s->first_member > s->members - s->piece_members))
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "output file '%s': members %lld..%lld of an ensemble of %lld", s->path,
+                        s->first_member, s->first_member + s->piece_members - 1, s->members);
     if (s->members < 1 || s->ntimes < 1 || s->nvars < 1)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
                         "output file '%s': members (%lld), times (%lld) and variables (%d) "
@@ -527,15 +538,16 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     w->model = spec->model;
     w->vector = spec->model->var_names[0] == NULL;
     w->nvars = spec->nvars;
-    w->members = spec->members;
+    w->first = spec->piece_members > 0 ? spec->first_member : 0;
+    w->members = spec->piece_members > 0 ? spec->piece_members : spec->members;
     w->ntimes = spec->ntimes;
     w->disk_double = spec->disk_double != 0;
     w->write_states = spec->write_states != 0;
     w->cache_limit = spec->cache_limit > 0 ? spec->cache_limit : ENS_NC_DEFAULT_CACHE_LIMIT;
     w->write_stats = spec->write_stats != 0;
     w->nstate = w->vector ? 1 : spec->nvars;
-    choose_chunks(w);
-#ifdef ENSOL_HAVE_MPI
+    ens_nc_state_chunks(w->disk_double, w->vector, w->nvars, w->members, w->ntimes, w->chunk);
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
     w->parallel = spec->parallel != 0;
     if (w->parallel)
         MPI_Comm_rank(MPI_COMM_WORLD, &w->rank);
@@ -558,7 +570,7 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
         else
             fclose(probe);
     }
-#ifdef ENSOL_HAVE_MPI
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
     if (w->parallel)
         MPI_Bcast(&probe_errno, 1, MPI_INT, 0, MPI_COMM_WORLD);
 #endif
@@ -570,7 +582,7 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     }
 
     int st;
-#ifdef ENSOL_HAVE_MPI
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
     if (w->parallel)
         st = nc_create_par(w->partial, NC_NETCDF4 | NC_CLOBBER, MPI_COMM_WORLD, MPI_INFO_NULL,
                            &w->ncid);
@@ -601,16 +613,50 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     return ENS_OK;
 }
 
+/* Grow the scratch buffer (kept across calls) to `bytes`; a zero-size
+ * write still passes a buffer. */
+static int reserve_scratch(ens_nc_writer *w, size_t bytes)
+{
+    if (bytes == 0)
+        bytes = sizeof(double);
+    if (bytes <= w->scratch_bytes)
+        return NC_NOERR;
+    void *p = realloc(w->scratch, bytes);
+    if (!p)
+        return NC_ENOMEM;
+    w->scratch = p;
+    w->scratch_bytes = bytes;
+    return NC_NOERR;
+}
+
+static void fill_nan(void *values, size_t count, int is_double)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (is_double)
+            ((double *)values)[i] = NAN;
+        else
+            ((float *)values)[i] = NAN;
+    }
+}
+
+/* Whether members [m0, m0 + count), global indices, lie in the file. */
+static int members_in_file(const ens_nc_writer *w, long long m0, long long count)
+{
+    return m0 >= w->first && count >= 0 && m0 - w->first <= w->members &&
+           count <= w->members - (m0 - w->first);
+}
+
 ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
                               long long times, const void *states, int states_double,
                               const double *params, ens_error *err)
 {
     if (!w)
         return ens_fail(err, ENS_ERR_INTERNAL, "output file: no writer");
-    if (m0 < 0 || count < 0 || m0 > w->members || count > w->members - m0)
+    if (!members_in_file(w, m0, count))
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                        "output file '%s': members %lld..%lld outside 0..%lld", w->path,
-                        m0, m0 + count - 1, w->members - 1);
+                        "output file '%s': members %lld..%lld outside %lld..%lld", w->path,
+                        m0, m0 + count - 1, w->first, w->first + w->members - 1);
+    m0 -= w->first;
     if (times < 0 || times > w->ntimes)
         return ens_fail(err, ENS_ERR_INTERNAL, "output file '%s': %lld saved times of %lld",
                         w->path, times, w->ntimes);
@@ -636,50 +682,48 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
     size_t T = (size_t)w->ntimes, V = (size_t)w->nvars, n = (size_t)count;
     size_t TW = (size_t)times; /* times written of the T in the buffer */
 
+    /* An interrupted batch (TW < T) is written over all T times, those it
+     * did not reach as NaN: readers see that they are missing, and whole
+     * chunks are written (partial ones cost a read-modify-write each,
+     * over a second per batch in a file shared by MPI ranks). */
     if (!w->write_states || TW == 0) {
         /* parameters only */
-    } else if (st == NC_NOERR && w->vector && TW == T) {
-        /* The buffer already has the file's (member, time, k) order. */
+    } else if (st == NC_NOERR && w->vector) {
+        const void *values = states;
+        if (TW < T) {
+            /* The member (time, k) blocks for the times done, then NaN. */
+            const size_t block = T * V * es, done = TW * V * es;
+            st = reserve_scratch(w, n * block);
+            for (size_t i = 0; i < n && st == NC_NOERR; i++) {
+                char *dst = (char *)w->scratch + i * block;
+                memcpy(dst, (const char *)states + i * block, done);
+                fill_nan(dst + done, (T - TW) * V, states_double);
+            }
+            values = w->scratch;
+        }
         size_t start[3] = {(size_t)m0, 0, 0}, cnt[3] = {n, T, V};
         what = w->model->vector_name;
-        st = states_double ? nc_put_vara_double(w->ncid, w->state_id[0], start, cnt, states)
-                           : nc_put_vara_float(w->ncid, w->state_id[0], start, cnt, states);
-    } else if (st == NC_NOERR && w->vector) {
-        /* An interrupted batch: the member (time, k) blocks for the times
-         * done, one member at a time (rare, so no staging buffer). */
-        what = w->model->vector_name;
-        for (size_t i = 0; i < n && st == NC_NOERR; i++) {
-            size_t start[3] = {(size_t)m0 + i, 0, 0}, cnt[3] = {1, TW, V};
-            const char *src = (const char *)states + i * T * V * es;
-            st = states_double ? nc_put_vara_double(w->ncid, w->state_id[0], start, cnt,
-                                                    (const double *)src)
-                               : nc_put_vara_float(w->ncid, w->state_id[0], start, cnt,
-                                                   (const float *)src);
-        }
+        if (st == NC_NOERR)
+            st = states_double
+                     ? nc_put_vara_double(w->ncid, w->state_id[0], start, cnt, values)
+                     : nc_put_vara_float(w->ncid, w->state_id[0], start, cnt, values);
     } else if (st == NC_NOERR) {
         /* De-interleave (member, time, var) into one (member, time) slab per
          * variable, converted to the type on disk here (HDF5's conversion
          * is several times slower); the scratch buffer is kept across calls. */
         const size_t out_es = w->disk_double ? sizeof(double) : sizeof(float);
-        size_t need = n * TW * out_es;
-        if (need == 0)
-            need = sizeof(double); /* a zero-size write still passes a buffer */
-        if (need > w->scratch_bytes) {
-            void *p = realloc(w->scratch, need);
-            if (!p)
-                return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
-                                "output file '%s': out of memory for %zu bytes", w->path, need);
-            w->scratch = p;
-            w->scratch_bytes = need;
-        }
-        size_t start[2] = {(size_t)m0, 0}, cnt[2] = {n, TW};
+        st = reserve_scratch(w, n * T * out_es);
+        size_t start[2] = {(size_t)m0, 0}, cnt[2] = {n, T};
 #define ENS_DEINTERLEAVE(SRC_T, DST_T)                                      \
     do {                                                                    \
         const SRC_T *src = (const SRC_T *)states + v;                       \
         DST_T *dst = w->scratch;                                            \
-        for (size_t i = 0; i < n; i++)                                      \
+        for (size_t i = 0; i < n; i++) {                                    \
             for (size_t t = 0; t < TW; t++)                                 \
-                dst[i * TW + t] = (DST_T)src[(i * T + t) * V];              \
+                dst[i * T + t] = (DST_T)src[(i * T + t) * V];               \
+            for (size_t t = TW; t < T; t++)                                 \
+                dst[i * T + t] = (DST_T)NAN;                                \
+        }                                                                   \
     } while (0)
         for (int v = 0; v < w->nstate && st == NC_NOERR; v++) {
             what = w->model->var_names[v];
@@ -706,8 +750,9 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
         st = nc_put_vara_double(w->ncid, w->param_id[p], &start, &cnt, params + (size_t)p * n);
     }
     if (st != NC_NOERR)
-        return ens_fail(err, ENS_ERR_IO, "cannot write %s of members %lld..%lld to '%s': %s",
-                        what, m0, m0 + count - 1, w->partial, nc_strerror(st));
+        return ens_fail(err, st == NC_ENOMEM ? ENS_ERR_OUT_OF_MEMORY : ENS_ERR_IO,
+                        "cannot write %s of members %lld..%lld to '%s': %s", what,
+                        w->first + m0, w->first + m0 + count - 1, w->partial, nc_strerror(st));
     if (w->write_states)
         w->bytes_written += (unsigned long long)n * TW * V * (w->disk_double ? 8u : 4u);
     return ENS_OK;
@@ -769,10 +814,11 @@ ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
 {
     if (!w || !stats)
         return ens_fail(err, ENS_ERR_INTERNAL, "output file: no writer or member results");
-    if (m0 < 0 || count < 0 || m0 > w->members || count > w->members - m0)
+    if (!members_in_file(w, m0, count))
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                        "output file '%s': members %lld..%lld outside 0..%lld", w->path, m0,
-                        m0 + count - 1, w->members - 1);
+                        "output file '%s': members %lld..%lld outside %lld..%lld", w->path,
+                        m0, m0 + count - 1, w->first, w->first + w->members - 1);
+    m0 -= w->first;
     if (count == 0 && !w->parallel)
         return ENS_OK;
     size_t start = (size_t)m0, cnt = (size_t)count;
@@ -829,6 +875,12 @@ static int mark_incomplete(ens_nc_writer *w, const ens_nc_incomplete *inc)
     if (st == NC_NOERR)
         st = put_int64(w->ncid, NC_GLOBAL, "members_partial", inc ? inc->members_partial : 0);
     if (st == NC_NOERR)
+        st = put_text(w->ncid, NC_GLOBAL, "members_complete_ranges",
+                      inc && inc->complete_ranges ? inc->complete_ranges : "");
+    if (st == NC_NOERR)
+        st = put_text(w->ncid, NC_GLOBAL, "members_partial_ranges",
+                      inc && inc->partial_ranges ? inc->partial_ranges : "");
+    if (st == NC_NOERR)
         st = put_double(w->ncid, NC_GLOBAL, "last_time_written", inc ? inc->last_time : 0.0);
     if (st == NC_NOERR)
         st = nc_enddef(w->ncid);
@@ -845,7 +897,7 @@ ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
     int st = nc_close(w->ncid);
     if (st == NC_NOERR)
         st = marked;
-#ifdef ENSOL_HAVE_MPI
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
     if (w->parallel) {
         /* Every rank has closed before rank 0 alone renames or removes. */
         MPI_Barrier(MPI_COMM_WORLD);

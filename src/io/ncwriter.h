@@ -64,7 +64,19 @@ typedef struct ens_nc_spec {
      * all ranks make it, in the same order, a rank with nothing to write
      * with count 0. Rank 0 alone renames or removes the file. */
     int parallel;
+    /* A piece of the ensemble (one MPI rank's file when ranks write one
+     * file each): members [first_member, first_member + piece_members) of
+     * the `members`; the member coordinate holds their global indices and
+     * two global attributes say where the piece lies (ens_nc_merge joins
+     * the pieces). piece_members 0: the whole ensemble. The m0 given to the
+     * calls below are global indices in both cases. */
+    long long first_member;
+    long long piece_members;
 } ens_nc_spec;
+
+/* Global attributes of a piece: its first member, and the ensemble's size. */
+#define ENS_NC_PIECE_FIRST "first_member"
+#define ENS_NC_PIECE_TOTAL "ensemble_members"
 
 /* Settings of an adaptive integrator, stored as global attributes. */
 typedef struct ens_nc_adaptive {
@@ -72,6 +84,12 @@ typedef struct ens_nc_adaptive {
     double dt_min, dt_max;            /* 0: none */
     long long max_steps;
 } ens_nc_adaptive;
+
+/* Chunk shape {member, time, vector} of a state variable of a file with
+ * `members` members and `ntimes` times (vector: one (member, time, k)
+ * variable of nvars components, else one (member, time) per variable). */
+void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long members,
+                         long long ntimes, size_t chunk[3]);
 
 /* Chunk cache per state variable when the spec sets no limit. */
 #define ENS_NC_DEFAULT_CACHE_LIMIT ((size_t)64 * 1024 * 1024)
@@ -113,8 +131,10 @@ typedef enum ens_nc_outcome {
 /* What an interrupted file holds, recorded in its global attributes. */
 typedef struct ens_nc_incomplete {
     const char *reason;           /* e.g. "interrupted by SIGINT" */
-    long long members_complete;   /* members [0, this) have every saved time */
-    long long members_partial;    /* the next this many have times [0, last_time] */
+    long long members_complete;   /* members with every saved time */
+    long long members_partial;    /* members with the times up to last_time */
+    const char *complete_ranges;  /* which members: "0-99 200-299" (global indices) */
+    const char *partial_ranges;   /* "" when none */
     double last_time;             /* model time of the last state written */
 } ens_nc_incomplete;
 
