@@ -5,10 +5,10 @@ the others waiting in a collective call.
     check_mpi_stop.py ENSOL MPIRUN WORKDIR CASE
 
 CASE signal: SIGTERM to rank 1 alone, mid-run. Every rank stops at the
-  same save interval; the shared file stays as NAME.partial, marked
-  incomplete, with the same member ranges on every rank's behalf, and the
-  saved values it holds are the single-process run's; rank 0 reports rank
-  1's stop.
+  same save interval; the shared file (or each rank's piece) stays as
+  NAME.partial, marked incomplete, with the member ranges it holds, whose
+  saved values are the single-process run's and NaN after the stop; rank 0
+  reports rank 1's stop.
 CASE open: rank 1 cannot create its piece (--file-per-rank, a directory in
   the way). All ranks fail at once, rank 0 names rank 1 and the path, and
   no file is left.
@@ -91,41 +91,56 @@ if case == "signal":
         fail("a run stopped by a signal exited 0")
     if "MPI rank 1" not in err or "stopped" not in err:
         fail(f"rank 0 does not report rank 1's stop:\n{err}")
-    if os.path.exists(out) or not os.path.exists(out + ".partial"):
-        fail(f"expected {out}.partial only, found {os.listdir(workdir)}")
+    # One shared file, or one piece per rank (a NetCDF without parallel I/O).
+    partials = sorted(glob.glob(os.path.join(workdir, "run*.partial")))
+    names = [os.path.basename(f) for f in partials]
+    if os.path.exists(out) or names not in (["run.nc.partial"],
+                                           ["run.rank0000.nc.partial", "run.rank0001.nc.partial"]):
+        fail(f"expected run.nc.partial or one partial piece per rank, found {os.listdir(workdir)}")
     one = os.path.join(workdir, "one.nc")
     subprocess.run([ensol, "run", "-q", *args, "-o", one], check=True)
-    with netCDF4.Dataset(out + ".partial") as a, netCDF4.Dataset(one) as b:
-        if "incomplete" not in a.ncattrs():
-            fail("the partial file is not marked incomplete")
-        last = float(a.getncattr("last_time_written"))
-        times = np.asarray(a.variables["time"][:])
-        t_last = int(np.searchsorted(times, last))
-        ranges = []
-        for key in ("members_complete_ranges", "members_partial_ranges"):
-            text = a.getncattr(key)
-            ranges.append([tuple(int(v) for v in r.split("-")) for r in text.split()])
-        complete, partial = ranges
-        counted = sum(hi - lo + 1 for lo, hi in complete)
-        if counted != int(a.getncattr("members_complete")):
-            fail(f"members_complete {a.getncattr('members_complete')} but ranges {complete}")
-        if not partial:
-            fail("no member in progress recorded: the stop was not mid-batch")
-        # Every range starts in a different rank's slab: both ranks said
-        # what they had (rank 0 has members 0-29999, rank 1 30000-59999).
-        starts = [lo for lo, _ in complete + partial]
-        if not (any(s < 30000 for s in starts) and any(s >= 30000 for s in starts)):
-            fail(f"ranges {complete} / {partial} miss a rank")
-        x_a = np.asarray(a.variables["x"][:])
+    complete, partial, lasts = [], [], set()
+    with netCDF4.Dataset(one) as b:
         x_b = np.asarray(b.variables["x"][:])
-        for lo, hi in complete:
-            if x_a[lo:hi + 1].tobytes() != x_b[lo:hi + 1].tobytes():
-                fail(f"complete members {lo}-{hi} differ from one process")
-        for lo, hi in partial:
-            if x_a[lo:hi + 1, :t_last + 1].tobytes() != x_b[lo:hi + 1, :t_last + 1].tobytes():
-                fail(f"members {lo}-{hi} differ from one process up to t={last}")
-            if not np.isnan(x_a[lo:hi + 1, t_last + 1:]).all():
-                fail(f"members {lo}-{hi}: times after {last} are not NaN")
+        times = np.asarray(b.variables["time"][:])
+    for name in partials:
+        with netCDF4.Dataset(name) as a:
+            if "incomplete" not in a.ncattrs():
+                fail(f"{name} is not marked incomplete")
+            last = float(a.getncattr("last_time_written"))
+            lasts.add(last)
+            t_last = int(np.searchsorted(times, last))
+            first = int(a.variables["member"][0])
+            x_a = np.asarray(a.variables["x"][:])
+            ranges = []
+            for key in ("members_complete_ranges", "members_partial_ranges"):
+                text = a.getncattr(key)
+                ranges.append([tuple(int(v) for v in r.split("-")) for r in text.split()])
+            counted = sum(hi - lo + 1 for lo, hi in ranges[0])
+            if counted != int(a.getncattr("members_complete")):
+                fail(f"{name}: members_complete {a.getncattr('members_complete')} "
+                     f"but ranges {ranges[0]}")
+            for lo, hi in ranges[0]:
+                if x_a[lo - first:hi - first + 1].tobytes() != x_b[lo:hi + 1].tobytes():
+                    fail(f"{name}: complete members {lo}-{hi} differ from one process")
+            for lo, hi in ranges[1]:
+                got = x_a[lo - first:hi - first + 1]
+                if got[:, :t_last + 1].tobytes() != x_b[lo:hi + 1, :t_last + 1].tobytes():
+                    fail(f"{name}: members {lo}-{hi} differ from one process up to t={last}")
+                if not np.isnan(got[:, t_last + 1:]).all():
+                    fail(f"{name}: members {lo}-{hi}: times after {last} are not NaN")
+            complete += ranges[0]
+            partial += ranges[1]
+    if len(lasts) != 1:
+        fail(f"the ranks stopped at different times: {sorted(lasts)}")
+    last = lasts.pop()
+    if not partial:
+        fail("no member in progress recorded: the stop was not mid-batch")
+    # Both ranks said what they had (rank 0 has members 0-29999, rank 1
+    # 30000-59999).
+    starts = [lo for lo, _ in complete + partial]
+    if not (any(s < 30000 for s in starts) and any(s >= 30000 for s in starts)):
+        fail(f"ranges {complete} / {partial} miss a rank")
     print(f"ok: rank 1 stopped, both ranks stopped at t={last}; complete {complete}, "
           f"partial {partial}")
 elif case == "open":
