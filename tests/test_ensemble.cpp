@@ -857,3 +857,62 @@ TEST(ensemble, StatusStringsAreDistinctAndNonEmpty)
 }
 
 } // namespace
+
+// MPI ranks that write one file each put the rank before the extension, so
+// that the pieces keep it and a shell glob lists them in rank order.
+TEST(ensemble, PiecePathPutsTheRankBeforeTheExtension)
+{
+    struct Case {
+        const char *path;
+        int rank;
+        const char *piece;
+    };
+    const Case cases[] = {
+        {"run.nc", 3, "run.rank0003.nc"},
+        {"out", 0, "out.rank0000"},
+        {"dir.d/out", 12, "dir.d/out.rank0012"},
+        {"/scratch/a.b/run.v2.nc", 7, "/scratch/a.b/run.v2.rank0007.nc"},
+        {".hidden", 1, ".hidden.rank0001"},
+        {"big.nc", 123456, "big.rank123456.nc"},
+    };
+    for (const Case &c : cases) {
+        char out[256];
+        ASSERT_EQ(ens_piece_path(c.path, c.rank, out, sizeof out), ENS_OK) << c.path;
+        EXPECT_STREQ(out, c.piece);
+    }
+    char small[8];
+    EXPECT_EQ(ens_piece_path("run.nc", 1, small, sizeof small), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_piece_path("", 1, small, sizeof small), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_piece_path("run.nc", -1, small, sizeof small), ENS_ERR_INVALID_ARGUMENT);
+}
+
+// In one process the setting changes nothing: the file is whole.
+TEST(ensemble, FilePerRankInOneProcessWritesTheWholeFile)
+{
+    ensol_test::TempDir dir;
+    ens_config *cfg = nullptr;
+    ASSERT_EQ(ens_config_create(&cfg), ENS_OK);
+    const std::string out = dir.file("one.nc");
+    ASSERT_EQ(ens_config_set_members(cfg, 10), ENS_OK);
+    ASSERT_EQ(ens_config_set_steps(cfg, 10), ENS_OK);
+    ASSERT_EQ(ens_config_set_output_path(cfg, out.c_str()), ENS_OK);
+    EXPECT_EQ(ens_config_set_file_per_rank(cfg, 1), ENS_OK);
+    EXPECT_EQ(ens_config_set_file_per_rank(nullptr, 1), ENS_ERR_INVALID_ARGUMENT);
+    ASSERT_EQ(ens_run(cfg, nullptr), ENS_OK) << ens_config_last_error(cfg);
+    EXPECT_EQ(access(out.c_str(), F_OK), 0);
+    char piece[4096];
+    ASSERT_EQ(ens_piece_path(out.c_str(), 0, piece, sizeof piece), ENS_OK);
+    EXPECT_NE(access(piece, F_OK), 0) << piece;
+    ens_config_destroy(cfg);
+}
+
+TEST(ensemble, MergeFilesRejectsMissingArgumentsWithAMessage)
+{
+    char error[256] = "untouched";
+    const char *pieces[] = {"a.nc"};
+    EXPECT_EQ(ens_merge_files(nullptr, pieces, 1, "h", error, sizeof error),
+              ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(error).find("piece"), std::string::npos) << error;
+    EXPECT_EQ(ens_merge_files("out.nc", pieces, 0, "h", error, sizeof error),
+              ENS_ERR_INVALID_ARGUMENT);
+}
