@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,78 +24,33 @@ extern "C" {
 
 namespace {
 
+using ensol_test::exists;
+using ensol_test::read_all;
+using ensol_test::sample_value;
 using ensol_test::TempDir;
-
-bool exists(const std::string &p) { return access(p.c_str(), F_OK) == 0; }
-
-std::string read_all(const std::string &p)
-{
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// Distinct, non-float-representable value for member m, time t, variable v.
-double value(long long m, long long t, int v)
-{
-    return 0.1234567891 + 1000.0 * (double)m + 10.0 * (double)t + 0.01 * v +
-           1e-7 * (double)(m % 13);
-}
+using ensol_test::text_att;
 
 // One run's settings; write() produces its whole file or one piece of it.
-struct Ensemble {
-    const ens_model_info *model = nullptr;
+struct Ensemble : ensol_test::SampleSpec {
     int nvars = 0;
     long long members = 0, ntimes = 0;
-    std::vector<double> times, param_values, base, rtol, atol;
-    std::vector<int> varies;
+    std::vector<double> rtol, atol;
     std::vector<ens_moments> moments; // (time, var) over all members
     ens_nc_adaptive adaptive{};
-    std::string history = "ensol run --members 30 --test";
-    ens_nc_spec spec{};
 
     Ensemble(const char *model_name, int nv, long long m, long long t, int disk_double)
-        : nvars(nv), members(m), ntimes(t)
+        : SampleSpec(model_name, nv, m, t, disk_double, "ensol run --members 30 --test"),
+          nvars(nv), members(m), ntimes(t)
     {
-        model = ens_models_find(model_name);
         if (!model)
             return;
-        for (long long i = 0; i < ntimes; i++)
-            times.push_back(0.25 * (double)i);
-        for (int p = 0; p < model->nparams; p++) {
-            param_values.push_back(model->param_defaults[p]);
-            varies.push_back(0);
-        }
         for (int v = 0; v < nvars; v++) {
-            base.push_back(1.5 + v);
             rtol.push_back(1e-6);
             atol.push_back(1e-9 * (v + 1));
         }
         adaptive = {rtol.data(), atol.data(), 1e-8, 0.5, 100000};
-        spec.model = model;
-        spec.nvars = nvars;
-        spec.members = members;
-        spec.ntimes = ntimes;
-        spec.times = times.data();
-        spec.disk_double = disk_double;
-        spec.write_states = 1;
         spec.write_stats = 1;
-        spec.param_varies = varies.data();
-        spec.param_values = param_values.data();
-        spec.history = history.c_str();
-        spec.integrator = "rk4";
-        spec.precision = "double";
         spec.output_mode = "both";
-        spec.backend = "openmp";
-        spec.device = "CPU, 2 threads";
-        spec.param_variation = "";
-        spec.dt = 0.01;
-        spec.steps = 100;
-        spec.save_every = 25;
-        spec.seed = 0xFFFFFFFFFFFFFFF1ull;
-        spec.perturbation = 0.001;
-        spec.base_state = base.data();
         spec.write_member_status = 1;
         moments.resize((size_t)(ntimes * nvars));
         for (auto &x : moments)
@@ -104,14 +58,13 @@ struct Ensemble {
         for (long long i = 0; i < members; i++)
             for (long long k = 0; k < ntimes; k++)
                 for (int v = 0; v < nvars; v++)
-                    ens_moments_push(&moments[(size_t)(k * nvars + v)], value(i, k, v));
+                    ens_moments_push(&moments[(size_t)(k * nvars + v)], sample_value(i, k, v));
     }
     void vary(const char *name)
     {
         for (int p = 0; p < model->nparams; p++)
             if (std::string(model->param_names[p]) == name) {
-                varies[(size_t)p] = 1;
-                param_values[(size_t)p] = NAN;
+                SampleSpec::vary(p);
                 spec.param_variation = "per member";
             }
     }
@@ -145,7 +98,7 @@ struct Ensemble {
             for (long long i = 0; i < c; i++)
                 for (long long k = 0; k < ntimes; k++)
                     for (int v = 0; v < nvars; v++)
-                        states[(size_t)((i * ntimes + k) * nvars + v)] = value(b + i, k, v);
+                        states[(size_t)((i * ntimes + k) * nvars + v)] = sample_value(b + i, k, v);
             std::vector<double> params((size_t)(model->nparams * c));
             for (int p = 0; p < model->nparams; p++)
                 for (long long i = 0; i < c; i++)
@@ -209,18 +162,6 @@ ens_status merge(const std::string &out, const std::vector<std::string> &pieces,
 }
 
 // ---- reading files back ---------------------------------------------------
-
-std::string text_att(int ncid, int varid, const char *name)
-{
-    size_t len = 0;
-    nc_type type = NC_NAT;
-    if (nc_inq_att(ncid, varid, name, &type, &len) != NC_NOERR || type != NC_CHAR)
-        return "<missing " + std::string(name) + ">";
-    std::string s(len, '\0');
-    if (len && nc_get_att_text(ncid, varid, name, &s[0]) != NC_NOERR)
-        return "<unreadable>";
-    return s;
-}
 
 // Type, length and raw bytes of an attribute.
 std::string att_bytes(int ncid, int varid, const char *name)
@@ -511,8 +452,8 @@ TEST(ncmerge, DeflateAndQuantizationCarryOver)
     double got = 0;
     size_t at[3] = {300, 5, 3};
     ASSERT_EQ(nc_get_var1_double(ncid, id, at, &got), NC_NOERR);
-    EXPECT_NE(got, value(300, 5, 3));
-    EXPECT_NEAR(got, value(300, 5, 3), 1e-5 * std::fabs(value(300, 5, 3)));
+    EXPECT_NE(got, sample_value(300, 5, 3));
+    EXPECT_NEAR(got, sample_value(300, 5, 3), 1e-5 * std::fabs(sample_value(300, 5, 3)));
     nc_close(ncid);
 }
 

@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,75 +27,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using ensol_test::exists;
+using ensol_test::sample_value;
 using ensol_test::TempDir;
+using ensol_test::text_att;
 
-bool exists(const std::string &p) { return access(p.c_str(), F_OK) == 0; }
-
-std::string read_all(const std::string &p)
-{
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// Distinct, non-float-representable value for member m, time t, variable v.
-double value(long long m, long long t, int v)
-{
-    return 0.1234567891 + 1000.0 * m + 10.0 * t + 0.01 * v;
-}
-
-// Everything a spec points at, kept alive for the writer's open.
-struct RunFile {
-    const ens_model_info *model = nullptr;
-    std::vector<double> times, param_values, base;
-    std::vector<int> varies;
-    std::string path, history = "ensol run --members 7 --test";
-    ens_nc_spec spec{};
+// The sample spec, writing to `file`.
+struct RunFile : ensol_test::SampleSpec {
+    std::string path;
 
     RunFile(const char *model_name, const std::string &file, int nvars, long long members,
-          long long ntimes, int disk_double)
+            long long ntimes, int disk_double)
+        : SampleSpec(model_name, nvars, members, ntimes, disk_double,
+                     "ensol run --members 7 --test"),
+          path(file)
     {
-        model = ens_models_find(model_name);
-        if (!model)
-            return;
-        path = file;
-        for (long long t = 0; t < ntimes; t++)
-            times.push_back(0.25 * (double)t);
-        for (int p = 0; p < model->nparams; p++) {
-            param_values.push_back(model->param_defaults[p]);
-            varies.push_back(0);
-        }
-        for (int v = 0; v < nvars; v++)
-            base.push_back(1.5 + v);
         spec.path = path.c_str();
-        spec.model = model;
-        spec.nvars = nvars;
-        spec.members = members;
-        spec.ntimes = ntimes;
-        spec.times = times.data();
-        spec.disk_double = disk_double;
-        spec.write_states = 1;
-        spec.param_varies = varies.data();
-        spec.param_values = param_values.data();
-        spec.history = history.c_str();
-        spec.integrator = "rk4";
-        spec.precision = "double";
-        spec.output_mode = "trajectory";
-        spec.backend = "openmp";
-        spec.device = "CPU, 2 threads";
-        spec.param_variation = "";
-        spec.dt = 0.01;
-        spec.steps = 100;
-        spec.save_every = 25;
-        spec.seed = 0xFFFFFFFFFFFFFFF1ull; // above INT64_MAX: must stay unsigned
-        spec.perturbation = 0.001;
-        spec.base_state = base.data();
-    }
-    void vary(int p)
-    {
-        varies[(size_t)p] = 1;
-        param_values[(size_t)p] = NAN; // must not be used
     }
 };
 
@@ -124,7 +70,7 @@ ens_status write_batch(ens_nc_writer *w, const RunFile &s, long long m0, long lo
         for (long long t = 0; t < T; t++)
             for (int v = 0; v < V; v++) {
                 size_t k = (size_t)((i * T + t) * V + v);
-                d[k] = value(m0 + i, t, v);
+                d[k] = sample_value(m0 + i, t, v);
                 f[k] = (float)d[k];
             }
     std::vector<double> params((size_t)(s.model->nparams * count));
@@ -134,18 +80,6 @@ ens_status write_batch(ens_nc_writer *w, const RunFile &s, long long m0, long lo
                 s.varies[(size_t)p] ? param_value(p, m0 + i) : s.param_values[(size_t)p];
     return ens_nc_write_batch(w, m0, count, T, as_double ? (const void *)d.data() : f.data(),
                               as_double ? 1 : 0, params.data(), err);
-}
-
-std::string text_att(int ncid, int varid, const char *name)
-{
-    size_t len = 0;
-    nc_type type = NC_NAT;
-    if (nc_inq_att(ncid, varid, name, &type, &len) != NC_NOERR || type != NC_CHAR)
-        return "<missing " + std::string(name) + ">";
-    std::string s(len, '\0');
-    if (nc_get_att_text(ncid, varid, name, &s[0]) != NC_NOERR)
-        return "<unreadable>";
-    return s;
 }
 
 double double_att(int ncid, int varid, const char *name)
@@ -289,7 +223,7 @@ void check_scalar_states(int ncid, const RunFile &s, nc_type want_type)
                 size_t idx[2] = {(size_t)m, (size_t)t};
                 double got = NAN;
                 ASSERT_EQ(nc_get_var1_double(ncid, id, idx, &got), NC_NOERR);
-                EXPECT_EQ(got, (double)(Real)value(m, t, v))
+                EXPECT_EQ(got, (double)(Real)sample_value(m, t, v))
                     << name << "[" << m << "," << t << "]";
             }
     }
@@ -418,7 +352,7 @@ TEST(ncwriter, VectorModel)
     for (long long m = 0; m < M; m++)
         for (long long t = 0; t < T; t++)
             for (int v = 0; v < K; v++)
-                EXPECT_EQ(got[(size_t)((m * T + t) * K + v)], value(m, t, v))
+                EXPECT_EQ(got[(size_t)((m * T + t) * K + v)], sample_value(m, t, v))
                     << "X[" << m << "," << t << "," << v << "]";
     nc_close(ncid);
 }
@@ -501,7 +435,7 @@ TEST(ncwriter, FailedRunKeepsExistingFileAndSuccessReplacesIt)
     ens_error err{};
     ASSERT_EQ(write_batch(w, s, 0, 7, true, &err), ENS_OK) << err.msg;
     ASSERT_EQ(ens_nc_close(w, ENS_NC_DISCARD, nullptr, &err), ENS_OK) << err.msg;
-    EXPECT_EQ(read_all(s.path), "sentinel: an earlier result");
+    EXPECT_EQ(ensol_test::read_all(s.path), "sentinel: an earlier result");
     EXPECT_FALSE(exists(s.path + ".partial"));
 
     w = open_ok(s);

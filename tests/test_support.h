@@ -7,16 +7,23 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <netcdf.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+extern "C" {
+#include "core/models.h"
+#include "io/ncwriter.h"
+}
 
 namespace ensol_test {
 
@@ -46,6 +53,30 @@ struct TempDir {
     TempDir &operator=(const TempDir &) = delete;
     std::string file(const std::string &name) const { return path + "/" + name; }
 };
+
+inline bool exists(const std::string &p) { return access(p.c_str(), F_OK) == 0; }
+
+// The whole file as bytes ("" when it cannot be read).
+inline std::string read_all(const std::string &p)
+{
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A text attribute, or "<missing NAME>" / "<unreadable>".
+inline std::string text_att(int ncid, int varid, const char *name)
+{
+    size_t len = 0;
+    nc_type type = NC_NAT;
+    if (nc_inq_att(ncid, varid, name, &type, &len) != NC_NOERR || type != NC_CHAR)
+        return "<missing " + std::string(name) + ">";
+    std::string s(len, '\0');
+    if (len && nc_get_att_text(ncid, varid, name, &s[0]) != NC_NOERR)
+        return "<unreadable>";
+    return s;
+}
 
 // An ens_config that is destroyed with the scope.
 struct Config {
@@ -155,6 +186,72 @@ inline std::string case_name(const ::testing::TestParamInfo<Case> &info)
     return std::string(info.param.model) + "_" + info.param.integrator + "_" +
            info.param.precision;
 }
+
+// Distinct, non-float-representable value for member m, time t, variable v.
+inline double sample_value(long long m, long long t, int v)
+{
+    return 0.1234567891 + 1000.0 * (double)m + 10.0 * (double)t + 0.01 * v +
+           1e-7 * (double)(m % 13);
+}
+
+// A writer spec with sample settings, and everything it points at. `model`
+// stays null (and the spec empty) when the registry has no `model_name`.
+struct SampleSpec {
+    const ens_model_info *model = nullptr;
+    std::vector<double> times, param_values, base;
+    std::vector<int> varies;
+    std::string history;
+    ens_nc_spec spec{};
+
+    SampleSpec(const char *model_name, int nvars, long long members, long long ntimes,
+               int disk_double, const std::string &history_text)
+        : history(history_text)
+    {
+        model = ens_models_find(model_name);
+        if (!model)
+            return;
+        for (long long t = 0; t < ntimes; t++)
+            times.push_back(0.25 * (double)t);
+        for (int p = 0; p < model->nparams; p++) {
+            param_values.push_back(model->param_defaults[p]);
+            varies.push_back(0);
+        }
+        for (int v = 0; v < nvars; v++)
+            base.push_back(1.5 + v);
+        spec.model = model;
+        spec.nvars = nvars;
+        spec.members = members;
+        spec.ntimes = ntimes;
+        spec.times = times.data();
+        spec.disk_double = disk_double;
+        spec.write_states = 1;
+        spec.param_varies = varies.data();
+        spec.param_values = param_values.data();
+        spec.history = history.c_str();
+        spec.integrator = "rk4";
+        spec.precision = "double";
+        spec.output_mode = "trajectory";
+        spec.backend = "openmp";
+        spec.device = "CPU, 2 threads";
+        spec.param_variation = "";
+        spec.dt = 0.01;
+        spec.steps = 100;
+        spec.save_every = 25;
+        spec.seed = 0xFFFFFFFFFFFFFFF1ull; // above INT64_MAX: must stay unsigned
+        spec.perturbation = 0.001;
+        spec.base_state = base.data();
+    }
+    // The spec points into this object.
+    SampleSpec(const SampleSpec &) = delete;
+    SampleSpec &operator=(const SampleSpec &) = delete;
+
+    // Parameter p varies across members; its shared value must not be used.
+    void vary(int p)
+    {
+        varies[(size_t)p] = 1;
+        param_values[(size_t)p] = NAN;
+    }
+};
 
 } // namespace ensol_test
 

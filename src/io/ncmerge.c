@@ -70,19 +70,6 @@ static int exempt_global(const char *name)
     return 0;
 }
 
-static size_t next_prime(size_t n)
-{
-    if (n < 3)
-        return 3;
-    for (n |= 1;; n += 2) {
-        size_t d = 3;
-        while (d * d <= n && n % d)
-            d += 2;
-        if (d * d > n)
-            return n;
-    }
-}
-
 static int is_integer_type(nc_type t)
 {
     return t == NC_BYTE || t == NC_UBYTE || t == NC_SHORT || t == NC_USHORT || t == NC_INT ||
@@ -919,8 +906,8 @@ static ens_status set_state_caches(merge *m)
             cap = cb;
         if (bytes > cap)
             bytes = cap;
-        size_t slots = next_prime(10 * (bytes / cb) + 1);
-        if ((st = nc_set_var_chunk_cache(m->out, v, bytes, slots, 1.0f)) != NC_NOERR)
+        if ((st = nc_set_var_chunk_cache(m->out, v, bytes, ens_nc_cache_slots(bytes, cb),
+                                         1.0f)) != NC_NOERR)
             return ens_fail(m->err, ENS_ERR_IO, "cannot set the chunk cache in '%s': %s",
                             m->partial, nc_strerror(st));
     }
@@ -987,7 +974,7 @@ static ens_status copy_var(merge *m, int in, const char *ipath, int iv, int ov, 
             size_t cb = es;
             for (int i = 0; i < nd; i++)
                 cb *= chunk[i];
-            nc_set_var_chunk_cache(in, iv, row, next_prime(10 * (row / (cb ? cb : 1)) + 1),
+            nc_set_var_chunk_cache(in, iv, row, ens_nc_cache_slots(row, cb),
                                    1.0f); /* only speed depends on it */
         }
     }

@@ -116,6 +116,11 @@ static size_t next_prime(size_t n)
     }
 }
 
+size_t ens_nc_cache_slots(size_t cache_bytes, size_t chunk_bytes)
+{
+    return next_prime(10 * (cache_bytes / (chunk_bytes ? chunk_bytes : 1)) + 1);
+}
+
 /* Chunk shape: about CHUNK_MEMBERS x CHUNK_TIMES [x nvars], then adjusted
  * so that a chunk holds CHUNK_MIN_BYTES..CHUNK_MAX_BYTES where the shape
  * allows. Too big: shrink members, then times, then the vector dimension.
@@ -185,7 +190,7 @@ static int set_cache(ens_nc_writer *w, long long count)
         bytes = w->cache_limit > cb ? w->cache_limit : cb;
     if (bytes <= w->cache_bytes)
         return NC_NOERR;
-    size_t slots = next_prime(10 * (bytes / cb) + 1);
+    size_t slots = ens_nc_cache_slots(bytes, cb);
     for (int i = 0; i < w->nstate; i++) {
         int st = nc_set_var_chunk_cache(w->ncid, w->state_id[i], bytes, slots, 1.0f);
         if (st != NC_NOERR)

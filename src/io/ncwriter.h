@@ -91,6 +91,10 @@ typedef struct ens_nc_adaptive {
 void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long members,
                          long long ntimes, size_t chunk[3]);
 
+/* Slots for a chunk cache of `cache_bytes` holding chunks of `chunk_bytes`
+ * (0 counts as 1): the smallest prime >= 10 * chunks + 1, as HDF5 wants. */
+size_t ens_nc_cache_slots(size_t cache_bytes, size_t chunk_bytes);
+
 /* Chunk cache per state variable when the spec sets no limit. */
 #define ENS_NC_DEFAULT_CACHE_LIMIT ((size_t)64 * 1024 * 1024)
 
