@@ -70,6 +70,11 @@ typedef struct ens_backend_ops {
      * refuses adaptive jobs at create); NULL otherwise. */
     ens_status (*download_stats)(void *ctx, const ens_member_stats *stats, ens_error *err);
     void (*destroy)(void *ctx);
+    /* Optional: with it, advance may return while the device still works
+     * (so that the host's work on the previous download overlaps it), and
+     * wait returns once it is done; download and download_stats come only
+     * after wait. NULL: advance returns when the work is done. */
+    ens_status (*wait)(void *ctx, ens_error *err);
 } ens_backend_ops;
 
 static inline int ens_job_adaptive(const ens_backend_job *job)

