@@ -3,7 +3,8 @@
 # backend, shows the devices and the kernels' registers, runs the CUDA
 # tests (CUDA against OpenMP, bit for bit in strict mode), then compares
 # the throughput of the CPU and the GPU(s) with `ensol bench` and prints
-# the tables.
+# the tables, and Lorenz-96 (K = 40, RK4) with a thread per member against
+# a warp or part of one per member (ENSOL_CUDA_L96_KERNEL).
 #
 #   bench/gpu_check.sh [BUILD_DIR]       default: build-gpu
 #
@@ -75,6 +76,46 @@ bench l96_rk4_double --model lorenz96 --param K=40 --integrator rk4 --precision 
     --members "$l96_members" --steps "$l96_steps" --no-peak
 bench l96_rk4_float --model lorenz96 --param K=40 --integrator rk4 --precision float \
     --members "$l96_members" --steps "$l96_steps" --no-peak
+
+step "Lorenz-96 K = 40 RK4 on GPU 0: thread per member against lanes per member"
+# ENSOL_CUDA_L96_KERNEL: thread (the default), warp (32 lanes), warp16,
+# warp8. The fastest becomes ENS_CUDA_L96_KERNEL_DEFAULT in
+# src/backends/cuda.cu (bench/README.md).
+if [ "${QUICK:-0}" = 1 ]; then
+    kernel_members=1e4 kernel_steps=20
+else
+    kernel_members=1e6 kernel_steps=200
+fi
+# the median member-steps/s of CUDA device 0 in an `ensol bench --json` file
+cuda_rate() {
+    local pattern='.*"backend": "cuda",.*"device_index": 0,.*"median_member_steps_per_s": '
+    sed -n "s/${pattern}\([^,]*\),.*/\1/p" "$1" | head -1
+}
+printf 'precision,kernel,member_steps_per_s,ratio_to_thread\n' >"$out/l96_kernels.csv"
+for precision in double float; do
+    printf '\n--- %s, %s members x %s steps\n' "$precision" "$kernel_members" "$kernel_steps"
+    printf '%-8s %16s %18s\n' kernel member-steps/s "ratio to thread"
+    thread_rate=
+    for kernel in thread warp warp16 warp8; do
+        json=$out/l96_kernel_${kernel}_$precision.json
+        rate=
+        if ENSOL_CUDA_L96_KERNEL=$kernel "$build/ensol" bench --backends cuda --no-peak \
+            --repeats "$repeats" --model lorenz96 --param K=40 --integrator rk4 \
+            --precision "$precision" --members "$kernel_members" --steps "$kernel_steps" \
+            --json "$json" >"${json%.json}.log" 2>&1; then
+            rate=$(cuda_rate "$json")
+        fi
+        if [ -z "$rate" ] || [ "$rate" = null ]; then
+            printf '%-8s %16s %18s  (log: %s)\n' "$kernel" failed - "${json%.json}.log"
+            continue
+        fi
+        [ "$kernel" = thread ] && thread_rate=$rate
+        ratio=$(awk -v r="$rate" -v t="${thread_rate:-0}" \
+            'BEGIN { if (t > 0) printf "%.3f", r / t; else print "-" }')
+        printf '%-8s %16s %18s\n' "$kernel" "$rate" "$ratio"
+        printf '%s,%s,%s,%s\n' "$precision" "$kernel" "$rate" "$ratio" >>"$out/l96_kernels.csv"
+    done
+done
 
 if [ "${ngpu:-1}" -ge 2 ]; then
     step "all $ngpu GPUs in one run (--device all) against GPU 0"

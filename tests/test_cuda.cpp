@@ -2,7 +2,8 @@
 // bit-for-bit agreement with strict floating point (nvcc --fmad=false),
 // agreement to a stated tolerance with default options, every model x
 // integrator x precision; several GPUs against one; device selection,
-// batching, chunking across streams.
+// batching, chunking across streams; Lorenz-96 on groups of lanes
+// (ENSOL_CUDA_L96_KERNEL) against OpenMP and against a thread per member.
 //
 // Every test that needs a GPU skips, with the probe's reason ("CUDA: no
 // CUDA device (...)"), where the CUDA backend cannot run: not built in, no
@@ -18,6 +19,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ostream>
 #include <sstream>
@@ -316,6 +318,181 @@ TEST_P(Default, CudaAgreesWithOpenMpOverOneTimeUnit)
 }
 
 INSTANTIATE_TEST_SUITE_P(CUDA, Default, ::testing::ValuesIn(all_cases), case_name);
+
+// ---- Lorenz-96 on groups of lanes (ENSOL_CUDA_L96_KERNEL) --------------------
+
+// ENSOL_CUDA_L96_KERNEL for a scope (nullptr: unset), restored after; the
+// backend reads it at each create.
+class L96KernelEnv {
+  public:
+    explicit L96KernelEnv(const char *value)
+    {
+        const char *old = std::getenv(kVar);
+        had_ = old != nullptr;
+        if (had_)
+            old_ = old;
+        if (value)
+            setenv(kVar, value, 1);
+        else
+            unsetenv(kVar);
+    }
+    ~L96KernelEnv()
+    {
+        if (had_)
+            setenv(kVar, old_.c_str(), 1);
+        else
+            unsetenv(kVar);
+    }
+    L96KernelEnv(const L96KernelEnv &) = delete;
+    L96KernelEnv &operator=(const L96KernelEnv &) = delete;
+
+  private:
+    static constexpr const char *kVar = "ENSOL_CUDA_L96_KERNEL";
+    bool had_ = false;
+    std::string old_;
+};
+
+// A choice of the variable and how the device description names it.
+struct LanesKind {
+    const char *choice;
+    const char *name;
+};
+
+const LanesKind lanes_kinds[] = {{"warp", "L96 warp-per-member"},
+                                 {"warp16", "L96 16-lanes-per-member"},
+                                 {"warp8", "L96 8-lanes-per-member"}};
+
+void PrintTo(const LanesKind &k, std::ostream *os) { *os << k.choice; }
+
+std::string lanes_name(const ::testing::TestParamInfo<LanesKind> &info)
+{
+    return info.param.choice;
+}
+
+// K = 40 (compiled with its size), 36 and 100 (not multiples of the group:
+// sizes at run time, the last lane part-filled).
+const int lanes_sizes[] = {40, 36, 100};
+
+class L96Lanes : public ::testing::TestWithParam<LanesKind> {};
+
+// Every component goes through the same functions on a group of lanes as
+// on one thread: with strict fp the same bits as OpenMP.
+TEST_P(L96Lanes, StrictEqualsOpenMpBitForBit)
+{
+    SKIP_WITHOUT_CUDA();
+    const LanesKind kind = GetParam();
+    const L96KernelEnv env(kind.choice);
+    for (int K : lanes_sizes)
+        for (const char *integrator : {"euler", "rk4"})
+            for (const char *precision : {"float", "double"}) {
+                const Case k = {"lorenz96", integrator, precision};
+                Config omp, gpu;
+                configure(omp, k, "openmp", 1, 0.005, 500, 50, K);
+                configure(gpu, k, "cuda", 1, 0.005, 500, 50, K);
+                std::vector<double> a, b;
+                ens_run_info info;
+                ASSERT_TRUE(run(omp, a)) << "K = " << K << " " << integrator << " " << precision;
+                ASSERT_TRUE(run(gpu, b, nullptr, &info))
+                    << "K = " << K << " " << integrator << " " << precision;
+                EXPECT_NE(std::string(info.device).find(kind.name), std::string::npos)
+                    << info.device;
+                EXPECT_TRUE(same_bits(a, b)) << "K = " << K << " " << integrator << " "
+                                             << precision << ": first difference at "
+                                             << first_difference(a, b);
+            }
+}
+
+// Default options: both kernels contract multiply-adds, not necessarily
+// the same ones; they agree within the tolerance of CUDA against OpenMP.
+TEST_P(L96Lanes, DefaultAgreesWithThreadPerMember)
+{
+    SKIP_WITHOUT_CUDA();
+    const LanesKind kind = GetParam();
+    for (int K : lanes_sizes)
+        for (const char *integrator : {"euler", "rk4"})
+            for (const char *precision : {"float", "double"}) {
+                const Case k = {"lorenz96", integrator, precision};
+                Config thread, lanes;
+                configure(thread, k, "cuda", 0, 0.01, 100, 10, K);
+                configure(lanes, k, "cuda", 0, 0.01, 100, 10, K);
+                std::vector<double> a, b;
+                {
+                    const L96KernelEnv env("thread");
+                    ASSERT_TRUE(run(thread, a));
+                }
+                {
+                    const L96KernelEnv env(kind.choice);
+                    ASSERT_TRUE(run(lanes, b));
+                }
+                ASSERT_EQ(a.size(), b.size());
+                double worst = 0.0;
+                for (size_t i = 0; i < a.size(); i++)
+                    worst = std::max(worst, std::fabs(a[i] - b[i]));
+                const double tol = default_tolerance(k, a, 100, 0.01);
+                EXPECT_LE(worst, tol) << "K = " << K << " " << integrator << " " << precision;
+                std::printf("[ cuda     ] L96 K = %d %s %s, %s against thread-per-member: "
+                            "largest difference %.2e, tolerance %.2e\n",
+                            K, integrator, precision, kind.choice, worst, tol);
+            }
+}
+
+INSTANTIATE_TEST_SUITE_P(CUDA, L96Lanes, ::testing::ValuesIn(lanes_kinds), lanes_name);
+
+// Unset, the variable leaves a thread per member; the description names
+// the kernel only for Lorenz-96 with fixed steps.
+TEST(CudaL96Kernel, DefaultIsThreadPerMember)
+{
+    SKIP_WITHOUT_CUDA();
+    const L96KernelEnv env(nullptr);
+    const Case cases[] = {{"lorenz96", "rk4", "double"}, {"lorenz96", "dopri5", "double"},
+                          {"lorenz63", "rk4", "double"}};
+    for (const Case &k : cases) {
+        Config c;
+        configure(c, k, "cuda", 0, 0.01, 20, 10);
+        std::vector<double> out;
+        ens_run_info info;
+        ASSERT_TRUE(run(c, out, nullptr, &info));
+        const bool named = std::string(info.device).find("L96 thread-per-member") !=
+                           std::string::npos;
+        EXPECT_EQ(named, is(k.model, "lorenz96") && !is(k.integrator, "dopri5"))
+            << k.model << " " << k.integrator << ": " << info.device;
+    }
+}
+
+// Anything else is refused, naming the variable and its value.
+TEST(CudaL96Kernel, UnknownChoiceIsRefusedNamingTheVariable)
+{
+    SKIP_WITHOUT_CUDA();
+    const L96KernelEnv env("block");
+    Config c;
+    configure(c, {"lorenz96", "rk4", "double"}, "cuda", 0, 0.01, 10, 10);
+    std::vector<double> out((size_t)(kMembers * ens_config_saved_times(c) * 40));
+    EXPECT_EQ(ens_run_to_memory(c, out.data(), out.size(), nullptr), ENS_ERR_INVALID_ARGUMENT);
+    const std::string msg = ens_config_last_error(c);
+    EXPECT_NE(msg.find("ENSOL_CUDA_L96_KERNEL=block"), std::string::npos) << msg;
+}
+
+// Enough members for several chunks on two streams (a wave is 32 times
+// fewer members with a warp each), the last warp part-filled: the same
+// bits as OpenMP, with saves and with the final state only.
+TEST(CudaL96Kernel, WarpPerMemberChunksBitForBit)
+{
+    SKIP_WITHOUT_CUDA();
+    const L96KernelEnv env("warp");
+    for (const char *mode : {"final", "trajectory"}) {
+        Config omp, gpu;
+        const Case k = {"lorenz96", "rk4", "double"};
+        for (ens_config *c : {(ens_config *)omp, (ens_config *)gpu}) {
+            configure(c, k, c == (ens_config *)omp ? "openmp" : "cuda", 1, 0.005, 100, 50);
+            ENS_OK_OR_FAIL(c, ens_config_set_members(c, 50003));
+            ENS_OK_OR_FAIL(c, ens_config_set_output_mode(c, mode));
+        }
+        std::vector<double> a, b;
+        ASSERT_TRUE(run(omp, a));
+        ASSERT_TRUE(run(gpu, b));
+        EXPECT_TRUE(same_bits(a, b)) << mode << ": first difference at " << first_difference(a, b);
+    }
+}
 
 // ---- devices, batches, chunks ----------------------------------------------------
 

@@ -2,6 +2,8 @@
  * CUDA backend: one thread per ensemble member, its state in registers (or
  * thread-local memory for large Lorenz-96 sizes) for all the steps of an
  * interval, on one GPU or split across several (`--device all` or a list).
+ * Lorenz-96 with fixed steps can instead spread each member over a group
+ * of 32, 16 or 8 lanes (ENSOL_CUDA_L96_KERNEL, see ens_cuda_lanes).
  *
  * The maths is the single-source code in kernels/ (ens_solver.h, included
  * once per precision below); this file only moves members between host and
@@ -21,8 +23,10 @@
  * and after each chunk's kernel its state is copied back on the same
  * stream, so the copy of one chunk overlaps the compute of the next. There
  * is no synchronisation inside an interval: all its steps run in one
- * kernel launch per chunk; advance() waits for the kernels (the scheduler
- * times it as compute) and download() then only unpacks pinned memory.
+ * kernel launch per chunk. advance() only launches; wait() waits for the
+ * kernels and copies, and download() then only unpacks pinned memory, after
+ * which the scheduler launches the next interval before it saves this one:
+ * the host's work on interval k overlaps the GPU's on interval k+1.
  */
 #include <cuda_runtime.h>
 
@@ -63,10 +67,17 @@ extern "C" {
 #define ENS_CUDA_L96_MAX_SMALL 64
 #define ENS_CUDA_L96_MAX 256
 
-/* A kernel and a bound, in bytes, on the local memory each thread uses. */
+/* Lorenz-96 with fixed steps: lanes per member, 1 (a thread per member)
+ * or 32, 16, 8 (ens_cuda_lanes); ENSOL_CUDA_L96_KERNEL overrides this
+ * default (thread, warp, warp16, warp8). */
+#define ENS_CUDA_L96_KERNEL_DEFAULT "thread"
+
+/* A kernel, a bound in bytes on the local memory each thread uses, and
+ * the lanes (threads) that integrate one member. */
 typedef struct ens_cuda_kernel {
     const void *func;
     size_t frame_bytes;
+    int lanes;
 } ens_cuda_kernel;
 
 namespace {
@@ -74,47 +85,56 @@ namespace {
 /* The precision-suffixed maths of ens_solver.h behind one name per type. */
 template <typename R> struct maths;
 
-template <> struct maths<double> {
-    typedef ens_dopri5_ctl_d ctl;
-    static __device__ __forceinline__ double largest() { return DBL_MAX; }
-    static __device__ __forceinline__ void advance(int model, int integrator, int nv, double *x,
-                                                   double *work, const double *p, double dt,
-                                                   long nsteps)
-    {
-        ens_advance_d(model, integrator, nv, x, work, p, dt, nsteps);
-    }
-    static __device__ __forceinline__ void dopri5(int model, int nv, int np, ens_u64 m,
-                                                  ens_u64 stride, double *state,
-                                                  const double *params, double *aux,
-                                                  ens_i64 *aux_int, const double *tol,
-                                                  const ctl *c, double *mem, double *work,
-                                                  double *p)
-    {
-        ens_dopri5_member_d(model, nv, np, m, stride, state, params, aux, aux_int, tol, c, mem,
-                            work, p);
-    }
-};
-
-template <> struct maths<float> {
-    typedef ens_dopri5_ctl_f ctl;
-    static __device__ __forceinline__ float largest() { return FLT_MAX; }
-    static __device__ __forceinline__ void advance(int model, int integrator, int nv, float *x,
-                                                   float *work, const float *p, float dt,
-                                                   long nsteps)
-    {
-        ens_advance_f(model, integrator, nv, x, work, p, dt, nsteps);
-    }
-    static __device__ __forceinline__ void dopri5(int model, int nv, int np, ens_u64 m,
-                                                  ens_u64 stride, float *state,
-                                                  const float *params, float *aux,
-                                                  ens_i64 *aux_int, const float *tol,
-                                                  const ctl *c, float *mem, float *work,
-                                                  float *p)
-    {
-        ens_dopri5_member_f(model, nv, np, m, stride, state, params, aux, aux_int, tol, c, mem,
-                            work, p);
-    }
-};
+#define ENS_CUDA_MATHS(R, S, LARGEST)                                                      \
+    template <> struct maths<R> {                                                          \
+        typedef ens_dopri5_ctl_##S ctl;                                                    \
+        static __device__ __forceinline__ R largest() { return LARGEST; }                  \
+        /* one component's arithmetic (kernels/models/lorenz96.h, integrators/) */         \
+        static __device__ __forceinline__ R l96_tendency(R next, R prev2, R prev, R x,     \
+                                                         R forcing)                        \
+        {                                                                                  \
+            return ens_l96_tendency_##S(next, prev2, prev, x, forcing);                    \
+        }                                                                                  \
+        static __device__ __forceinline__ R euler_update(R x, R dt, R f)                   \
+        {                                                                                  \
+            return ens_euler_update_##S(x, dt, f);                                         \
+        }                                                                                  \
+        static __device__ __forceinline__ R rk4_half_dt(R dt) { return ens_rk4_half_dt_##S(dt); } \
+        static __device__ __forceinline__ R rk4_sixth_dt(R dt)                             \
+        {                                                                                  \
+            return ens_rk4_sixth_dt_##S(dt);                                               \
+        }                                                                                  \
+        static __device__ __forceinline__ R rk4_stage(R x, R h, R f)                       \
+        {                                                                                  \
+            return ens_rk4_stage_##S(x, h, f);                                             \
+        }                                                                                  \
+        static __device__ __forceinline__ R rk4_accumulate(R sum, R f)                     \
+        {                                                                                  \
+            return ens_rk4_accumulate_##S(sum, f);                                         \
+        }                                                                                  \
+        static __device__ __forceinline__ R rk4_finish(R x, R sixth_dt, R sum, R f)        \
+        {                                                                                  \
+            return ens_rk4_finish_##S(x, sixth_dt, sum, f);                                \
+        }                                                                                  \
+        static __device__ __forceinline__ void advance(int model, int integrator, int nv,  \
+                                                       R *x, R *work, const R *p, R dt,    \
+                                                       long nsteps)                        \
+        {                                                                                  \
+            ens_advance_##S(model, integrator, nv, x, work, p, dt, nsteps);                \
+        }                                                                                  \
+        static __device__ __forceinline__ void dopri5(int model, int nv, int np, ens_u64 m, \
+                                                      ens_u64 stride, R *state,            \
+                                                      const R *params, R *aux,             \
+                                                      ens_i64 *aux_int, const R *tol,      \
+                                                      const ctl *c, R *mem, R *work, R *p) \
+        {                                                                                  \
+            ens_dopri5_member_##S(model, nv, np, m, stride, state, params, aux, aux_int,   \
+                                  tol, c, mem, work, p);                                   \
+        }                                                                                  \
+    };
+ENS_CUDA_MATHS(double, d, DBL_MAX)
+ENS_CUDA_MATHS(float, f, FLT_MAX)
+#undef ENS_CUDA_MATHS
 
 /*
  * Fixed steps (Euler, RK4): members first .. first+n-1 of arrays with row
@@ -144,6 +164,153 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
     maths<R>::advance(MODEL, INTEGRATOR, nv, x, work, p, (R)dt, (long)nsteps);
     for (int v = 0; v < nv; v++)
         state[(ens_u64)v * stride + m] = x[v];
+}
+
+/*
+ * Lorenz-96, fixed steps, a group of G lanes per member (G = 32: a warp;
+ * 16 or 8: part of one, several members per warp). The K components are
+ * cut into blocks of B = max(2, ceil(K / G)): lane l holds components
+ * l B .. l B + B - 1 in registers; the last lane used, L = (K - 1) / B,
+ * holds c <= B of them, the lanes after it none. Only the ends of a block
+ * need other lanes' values, x[k+1] from the next lane's first and x[k-1],
+ * x[k-2] from the previous lane's last two (cyclic in K): three shuffles
+ * per derivative (four when c = 1), where dealing components out round
+ * robin (lane l: l, l + G, ...) needs three per component. Each component
+ * goes through the same functions as in the thread-per-member kernel, so
+ * the strict builds agree bit for bit.
+ *
+ * J: the bound on B (the register arrays' size); K_EXACT: K where it is a
+ * compile-time constant, else 0 and K = nv_run. A group reads and writes
+ * its member's values one per row (state[v * stride + m]): unlike a
+ * thread per member, these accesses do not coalesce across members; they
+ * happen once per launch, not per step.
+ */
+#define ENS_CUDA_FULL_WARP 0xffffffffu
+
+/* v of lane src of this lane's group of G (src taken modulo G). */
+template <int G, typename R> __device__ __forceinline__ R group_shfl(R v, int src)
+{
+    return __shfl_sync(ENS_CUDA_FULL_WARP, v, src, G);
+}
+
+/* v[s] for an s known at run time, without indexing the array (that would
+ * move it to local memory). */
+template <int J, typename R> __device__ __forceinline__ R pick(const R (&v)[J], int s)
+{
+    R out = v[0];
+#pragma unroll
+    for (int j = 1; j < J; j++)
+        if (j == s)
+            out = v[j];
+    return out;
+}
+
+/* A member's blocks: K, B, L and c as above, this lane and its count. */
+struct l96_blocks {
+    int K, B, L, c, lane, count;
+};
+
+/* f[j]: the derivative of this lane's component lane B + j, j < count. */
+template <typename R, int G, int J>
+__device__ __forceinline__ void l96_group_rhs(const l96_blocks &b, const R (&x)[J], R (&f)[J],
+                                              R forcing)
+{
+    const R last = pick<J>(x, b.count - 1), last2 = pick<J>(x, b.count - 2);
+    const R next = group_shfl<G>(x[0], b.lane == b.L ? 0 : b.lane + 1);
+    const int before = b.lane == 0 ? b.L : b.lane - 1;
+    const R prev = group_shfl<G>(last, before);
+    R prev2 = group_shfl<G>(last2, before);
+    if (b.c == 1) { /* the same K in the whole warp */
+        /* lane L holds x[K-1] only: x[K-2] is lane L-1's last */
+        const R x_k2 = group_shfl<G>(last, b.L - 1);
+        if (b.lane == 0)
+            prev2 = x_k2;
+    }
+#pragma unroll
+    for (int j = 0; j < J; j++) {
+        if (j < b.B) {
+            const R xn = j + 1 < J && j + 1 < b.count ? x[(j + 1) % J] : next;
+            const R xp = j >= 1 ? x[(j + J - 1) % J] : prev;
+            const R xp2 = j >= 2 ? x[(j + J - 2) % J] : j == 1 ? prev : prev2;
+            f[j] = maths<R>::l96_tendency(xn, xp2, xp, x[j], forcing);
+        }
+    }
+}
+
+template <typename R, int INTEGRATOR, int G, int J, int K_EXACT>
+__global__ void __launch_bounds__(ENS_CUDA_BLOCK)
+    ens_cuda_lanes(R *__restrict__ state, const R *__restrict__ params, ens_u64 stride,
+                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps)
+{
+    static_assert(G == 8 || G == 16 || G == 32, "a group is a warp or part of one");
+    static_assert(ENS_CUDA_BLOCK % 32 == 0, "blocks of whole warps");
+    const ens_u64 t = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
+    /* Whole warps past the end leave; in the others every lane takes part
+     * in the shuffles, groups past the end without loading or storing. */
+    if ((t & ~(ens_u64)31) / G >= n)
+        return;
+    const ens_u64 i = t / G, m = first + i;
+    l96_blocks b;
+    b.K = K_EXACT > 0 ? K_EXACT : nv_run;
+    b.B = (b.K + G - 1) / G < 2 ? 2 : (b.K + G - 1) / G;
+    b.L = (b.K - 1) / b.B;
+    b.c = b.K - b.L * b.B;
+    b.lane = (int)(t % G);
+    b.count = i >= n ? 0 : b.lane < b.L ? b.B : b.lane == b.L ? b.c : 0;
+
+    R x[J], f[J];
+#pragma unroll
+    for (int j = 0; j < J; j++)
+        x[j] = j < b.count ? state[(ens_u64)(b.lane * b.B + j) * stride + m] : (R)0;
+    const R forcing = b.count > 0 ? params[m] : (R)0;
+    const R h = (R)dt;
+    if (INTEGRATOR == ENS_INTEGRATOR_ID_RK4) {
+        const R half_dt = maths<R>::rk4_half_dt(h), sixth_dt = maths<R>::rk4_sixth_dt(h);
+        R sum[J], xs[J];
+#pragma unroll
+        for (int j = 0; j < J; j++)
+            sum[j] = xs[j] = (R)0;
+        for (long long s = 0; s < nsteps; s++) {
+            l96_group_rhs<R, G, J>(b, x, f, forcing);
+#pragma unroll
+            for (int j = 0; j < J; j++)
+                if (j < b.B) {
+                    sum[j] = f[j];
+                    xs[j] = maths<R>::rk4_stage(x[j], half_dt, f[j]);
+                }
+            l96_group_rhs<R, G, J>(b, xs, f, forcing);
+#pragma unroll
+            for (int j = 0; j < J; j++)
+                if (j < b.B) {
+                    sum[j] = maths<R>::rk4_accumulate(sum[j], f[j]);
+                    xs[j] = maths<R>::rk4_stage(x[j], half_dt, f[j]);
+                }
+            l96_group_rhs<R, G, J>(b, xs, f, forcing);
+#pragma unroll
+            for (int j = 0; j < J; j++)
+                if (j < b.B) {
+                    sum[j] = maths<R>::rk4_accumulate(sum[j], f[j]);
+                    xs[j] = maths<R>::rk4_stage(x[j], h, f[j]);
+                }
+            l96_group_rhs<R, G, J>(b, xs, f, forcing);
+#pragma unroll
+            for (int j = 0; j < J; j++)
+                if (j < b.B)
+                    x[j] = maths<R>::rk4_finish(x[j], sixth_dt, sum[j], f[j]);
+        }
+    } else {
+        for (long long s = 0; s < nsteps; s++) {
+            l96_group_rhs<R, G, J>(b, x, f, forcing);
+#pragma unroll
+            for (int j = 0; j < J; j++)
+                if (j < b.B)
+                    x[j] = maths<R>::euler_update(x[j], h, f[j]);
+        }
+    }
+#pragma unroll
+    for (int j = 0; j < J; j++)
+        if (j < b.count)
+            state[(ens_u64)(b.lane * b.B + j) * stride + m] = x[j];
 }
 
 /*
@@ -185,8 +352,39 @@ ens_cuda_kernel fixed_kernel()
     const int work_per_var =
         INTEGRATOR == ENS_INTEGRATOR_ID_RK4 ? ENS_RK4_WORK_PER_VAR : ENS_EULER_WORK_PER_VAR;
     const ens_cuda_kernel k = {(const void *)ens_cuda_fixed<R, MODEL, INTEGRATOR, NV, EXACT, NP>,
-                               sizeof(R) * (size_t)(NV * (1 + work_per_var) + NP) + 256};
+                               sizeof(R) * (size_t)(NV * (1 + work_per_var) + NP) + 256, 1};
     return k;
+}
+
+template <typename R, int INTEGRATOR, int G, int J, int K_EXACT> ens_cuda_kernel lanes_kernel()
+{
+    const int work_per_var =
+        INTEGRATOR == ENS_INTEGRATOR_ID_RK4 ? ENS_RK4_WORK_PER_VAR : ENS_EULER_WORK_PER_VAR;
+    const ens_cuda_kernel k = {(const void *)ens_cuda_lanes<R, INTEGRATOR, G, J, K_EXACT>,
+                               sizeof(R) * (size_t)(J * (1 + work_per_var)) + 256, G};
+    return k;
+}
+
+/* J for sizes up to k on g lanes: the largest block, at least 2. */
+constexpr int block_bound(int k, int g) { return (k + g - 1) / g < 2 ? 2 : (k + g - 1) / g; }
+
+/* Lorenz-96 with fixed steps on groups of G lanes: K = 40 exact, other
+ * sizes up to the thread kernels' maxima. */
+template <typename R, int G> ens_cuda_kernel lanes_kernel_for(bool is_rk4, int nvars)
+{
+    const int euler = ENS_INTEGRATOR_ID_EULER, rk4 = ENS_INTEGRATOR_ID_RK4;
+    const int exact = ENS_CUDA_L96_EXACT, small = ENS_CUDA_L96_MAX_SMALL;
+    constexpr int j_exact = block_bound(ENS_CUDA_L96_EXACT, G);
+    constexpr int j_small = block_bound(ENS_CUDA_L96_MAX_SMALL, G);
+    constexpr int j_large = block_bound(ENS_CUDA_L96_MAX, G);
+    if (nvars == exact)
+        return is_rk4 ? lanes_kernel<R, rk4, G, j_exact, exact>()
+                      : lanes_kernel<R, euler, G, j_exact, exact>();
+    if (nvars <= small)
+        return is_rk4 ? lanes_kernel<R, rk4, G, j_small, 0>()
+                      : lanes_kernel<R, euler, G, j_small, 0>();
+    return is_rk4 ? lanes_kernel<R, rk4, G, j_large, 0>()
+                  : lanes_kernel<R, euler, G, j_large, 0>();
 }
 
 template <typename R, int MODEL, int NV, bool EXACT, int NP>
@@ -195,15 +393,17 @@ ens_cuda_kernel dopri5_kernel()
     const ens_cuda_kernel k = {
         (const void *)ens_cuda_dopri5<R, MODEL, NV, EXACT, NP>,
         sizeof(R) * (size_t)(ENS_DOPRI5_REAL_ROWS(NV) + ENS_DOPRI5_WORK_PER_VAR * NV + NP) +
-            sizeof(ens_i64) * ENS_DOPRI5_INT_ROWS + 256};
+            sizeof(ens_i64) * ENS_DOPRI5_INT_ROWS + 256,
+        1};
     return k;
 }
 
 /* Lorenz-63: 3 variables, 3 parameters, exact size. Lorenz-96: 1
  * parameter; K = 40 exact for the fixed-step integrators, other sizes (and
- * dopri5, whose arrays are 15 K values) up to the next maximum. */
+ * dopri5, whose arrays are 15 K values) up to the next maximum; with fixed
+ * steps and lanes > 1, on groups of that many lanes. */
 template <typename R>
-ens_cuda_kernel kernel_for(int model, int integrator, int nvars)
+ens_cuda_kernel kernel_for(int model, int integrator, int nvars, int lanes)
 {
     const int l63 = ENS_MODEL_LORENZ63, l96 = ENS_MODEL_LORENZ96;
     const int euler = ENS_INTEGRATOR_ID_EULER, rk4 = ENS_INTEGRATOR_ID_RK4;
@@ -215,13 +415,19 @@ ens_cuda_kernel kernel_for(int model, int integrator, int nvars)
                       : fixed_kernel<R, l63, euler, 3, true, 3>();
     }
     if (model != l96 || nvars < 4 || nvars > ENS_CUDA_L96_MAX) {
-        const ens_cuda_kernel none = {NULL, 0};
+        const ens_cuda_kernel none = {NULL, 0, 1};
         return none;
     }
     const int small = ENS_CUDA_L96_MAX_SMALL, large = ENS_CUDA_L96_MAX;
     if (integrator == ENS_INTEGRATOR_ID_DOPRI5)
         return nvars <= small ? dopri5_kernel<R, l96, small, false, 1>()
                               : dopri5_kernel<R, l96, large, false, 1>();
+    if (lanes == 32)
+        return lanes_kernel_for<R, 32>(is_rk4, nvars);
+    if (lanes == 16)
+        return lanes_kernel_for<R, 16>(is_rk4, nvars);
+    if (lanes == 8)
+        return lanes_kernel_for<R, 8>(is_rk4, nvars);
     if (nvars == ENS_CUDA_L96_EXACT)
         return is_rk4 ? fixed_kernel<R, l96, rk4, ENS_CUDA_L96_EXACT, true, 1>()
                       : fixed_kernel<R, l96, euler, ENS_CUDA_L96_EXACT, true, 1>();
@@ -242,16 +448,18 @@ ens_cuda_kernel kernel_for(int model, int integrator, int nvars)
 
 extern "C" {
 /* The kernel (its host stub, for cudaLaunchKernel and cudaFuncGetAttributes)
- * of a model, integrator, precision and size; func is NULL when this build
+ * of a model, integrator, precision and size, and for Lorenz-96 with fixed
+ * steps the lanes per member (1, 8, 16, 32); func is NULL when this build
  * has none. */
-ens_cuda_kernel ens_cuda_kernel_contract(int model, int integrator, int dbl, int nvars);
-ens_cuda_kernel ens_cuda_kernel_strict(int model, int integrator, int dbl, int nvars);
+ens_cuda_kernel ens_cuda_kernel_contract(int model, int integrator, int dbl, int nvars,
+                                         int lanes);
+ens_cuda_kernel ens_cuda_kernel_strict(int model, int integrator, int dbl, int nvars, int lanes);
 }
 
-ens_cuda_kernel ENS_CUDA_KERNEL_ENTRY(int model, int integrator, int dbl, int nvars)
+ens_cuda_kernel ENS_CUDA_KERNEL_ENTRY(int model, int integrator, int dbl, int nvars, int lanes)
 {
-    return dbl ? kernel_for<double>(model, integrator, nvars)
-               : kernel_for<float>(model, integrator, nvars);
+    return dbl ? kernel_for<double>(model, integrator, nvars, lanes)
+               : kernel_for<float>(model, integrator, nvars, lanes);
 }
 
 #ifndef ENS_CUDA_STRICT
@@ -297,6 +505,7 @@ typedef struct cuda_ctx {
     size_t real_size;
     int adaptive;
     ens_cuda_kernel kernel;
+    const char *l96_kernel; /* the Lorenz-96 fixed-step kernel, for describe(); NULL: none */
     int ngpu;
     cuda_gpu gpu[ENS_CUDA_MAX_DEVICES];
     long long weight_total; /* the devices' SMs: members are split in proportion */
@@ -651,6 +860,25 @@ static ens_status prepare_gpu(cuda_ctx *ctx, cuda_gpu *g, ens_error *err)
     return ENS_OK;
 }
 
+/* Lanes per Lorenz-96 member with fixed steps from a choice of
+ * ENSOL_CUDA_L96_KERNEL, and its name for describe(); 0: no such choice. */
+static int l96_lanes(const char *choice, const char **name)
+{
+    static const struct {
+        const char *choice, *name;
+        int lanes;
+    } kinds[] = {{"thread", "thread-per-member", 1},
+                 {"warp", "warp-per-member", 32},
+                 {"warp16", "16-lanes-per-member", 16},
+                 {"warp8", "8-lanes-per-member", 8}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(choice, kinds[i].choice) == 0) {
+            *name = kinds[i].name;
+            return kinds[i].lanes;
+        }
+    return 0;
+}
+
 static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
 {
     int n = 0;
@@ -707,11 +935,26 @@ static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
     ctx->adaptive = ens_job_adaptive(job);
     ctx->prefetch = 1;
     {
+        /* read at each create, so that a process can compare the kernels */
+        const char *env = getenv("ENSOL_CUDA_L96_KERNEL");
+        const char *choice = env && *env ? env : ENS_CUDA_L96_KERNEL_DEFAULT;
+        const char *l96_name = NULL;
+        const int lanes = l96_lanes(choice, &l96_name);
+        if (lanes == 0) {
+            st = ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                          "cuda backend: ENSOL_CUDA_L96_KERNEL=%s: not a kernel (thread, warp, "
+                          "warp16 or warp8)",
+                          choice);
+            goto fail;
+        }
+        const int l96_fixed = job->model == ENS_MODEL_LORENZ96 && !ctx->adaptive;
+        ctx->l96_kernel = l96_fixed ? l96_name : NULL;
         const int dbl = job->precision != ENS_PRECISION_ID_FLOAT;
+        const int use_lanes = l96_fixed ? lanes : 1;
         ctx->kernel = job->strict_fp ? ens_cuda_kernel_strict(job->model, job->integrator, dbl,
-                                                              job->nvars)
+                                                              job->nvars, use_lanes)
                                      : ens_cuda_kernel_contract(job->model, job->integrator, dbl,
-                                                                job->nvars);
+                                                                job->nvars, use_lanes);
         const int model_params = job->model == ENS_MODEL_LORENZ63 ? 3 : 1;
         if (!ctx->kernel.func || job->nparams != model_params) {
             st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
@@ -789,10 +1032,12 @@ static void cuda_describe(void *vctx, char *device, size_t size)
 {
     const cuda_ctx *ctx = (const cuda_ctx *)vctx;
     const cuda_gpu *g = &ctx->gpu[0];
-    const char *strict = ctx->job.strict_fp ? ", strict fp" : "";
+    char extra[96];
+    snprintf(extra, sizeof extra, "%s%s%s", ctx->job.strict_fp ? ", strict fp" : "",
+             ctx->l96_kernel ? ", L96 " : "", ctx->l96_kernel ? ctx->l96_kernel : "");
     if (ctx->ngpu == 1) {
         snprintf(device, size, "%s (device %d, %d SMs, cc %d.%d%s)", g->name, g->ordinal, g->sms,
-                 g->cc_major, g->cc_minor, strict);
+                 g->cc_major, g->cc_minor, extra);
         return;
     }
     int same = 1;
@@ -804,14 +1049,14 @@ static void cuda_describe(void *vctx, char *device, size_t size)
         snprintf(list + used, sizeof list - used, "%s%d", d ? "," : "", ctx->gpu[d].ordinal);
     }
     snprintf(device, size, "%d GPUs%s%s (devices %s, %lld SMs%s)", ctx->ngpu, same ? " x " : "",
-             same ? g->name : "", list, ctx->weight_total, strict);
+             same ? g->name : "", list, ctx->weight_total, extra);
 }
 
 /* Chunks of a device's share: at most ENS_CUDA_MAX_CHUNKS, each at least
- * one wave of resident threads. */
-static int chunks_of(const cuda_gpu *g)
+ * one wave of resident threads (`lanes` of them per member). */
+static int chunks_of(const cuda_gpu *g, int lanes)
 {
-    const long long wave = (long long)g->sms * g->threads_per_sm;
+    const long long wave = (long long)g->sms * g->threads_per_sm / lanes;
     long long c = g->count / (wave > 0 ? wave : 1);
     c = c < 1 ? 1 : (c > ENS_CUDA_MAX_CHUNKS ? ENS_CUDA_MAX_CHUNKS : c);
     return (int)c;
@@ -896,7 +1141,7 @@ static ens_status cuda_upload(void *vctx, long long count, const void *state, co
         pack(g, real, nv, count, state, g->h_state);
         pack(g, real, np, count, params, g->h_params);
         CU_CHECK(g, cudaSetDevice(g->ordinal));
-        const int chunks = chunks_of(g);
+        const int chunks = chunks_of(g, ctx->kernel.lanes);
         for (int c = 0; c < chunks; c++) {
             long long first, n;
             chunk_range(g, chunks, c, &first, &n);
@@ -922,7 +1167,8 @@ static cudaError_t launch(cuda_ctx *ctx, cuda_gpu *g, long long first, long long
     ens_u64 stride = (ens_u64)g->count, first_u = (ens_u64)first, n_u = (ens_u64)n;
     int nv = job->nvars;
     const dim3 block(ENS_CUDA_BLOCK);
-    const dim3 grid((unsigned)((n + ENS_CUDA_BLOCK - 1) / ENS_CUDA_BLOCK));
+    const long long threads = n * ctx->kernel.lanes;
+    const dim3 grid((unsigned)((threads + ENS_CUDA_BLOCK - 1) / ENS_CUDA_BLOCK));
     if (ctx->adaptive) {
         double h0 = ens_job_first_step(job), dt_min = job->dt_min, dt_max = job->dt_max;
         long long max_steps = job->max_steps;
@@ -956,7 +1202,7 @@ static ens_status cuda_advance(void *vctx, long long nsteps, ens_error *err)
         if (g->count == 0)
             continue;
         CU_CHECK(g, cudaSetDevice(g->ordinal));
-        const int chunks = chunks_of(g);
+        const int chunks = chunks_of(g, ctx->kernel.lanes);
         for (int c = 0; c < chunks; c++) {
             long long first, n;
             chunk_range(g, chunks, c, &first, &n);
@@ -972,7 +1218,12 @@ static ens_status cuda_advance(void *vctx, long long nsteps, ens_error *err)
             }
         }
     }
-    /* Wait: the scheduler times this call as the run's compute time. */
+    return ENS_OK; /* cuda_wait waits */
+}
+
+static ens_status cuda_wait(void *vctx, ens_error *err)
+{
+    cuda_ctx *ctx = (cuda_ctx *)vctx;
     const ens_status st = sync_all(ctx, err);
     if (st == ENS_OK)
         ctx->host_current = ctx->prefetch;
@@ -991,7 +1242,7 @@ static ens_status cuda_download(void *vctx, void *state, ens_error *err)
             if (g->count == 0)
                 continue;
             CU_CHECK(g, cudaSetDevice(g->ordinal));
-            const int chunks = chunks_of(g);
+            const int chunks = chunks_of(g, ctx->kernel.lanes);
             for (int c = 0; c < chunks; c++) {
                 long long first, n;
                 chunk_range(g, chunks, c, &first, &n);
@@ -1076,6 +1327,7 @@ extern "C" const ens_backend_ops ens_backend_cuda = {
     /* .download = */ cuda_download,
     /* .download_stats = */ cuda_download_stats,
     /* .destroy = */ cuda_destroy,
+    /* .wait = */ cuda_wait,
 };
 
 #endif /* !ENS_CUDA_STRICT */
