@@ -392,6 +392,46 @@ TEST(host, InitialStatesFromAnyFileAndBadFilesRefused)
     EXPECT_NE(std::string(ens_config_last_error(missing)).find("no.nc"), std::string::npos);
 }
 
+// With an initial-state file, the member queries answer what a run would
+// use: the file's states and the parameters it records, not the
+// configuration's noise and draws.
+TEST(host, MemberQueriesReadTheInitialStateFile)
+{
+    TempDir dir;
+    const std::string traj = dir.file("traj.nc");
+    {
+        Config cfg;
+        small_run(cfg, "lorenz63", traj, "trajectory"); // rho drawn per member
+        ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+    }
+    const std::vector<double> x = read_var(traj, "x"), rho = read_var(traj, "rho");
+    const long long T = 6;
+    Config cfg;
+    ENS_OK_OR_FAIL(cfg, ens_config_set_initial_file(cfg, traj.c_str(), 3));
+    // A different draw in the configuration, which the file overrides.
+    ENS_OK_OR_FAIL(cfg, ens_config_random_param(cfg, "rho", 100.0, 200.0));
+    ASSERT_EQ(rho.size(), 1003u);
+    for (long long m : {0LL, 1LL, 500LL, 1002LL}) {
+        double state[3] = {0, 0, 0}, value = 0;
+        ENS_OK_OR_FAIL(cfg, ens_config_member_initial_state(cfg, m, state));
+        EXPECT_EQ(state[0], x[(size_t)(m * T + 3)]) << m;
+        ENS_OK_OR_FAIL(cfg, ens_config_member_param(cfg, m, "rho", &value));
+        EXPECT_EQ(value, rho[(size_t)m]) << m;
+        // sigma is shared: the file's attribute, the default here.
+        ENS_OK_OR_FAIL(cfg, ens_config_member_param(cfg, m, "sigma", &value));
+        EXPECT_EQ(value, 10.0);
+    }
+    // And a run from the file integrates from exactly those states.
+    std::vector<double> out;
+    ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, 1));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "trajectory"));
+    ENS_OK_OR_FAIL(cfg, ens_config_set_save_every(cfg, 1));
+    ASSERT_TRUE(ensol_test::run_cfg(cfg, out));
+    double first[3];
+    ENS_OK_OR_FAIL(cfg, ens_config_member_initial_state(cfg, 7, first));
+    EXPECT_EQ(out[(size_t)(7 * 2 * 3)], first[0]);
+}
+
 // A member started far outside the attractor with a large step blows up:
 // it gets a status and the time of the save where it failed, its saved
 // states stay at its last good state, the statistics leave it out, and

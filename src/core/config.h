@@ -90,8 +90,14 @@ long long ens_config_max_steps(const ens_config *cfg);
 long long ens_config_ntimes(const ens_config *cfg);
 /* Model time of saved time t. */
 double ens_config_time_at(const ens_config *cfg, long long t);
-/* Parameter j of member m. */
+/* Parameter j of member m, from the configuration. */
 double ens_config_param_value(const ens_config *cfg, int j, long long m);
+/* Parameter j of member m of a run that starts from an initial-state file:
+ * the file's value where it records one (file_value: the member's value
+ * of a per-member variable), else the configuration's. info NULL: no file. */
+struct ens_nc_source_info;
+double ens_member_param_value(const ens_config *cfg, const struct ens_nc_source_info *info,
+                              double file_value, int j, long long m);
 /* Initial state of member m into state[nvars]. */
 void ens_config_initial_state(const ens_config *cfg, long long m, double *state);
 /* Text describing the per-member parameter variation ("" when none). */

@@ -2,9 +2,11 @@
  * functions of (configuration, member index). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
+#include "io/ncreader.h"
 #include "rng/philox.h"
 
 void ens_config_initial_state(const ens_config *cfg, long long m, double *state)
@@ -47,6 +49,17 @@ double ens_config_param_value(const ens_config *cfg, int j, long long m)
     return p->value;
 }
 
+double ens_member_param_value(const ens_config *cfg, const ens_nc_source_info *info,
+                              double file_value, int j, long long m)
+{
+    const int source = info ? info->param_source[j] : ENS_PARAM_FROM_CONFIG;
+    if (source == ENS_PARAM_FROM_VARIABLE)
+        return file_value;
+    if (source == ENS_PARAM_FROM_ATTRIBUTE)
+        return info->param_shared[j];
+    return ens_config_param_value(cfg, j, m);
+}
+
 void ens_config_describe_variation(const ens_config *cfg, char *out, size_t size)
 {
     size_t used = 0;
@@ -79,6 +92,20 @@ static ens_status check_member(ens_config *cfg, long long m)
     return ENS_OK;
 }
 
+/* Member m's state and per-member parameters as an initial-state file
+ * holds them (params[j] for the parameters it records per member). */
+static ens_status read_member(ens_config *cfg, long long m, double *state, double *params,
+                              ens_nc_source_info *info)
+{
+    ens_nc_source *src = NULL;
+    ens_status st = ens_nc_source_open(cfg->init_path, cfg->init_index, cfg->model, cfg->nvars,
+                                       &src, info, &cfg->error);
+    if (st == ENS_OK)
+        st = ens_nc_source_read(src, m, 1, state, params, &cfg->error);
+    ens_nc_source_close(src);
+    return st;
+}
+
 ens_status ens_config_member_initial_state(ens_config *cfg, long long m, double *state)
 {
     if (!cfg || !state)
@@ -86,6 +113,11 @@ ens_status ens_config_member_initial_state(ens_config *cfg, long long m, double 
     ens_status st = check_member(cfg, m);
     if (st != ENS_OK)
         return st;
+    if (cfg->init_path) {
+        double params[ENS_MAX_PARAMS];
+        ens_nc_source_info info;
+        return read_member(cfg, m, state, params, &info);
+    }
     ens_config_initial_state(cfg, m, state);
     return ENS_OK;
 }
@@ -102,10 +134,21 @@ ens_status ens_config_member_param(ens_config *cfg, long long m, const char *nam
         return ENS_OK;
     }
     for (int j = 0; j < cfg->model->nparams; j++) {
-        if (strcmp(cfg->model->param_names[j], name) == 0) {
+        if (strcmp(cfg->model->param_names[j], name) != 0)
+            continue;
+        if (!cfg->init_path) {
             *value = ens_config_param_value(cfg, j, m);
             return ENS_OK;
         }
+        double *state = malloc((size_t)cfg->nvars * sizeof *state);
+        double params[ENS_MAX_PARAMS] = {0};
+        ens_nc_source_info info;
+        st = state ? read_member(cfg, m, state, params, &info)
+                   : ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+        free(state);
+        if (st == ENS_OK)
+            *value = ens_member_param_value(cfg, &info, params[j], j, m);
+        return st;
     }
     return ens_fail(&cfg->error, ENS_ERR_UNKNOWN_NAME, "model %s has no parameter '%s'",
                     cfg->model->name, name);

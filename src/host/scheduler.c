@@ -626,12 +626,9 @@ static inline double get_real(const ens_plan *plan, const void *buf, size_t i)
 static double member_param(const ens_config *cfg, const ens_plan *plan, const double *file_params,
                            int j, long long count, long long i, long long m)
 {
-    const int source = plan->source ? plan->source_info.param_source[j] : ENS_PARAM_FROM_CONFIG;
-    if (source == ENS_PARAM_FROM_VARIABLE)
-        return file_params[(size_t)j * (size_t)count + (size_t)i];
-    if (source == ENS_PARAM_FROM_ATTRIBUTE)
-        return plan->source_info.param_shared[j];
-    return ens_config_param_value(cfg, j, m);
+    return ens_member_param_value(
+        cfg, plan->source ? &plan->source_info : NULL,
+        file_params ? file_params[(size_t)j * (size_t)count + (size_t)i] : 0.0, j, m);
 }
 
 static ens_status fill_batch(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
