@@ -247,9 +247,11 @@ long long ens_config_saved_times(const ens_config *cfg);
  * integrator, one per arithmetic operation (a fused multiply-add counts 2),
  * as counted in kernels/integrators/. */
 double ens_config_step_flops(const ens_config *cfg);
-/* Initial state of member m (nvars values), exactly as the run uses it. */
+/* Initial state of member m (nvars values), exactly as the run uses it
+ * (with an initial-state file: read from it, each call). */
 ens_status ens_config_member_initial_state(ens_config *cfg, long long m, double *state);
-/* Value of parameter `name` for member m (shared, swept or drawn). */
+/* Value of parameter `name` for member m, as the run uses it (shared,
+ * swept, drawn, or recorded in the initial-state file). */
 ens_status ens_config_member_param(ens_config *cfg, long long m, const char *name,
                                    double *value);
 
