@@ -180,8 +180,11 @@ ens_status ens_config_set_output_path(ens_config *cfg, const char *path);
  * (negative counts from the end: -1 is the last) instead of base state plus
  * noise; the file fixes the member count and the start time, and supplies
  * the parameters it records (per-member variables or shared attributes).
- * NULL clears it. Continuing a run this way gives the same bits as running
- * it whole, when the file holds double precision (see the restart file). */
+ * NULL clears it. Continuing a fixed-step (euler, rk4) run this way gives
+ * the same bits as running it whole, when the file holds double precision
+ * (see the restart file). dopri5 starts afresh from the states, with the
+ * first step dt: the continued run agrees with the whole one to about the
+ * tolerance (grown by the dynamics), not bit for bit. */
 ens_status ens_config_set_initial_file(ens_config *cfg, const char *path, long long time_index);
 /* Also write every member's final state, in double precision, to this
  * NetCDF file: the initial-state file of a run that continues this one. */
