@@ -8,6 +8,7 @@
 #include "test_support.h"
 
 #include <gtest/gtest.h>
+#include <netcdf.h>
 
 #include <algorithm>
 #include <cctype>
@@ -252,6 +253,62 @@ TEST(OpenCLBatching, SameBitsForAnyBatchSize)
         EXPECT_TRUE(same_bits(a, b)) << k.model << " " << k.precision << ": first difference at "
                                      << first_difference(a, b);
     }
+}
+
+// ---- the next interval runs while the host saves the last one -------------------
+
+// The scheduler starts interval k+1 on the device before it saves interval
+// k. A run stopped mid-batch must still keep exactly the states it saved:
+// strict OpenCL, stopped from the progress callback, against the whole
+// strict OpenMP run: complete members bit for bit, the stopped batch up to
+// its last saved time, NaN after.
+int stop_after(const ens_progress *, void *user)
+{
+    int *calls_left = static_cast<int *>(user);
+    return --*calls_left <= 0;
+}
+
+TEST(OpenCLPipeline, StopMidBatchKeepsExactlyTheSavedStates)
+{
+    SKIP_WITHOUT_OPENCL();
+    const Case k = {"lorenz63", "rk4", "double"};
+    ensol_test::TempDir dir;
+    const std::string out = dir.file("stopped.nc");
+    Config whole, stopped;
+    configure(whole, k, "openmp", 1, 0.005, 200, 10);
+    configure(stopped, k, "opencl", 1, 0.005, 200, 10);
+    ENS_OK_OR_FAIL(stopped, ens_config_set_batch_members(stopped, 300));
+    ENS_OK_OR_FAIL(stopped, ens_config_set_output_path(stopped, out.c_str()));
+    int calls_left = 20 + 7; // 20 intervals per batch: in the second batch
+    ENS_OK_OR_FAIL(stopped, ens_config_set_progress(stopped, stop_after, &calls_left));
+    std::vector<double> a;
+    ASSERT_TRUE(run_cfg(whole, a));
+    ASSERT_EQ(ens_run(stopped, nullptr), ENS_ERR_INTERRUPTED);
+
+    int ncid = -1, varid = -1;
+    ASSERT_EQ(nc_open((out + ".partial").c_str(), NC_NOWRITE, &ncid), NC_NOERR);
+    long long complete = -1, partial = -1;
+    double last_time = -1;
+    EXPECT_EQ(nc_get_att_longlong(ncid, NC_GLOBAL, "members_complete", &complete), NC_NOERR);
+    EXPECT_EQ(nc_get_att_longlong(ncid, NC_GLOBAL, "members_partial", &partial), NC_NOERR);
+    EXPECT_EQ(nc_get_att_double(ncid, NC_GLOBAL, "last_time_written", &last_time), NC_NOERR);
+    EXPECT_EQ(complete, 300);
+    EXPECT_EQ(partial, 300);
+    const long long T = 21, last = (long long)std::llround(last_time / (10 * 0.005));
+    EXPECT_EQ(last, 7); // the seventh interval of the batch, saved at index 7
+    std::vector<double> x((size_t)(kMembers * T));
+    ASSERT_EQ(nc_inq_varid(ncid, "x", &varid), NC_NOERR);
+    ASSERT_EQ(nc_get_var_double(ncid, varid, x.data()), NC_NOERR);
+    nc_close(ncid);
+    for (long long m = 0; m < complete + partial; m++)
+        for (long long t = 0; t < T; t++) {
+            const double got = x[(size_t)(m * T + t)], want = a[(size_t)((m * T + t) * 3)];
+            if (m < complete || t <= last)
+                ASSERT_EQ(std::memcmp(&got, &want, sizeof got), 0)
+                    << "member " << m << " time " << t << ": " << got << " != " << want;
+            else
+                ASSERT_TRUE(std::isnan(got)) << "member " << m << " time " << t << ": " << got;
+        }
 }
 
 } // namespace
