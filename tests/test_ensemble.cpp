@@ -910,9 +910,9 @@ TEST(ensemble, MergeFilesRejectsMissingArgumentsWithAMessage)
 {
     char error[256] = "untouched";
     const char *pieces[] = {"a.nc"};
-    EXPECT_EQ(ens_merge_files(nullptr, pieces, 1, "h", error, sizeof error),
+    EXPECT_EQ(ens_merge_files(nullptr, pieces, 1, "h", nullptr, nullptr, error, sizeof error),
               ENS_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(error).find("piece"), std::string::npos) << error;
-    EXPECT_EQ(ens_merge_files("out.nc", pieces, 0, "h", error, sizeof error),
+    EXPECT_EQ(ens_merge_files("out.nc", pieces, 0, "h", nullptr, nullptr, error, sizeof error),
               ENS_ERR_INVALID_ARGUMENT);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -153,12 +154,13 @@ std::vector<std::string> write_pieces(const Ensemble &run, const TempDir &dir,
 }
 
 ens_status merge(const std::string &out, const std::vector<std::string> &pieces,
-                 ens_error *err, const char *history = "ensol merge --test")
+                 ens_error *err, const char *history = "ensol merge --test",
+                 ens_merge_progress_fn progress = nullptr, void *user = nullptr)
 {
     std::vector<const char *> p;
     for (const auto &s : pieces)
         p.push_back(s.c_str());
-    return ens_nc_merge(out.c_str(), p.data(), (int)p.size(), history, err);
+    return ens_nc_merge(out.c_str(), p.data(), (int)p.size(), history, progress, user, err);
 }
 
 // ---- reading files back ---------------------------------------------------
@@ -394,6 +396,47 @@ TEST(ncmerge, Lorenz63PiecesMakeTheSingleProcessFile)
     EXPECT_EQ(state_chunk0(out, "x"), state_chunk0(whole, "x"));
     for (size_t i = 0; i < p.size(); i++)
         EXPECT_TRUE(read_all(p[i]) == before[i]) << "piece " << p[i] << " was changed";
+}
+
+// Progress: fractions that never go back, ending at 1; a non-zero return
+// stops the merge and leaves no file.
+struct Fractions {
+    std::vector<double> seen;
+    size_t stop_at = 0; // 0: never
+};
+
+int record_fraction(double fraction, void *user)
+{
+    auto *f = static_cast<Fractions *>(user);
+    f->seen.push_back(fraction);
+    return f->stop_at > 0 && f->seen.size() >= f->stop_at;
+}
+
+TEST(ncmerge, ProgressReachesOneAndCanStop)
+{
+    TempDir dir;
+    Ensemble run("lorenz63", 3, 600, 20, 1);
+    ASSERT_NE(run.model, nullptr);
+    std::string whole = dir.file("whole.nc"), out = dir.file("merged.nc");
+    ASSERT_TRUE(run.write(whole));
+    auto p = write_pieces(run, dir, "pr", {200, 200, 200});
+    Fractions all;
+    ens_error err{};
+    ASSERT_EQ(merge(out, p, &err, "h", record_fraction, &all), ENS_OK) << err.msg;
+    ASSERT_GE(all.seen.size(), 3u); // at least once per piece
+    EXPECT_TRUE(std::is_sorted(all.seen.begin(), all.seen.end()));
+    EXPECT_GT(all.seen.front(), 0.0);
+    EXPECT_DOUBLE_EQ(all.seen.back(), 1.0);
+    expect_same_file(out, whole);
+
+    std::remove(out.c_str());
+    Fractions stop;
+    stop.stop_at = 2;
+    EXPECT_EQ(merge(out, p, &err, "h", record_fraction, &stop), ENS_ERR_INTERRUPTED);
+    EXPECT_EQ(stop.seen.size(), 2u);
+    EXPECT_NE(std::string(err.msg).find("stopped"), std::string::npos) << err.msg;
+    EXPECT_FALSE(exists(out));
+    EXPECT_FALSE(exists(out + ".partial"));
 }
 
 TEST(ncmerge, Lorenz96VectorPiecesInFloat)
@@ -672,6 +715,7 @@ TEST_F(ncmerge_refuses, UnwritableOutput)
 TEST_F(ncmerge_refuses, NoPieces)
 {
     ens_error err{};
-    EXPECT_EQ(ens_nc_merge(out.c_str(), nullptr, 0, "x", &err), ENS_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(ens_nc_merge(out.c_str(), nullptr, 0, "x", nullptr, nullptr, &err),
+              ENS_ERR_INVALID_ARGUMENT);
     EXPECT_FALSE(exists(out));
 }

@@ -201,12 +201,17 @@ ens_status ens_config_set_file_per_rank(ens_config *cfg, int per_rank);
 int ens_has_parallel_io(void);
 /* The name of rank `rank`'s piece of PATH (see ens_config_set_file_per_rank). */
 ens_status ens_piece_path(const char *path, int rank, char *out, size_t out_size);
+/* Called while ens_merge_files copies, with the fraction of the data done;
+ * return non-zero to stop it (ENS_ERR_INTERRUPTED, no output left). */
+typedef int (*ens_merge_progress_fn)(double fraction, void *user);
 /* Join the per-rank pieces of one run, in any order, into OUTPUT, laid out
  * as a single-process run writes it (written as OUTPUT.partial, renamed
- * when complete). history goes before the pieces' history. On failure the
- * message (naming the file and the problem) goes to `error`. */
+ * when complete). history goes before the pieces' history; progress may be
+ * NULL. On failure the message (naming the file and the problem) goes to
+ * `error`. */
 ens_status ens_merge_files(const char *output, const char *const *pieces, int npieces,
-                           const char *history, char *error, size_t error_size);
+                           const char *history, ens_merge_progress_fn progress, void *user,
+                           char *error, size_t error_size);
 /* Recorded in the file's `history` attribute (the CLI stores its command line). */
 ens_status ens_config_set_history(ens_config *cfg, const char *history);
 

@@ -724,19 +724,25 @@ enum { PROGRESS_REDRAW_MS = 100 };
 
 #define PROGRESS_BAR_WIDTH 24
 
-static void draw_progress(progress_line *pl, const ens_progress *p)
+/* "[#####...]" for a fraction done, and the time left at the rate so far. */
+static void progress_bar(double fraction, double elapsed, char bar[PROGRESS_BAR_WIDTH + 1],
+                         char *eta, size_t eta_size)
 {
-    char rate[32], eta[32], bar[PROGRESS_BAR_WIDTH + 1], line[320];
-    double eta_s = p->fraction > 0 ? p->elapsed_seconds * (1 - p->fraction) / p->fraction : NAN;
-    const int filled = (int)(p->fraction * PROGRESS_BAR_WIDTH + 0.5);
+    const int filled = (int)(fraction * PROGRESS_BAR_WIDTH + 0.5);
     for (int i = 0; i < PROGRESS_BAR_WIDTH; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[PROGRESS_BAR_WIDTH] = '\0';
+    format_duration(fraction > 0 ? elapsed * (1 - fraction) / fraction : NAN, eta, eta_size);
+}
+
+static void draw_progress(progress_line *pl, const ens_progress *p)
+{
+    char rate[32], eta[32], bar[PROGRESS_BAR_WIDTH + 1], line[320];
+    progress_bar(p->fraction, p->elapsed_seconds, bar, eta, sizeof eta);
     snprintf(line, sizeof line,
              "\r[%s] %5.1f%% %lld/%lld members, t=%g, %s member-steps/s, ETA %s\033[K", bar,
              100 * p->fraction, p->members_done, p->members_total, p->sim_time,
-             format_rate(p->member_steps_per_second, rate, sizeof rate),
-             format_duration(eta_s, eta, sizeof eta));
+             format_rate(p->member_steps_per_second, rate, sizeof rate), eta);
     fputs(line, stderr);
     pl->drawn = 1;
     pl->last_draw = p->elapsed_seconds;
@@ -1190,13 +1196,45 @@ static void print_merge_help(void)
            "without parallel I/O), e.g. run.rank0000.nc run.rank0001.nc ..., into OUTPUT,\n"
            "laid out as one process writes it. The pieces may come in any order; they\n"
            "must be all of one finished run. OUTPUT is written as OUTPUT.partial and\n"
-           "renamed when complete; the pieces are left as they are.\n\n"
+           "renamed when complete; the pieces are left as they are. On a terminal a\n"
+           "progress line shows the share copied; Ctrl-C stops and leaves no OUTPUT.\n\n"
            "  -q, --quiet   print nothing but errors\n\n"
            "Example:\n"
            "  mpirun -n 8 ensol run --file-per-rank -o run.nc\n"
            "  ensol merge run.nc run.rank*.nc && rm run.rank*.nc\n\n"
            "Exit status: 0 success, 1 a file could not be read or written, 2 bad\n"
-           "command line or pieces that do not form one run.\n");
+           "command line or pieces that do not form one run, 130 interrupted.\n");
+}
+
+typedef struct merge_progress {
+    progress_line pl;
+    struct timespec start;
+} merge_progress;
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* Called by the library as it copies: a progress line on a terminal, and
+ * the place a signal stops the merge (which then leaves no file). */
+static int on_merge_progress(double fraction, void *user)
+{
+    merge_progress *mp = user;
+    if (cli_stop_signal)
+        return 1;
+    const double elapsed = seconds_since(&mp->start);
+    if (mp->pl.show && (!mp->pl.drawn || fraction >= 1 ||
+                        elapsed - mp->pl.last_draw >= PROGRESS_REDRAW_MS / 1000.0)) {
+        char bar[PROGRESS_BAR_WIDTH + 1], eta[32];
+        progress_bar(fraction, elapsed, bar, eta, sizeof eta);
+        fprintf(stderr, "\r[%s] %5.1f%% merged, ETA %s\033[K", bar, 100 * fraction, eta);
+        mp->pl.drawn = 1;
+        mp->pl.last_draw = elapsed;
+    }
+    return 0;
 }
 
 static int cmd_merge(int argc, char **argv)
@@ -1231,23 +1269,28 @@ static int cmd_merge(int argc, char **argv)
     const char *output = argv[first];
     const int npieces = argc - first - 1;
     char error[8192];
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    merge_progress mp = {.pl = {.show = !quiet && isatty(STDERR_FILENO)}};
+    clock_gettime(CLOCK_MONOTONIC, &mp.start);
+    cli_install_signal_handlers();
     ens_status st = ens_merge_files(output, (const char *const *)argv + first + 1, npieces,
-                                    history, error, sizeof error);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+                                    history, on_merge_progress, &mp, error, sizeof error);
+    const double seconds = seconds_since(&mp.start);
+    clear_progress(&mp.pl);
     free(history);
+    if (st == ENS_ERR_INTERRUPTED && cli_stop_signal) {
+        fprintf(stderr, "ensol: merge %s by SIG%s: %s\n",
+                cli_stop_signal == SIGINT ? "interrupted" : "terminated",
+                cli_stop_signal == SIGINT ? "INT" : "TERM", error);
+        return 128 + cli_stop_signal;
+    }
     if (st != ENS_OK) {
         fprintf(stderr, "ensol: merge: %s\n", error);
         return is_usage_status(st) ? EXIT_USAGE : EXIT_RUN_FAILED;
     }
     struct stat sb;
-    if (!quiet && stat(output, &sb) == 0) {
-        const double seconds =
-            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (!quiet && stat(output, &sb) == 0)
         fprintf(stderr, "ensol: merged %d piece%s into %s (%.1f MB) in %.2f s\n", npieces,
                 npieces == 1 ? "" : "s", output, (double)sb.st_size / 1e6, seconds);
-    }
     return 0;
 }
 

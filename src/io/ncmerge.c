@@ -56,6 +56,10 @@ typedef struct merge {
     long long total;
     void *buf;
     size_t buf_size;
+    ens_merge_progress_fn progress;
+    void *progress_user;
+    double bytes_total;  /* of the member-dimension variables, all pieces */
+    double bytes_done;
     ens_error *err;
 } merge;
 
@@ -1003,6 +1007,17 @@ static ens_status copy_var(merge *m, int in, const char *ipath, int iv, int ov, 
             return ens_fail(m->err, st == NC_ENOMEM ? ENS_ERR_OUT_OF_MEMORY : ENS_ERR_IO,
                             "cannot write variable %s to '%s': %s", name, m->partial,
                             nc_strerror(st));
+        if (mdim >= 0) {
+            double bytes = (double)es;
+            for (int i = 0; i < nd; i++)
+                bytes *= (double)count[i];
+            m->bytes_done += bytes;
+            if (m->progress &&
+                m->progress(m->bytes_total > 0 ? m->bytes_done / m->bytes_total : 1.0,
+                            m->progress_user))
+                return ens_fail(m->err, ENS_ERR_INTERRUPTED,
+                                "merge into '%s' stopped; nothing written", m->output);
+        }
         if (nd == 0)
             break;
         /* Next block: odometer over dimensions 0..k. */
@@ -1057,6 +1072,20 @@ static ens_status copy_data(merge *m)
         ens_status rc = copy_var(m, m->in0, m->pieces[0].path, v, v, -1, 0, name);
         if (rc != ENS_OK)
             return rc;
+    }
+    /* What the progress counts: every value of a member-dimension variable. */
+    for (int v = 0; v < nvars; v++) {
+        int nd = 0, dims[NC_MAX_VAR_DIMS];
+        nc_type type;
+        size_t es = 0, len = 0;
+        if (!member_index(m->out, v, out_mdim, &at) ||
+            nc_inq_var(m->out, v, NULL, &type, &nd, dims, NULL) != NC_NOERR ||
+            nc_inq_type(m->out, type, NULL, &es) != NC_NOERR)
+            continue;
+        double bytes = (double)es;
+        for (int i = 0; i < nd; i++)
+            bytes *= nc_inq_dimlen(m->out, dims[i], &len) == NC_NOERR ? (double)len : 0.0;
+        m->bytes_total += bytes;
     }
     ens_status rc = set_state_caches(m);
     for (int i = 0; i < m->npieces && rc == ENS_OK; i++) {
@@ -1137,7 +1166,8 @@ static ens_status run_merge(merge *m, const char *const *paths, const char *hist
 }
 
 ens_status ens_nc_merge(const char *output, const char *const *pieces, int npieces,
-                        const char *history, ens_error *err)
+                        const char *history, ens_merge_progress_fn progress, void *user,
+                        ens_error *err)
 {
     if (!output || !output[0] || !pieces || npieces < 1)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
@@ -1147,7 +1177,7 @@ ens_status ens_nc_merge(const char *output, const char *const *pieces, int npiec
             return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "merge: piece %d has no name", i);
 
     merge m = {.output = output, .npieces = npieces, .in0 = -1, .in = -1, .out = -1,
-               .err = err};
+               .progress = progress, .progress_user = user, .err = err};
     size_t olen = strlen(output);
     m.partial = malloc(olen + sizeof ".partial");
     m.pieces = calloc((size_t)npieces, sizeof *m.pieces);

@@ -12,10 +12,14 @@
 #include "core/error.h"
 
 /* pieces: npieces paths, in any order. history: the command line, put
- * before the pieces' history. Fails with ENS_ERR_INVALID_ARGUMENT (naming
- * the file and what is wrong) when the pieces do not form one complete
- * ensemble of one run, ENS_ERR_IO when a file cannot be read or written. */
+ * before the pieces' history. progress (may be NULL) is called as the data
+ * is copied with the fraction done; a non-zero return stops the merge
+ * (ENS_ERR_INTERRUPTED, no file left). Fails with ENS_ERR_INVALID_ARGUMENT
+ * (naming the file and what is wrong) when the pieces do not form one
+ * complete ensemble of one run, ENS_ERR_IO when a file cannot be read or
+ * written. */
 ens_status ens_nc_merge(const char *output, const char *const *pieces, int npieces,
-                        const char *history, ens_error *err);
+                        const char *history, ens_merge_progress_fn progress, void *user,
+                        ens_error *err);
 
 #endif

@@ -28,13 +28,14 @@ ens_status ens_piece_path(const char *path, int rank, char *out, size_t out_size
 }
 
 ens_status ens_merge_files(const char *output, const char *const *pieces, int npieces,
-                           const char *history, char *error, size_t error_size)
+                           const char *history, ens_merge_progress_fn progress, void *user,
+                           char *error, size_t error_size)
 {
     ens_error err = {{0}};
     ens_status st = !output || !*output || !pieces || npieces < 1
                         ? ens_fail(&err, ENS_ERR_INVALID_ARGUMENT,
                                    "merge: an output path and at least one piece are needed")
-                        : ens_nc_merge(output, pieces, npieces, history, &err);
+                        : ens_nc_merge(output, pieces, npieces, history, progress, user, &err);
     if (error && error_size > 0)
         snprintf(error, error_size, "%s", st == ENS_OK ? "" : err.msg);
     return st;
