@@ -287,16 +287,19 @@ TEST(host, CompressionRoundTrips)
 
 // A run continued from its restart file ends on the same bits as the same
 // run made whole: the restart file holds the states exactly (double) and
-// the parameters drawn per member.
+// the parameters drawn per member, and for dopri5 each member's step state
+// (step size, controller history, derivative), so that the adaptive
+// integration goes on exactly where it stood.
 TEST(host, RestartContinuesBitForBit)
 {
     TempDir dir;
+    for (const char *integrator : {"rk4", "dopri5"})
     for (const char *model : {"lorenz63", "lorenz96"}) {
         for (const char *precision : {"double", "float"}) {
-            SCOPED_TRACE(std::string(model) + " " + precision);
+            SCOPED_TRACE(std::string(integrator) + " " + model + " " + precision);
             auto setup = [&](ens_config *cfg, long long steps) {
                 ENS_OK_OR_FAIL(cfg, ens_config_set_model(cfg, model));
-                ENS_OK_OR_FAIL(cfg, ens_config_set_integrator(cfg, "rk4"));
+                ENS_OK_OR_FAIL(cfg, ens_config_set_integrator(cfg, integrator));
                 ENS_OK_OR_FAIL(cfg, ens_config_set_precision(cfg, precision));
                 ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, steps));
                 ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "final"));
@@ -390,6 +393,63 @@ TEST(host, InitialStatesFromAnyFileAndBadFilesRefused)
     ENS_OK_OR_FAIL(missing, ens_config_set_initial_file(missing, dir.file("no.nc").c_str(), -1));
     EXPECT_EQ(ens_config_validate(missing), ENS_ERR_IO);
     EXPECT_NE(std::string(ens_config_last_error(missing)).find("no.nc"), std::string::npos);
+}
+
+// dopri5 across three legs: each restart file records the steps since the
+// integration started, so 100 + 100 + 100 steps give the bits of 300. A
+// leg with another dt cannot take the step state: it starts afresh from
+// the states, and ends near (not on) the whole run.
+TEST(host, Dopri5RestartChainsAndAnotherStepStartsAfresh)
+{
+    TempDir dir;
+    auto setup = [&](ens_config *cfg, long long steps, double dt) {
+        ENS_OK_OR_FAIL(cfg, ens_config_set_integrator(cfg, "dopri5"));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_dt(cfg, dt));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_steps(cfg, steps));
+        ENS_OK_OR_FAIL(cfg, ens_config_set_output_mode(cfg, "final"));
+    };
+    std::vector<double> whole, chained, other_dt;
+    {
+        Config cfg;
+        setup(cfg, 300, 0.01);
+        ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 301));
+        ASSERT_TRUE(ensol_test::run_cfg(cfg, whole));
+    }
+    std::string from;
+    for (int leg = 0; leg < 3; leg++) {
+        Config cfg;
+        setup(cfg, 100, 0.01);
+        if (from.empty())
+            ENS_OK_OR_FAIL(cfg, ens_config_set_members(cfg, 301));
+        else
+            ENS_OK_OR_FAIL(cfg, ens_config_set_initial_file(cfg, from.c_str(), -1));
+        ENS_OK_OR_FAIL(cfg, ens_config_validate(cfg)); // takes the file's member count
+        if (leg < 2) {
+            from = dir.file("leg" + std::to_string(leg) + ".nc");
+            ENS_OK_OR_FAIL(cfg, ens_config_set_restart_path(cfg, from.c_str()));
+            ENS_OK_OR_FAIL(cfg, ens_config_set_output_path(
+                                    cfg, dir.file("out" + std::to_string(leg) + ".nc").c_str()));
+            ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+        } else {
+            ASSERT_TRUE(ensol_test::run_cfg(cfg, chained));
+        }
+    }
+    ASSERT_EQ(whole.size(), chained.size());
+    EXPECT_EQ(std::memcmp(whole.data(), chained.data(), whole.size() * sizeof(double)), 0)
+        << "three legs differ from the whole run";
+    {
+        Config cfg;
+        setup(cfg, 50, 0.02); // the last 100 steps of 0.01 as 50 of 0.02
+        ENS_OK_OR_FAIL(cfg, ens_config_set_initial_file(cfg, from.c_str(), -1));
+        ENS_OK_OR_FAIL(cfg, ens_config_validate(cfg));
+        ASSERT_TRUE(ensol_test::run_cfg(cfg, other_dt));
+    }
+    ASSERT_EQ(whole.size(), other_dt.size());
+    double worst = 0;
+    for (size_t i = 0; i < whole.size(); i++)
+        worst = std::max(worst, std::fabs(whole[i] - other_dt[i]));
+    EXPECT_GT(worst, 0.0) << "a fresh start cannot give the same bits";
+    EXPECT_LT(worst, 1e-2) << "but it integrates the same trajectory to the tolerance";
 }
 
 // With an initial-state file, the member queries answer what a run would

@@ -180,14 +180,16 @@ ens_status ens_config_set_output_path(ens_config *cfg, const char *path);
  * (negative counts from the end: -1 is the last) instead of base state plus
  * noise; the file fixes the member count and the start time, and supplies
  * the parameters it records (per-member variables or shared attributes).
- * NULL clears it. Continuing a fixed-step (euler, rk4) run this way gives
- * the same bits as running it whole, when the file holds double precision
- * (see the restart file). dopri5 starts afresh from the states, with the
- * first step dt: the continued run agrees with the whole one to about the
- * tolerance (grown by the dynamics), not bit for bit. */
+ * NULL clears it. Continuing a run from its restart file gives the same
+ * bits as running it whole (euler, rk4: the file holds the states in
+ * double; dopri5: it also holds each member's step state, used when the
+ * run keeps the same dt; with another dt, or from a trajectory file, dopri5
+ * members start afresh from the states, with the first step dt). */
 ens_status ens_config_set_initial_file(ens_config *cfg, const char *path, long long time_index);
 /* Also write every member's final state, in double precision, to this
- * NetCDF file: the initial-state file of a run that continues this one. */
+ * NetCDF file: the initial-state file of a run that continues this one
+ * (for dopri5 with each member's step state: step size, controller
+ * history, last derivative and dense output, step counters). */
 ens_status ens_config_set_restart_path(ens_config *cfg, const char *path);
 /* Under MPI (ens_run with several ranks): 1 makes each rank write its own
  * members to its own file, PATH with the rank before the extension

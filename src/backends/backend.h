@@ -75,6 +75,17 @@ typedef struct ens_backend_ops {
      * wait returns once it is done; download and download_stats come only
      * after wait. NULL: advance returns when the work is done. */
     ens_status (*wait)(void *ctx, ens_error *err);
+    /* Optional (DOPRI5): the loaded members' step state, in double:
+     * real_rows[r * count + i] for the ENS_DOPRI5_REAL_ROWS(nvars) rows and
+     * int_rows[r * count + i] for the ENS_DOPRI5_INT_ROWS (ens_portable.h),
+     * as a restart file keeps it. */
+    ens_status (*download_steps)(void *ctx, double *real_rows, long long *int_rows,
+                                 ens_error *err);
+    /* Optional (DOPRI5), after upload: give the members this step state, as
+     * if steps_done steps of dt had been advanced since a fresh start, so
+     * that the run goes on exactly as the run that saved it would have. */
+    ens_status (*upload_steps)(void *ctx, const double *real_rows, const long long *int_rows,
+                               long long steps_done, ens_error *err);
 } ens_backend_ops;
 
 static inline int ens_job_adaptive(const ens_backend_job *job)

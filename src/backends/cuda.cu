@@ -1315,6 +1315,80 @@ static ens_status cuda_download_stats(void *vctx, const ens_member_stats *stats,
     return st;
 }
 
+/* The step state between the host's rows over all members (row r of member
+ * m at [r * count + m], in double) and each GPU's rows over its own. */
+static ens_status move_steps(cuda_ctx *ctx, double *real_rows, long long *int_rows, int to_device,
+                             ens_error *err)
+{
+    if (!ctx->adaptive)
+        return ens_fail(err, ENS_ERR_INTERNAL, "cuda backend: no step state in this job");
+    ens_status st = sync_all(ctx, err);
+    const size_t total = (size_t)ctx->count, real = ctx->real_size;
+    const size_t nr = (size_t)ENS_DOPRI5_REAL_ROWS(ctx->job.nvars), ni = ENS_DOPRI5_INT_ROWS;
+    for (int d = 0; d < ctx->ngpu && st == ENS_OK; d++) {
+        cuda_gpu *g = &ctx->gpu[d];
+        const size_t n = (size_t)g->count, first = (size_t)g->first;
+        if (n == 0)
+            continue;
+        void *reals = malloc(n * nr * real);
+        ens_i64 *ints = (ens_i64 *)malloc(n * ni * sizeof *ints);
+        if (!reals || !ints) {
+            free(reals);
+            free(ints);
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
+        }
+        for (size_t r = 0; to_device && r < nr; r++)
+            for (size_t i = 0; i < n; i++) {
+                if (real == sizeof(double))
+                    ((double *)reals)[r * n + i] = real_rows[r * total + first + i];
+                else
+                    ((float *)reals)[r * n + i] = (float)real_rows[r * total + first + i];
+            }
+        for (size_t r = 0; to_device && r < ni; r++)
+            for (size_t i = 0; i < n; i++)
+                ints[r * n + i] = int_rows[r * total + first + i];
+        const cudaMemcpyKind kind = to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost;
+        cudaError_t rc = cudaSetDevice(g->ordinal);
+        if (rc == cudaSuccess)
+            rc = to_device ? cudaMemcpy(g->aux, reals, n * nr * real, kind)
+                           : cudaMemcpy(reals, g->aux, n * nr * real, kind);
+        if (rc == cudaSuccess)
+            rc = to_device ? cudaMemcpy(g->aux_int, ints, n * ni * sizeof *ints, kind)
+                           : cudaMemcpy(ints, g->aux_int, n * ni * sizeof *ints, kind);
+        if (rc != cudaSuccess)
+            st = cu_fail(err, "cudaMemcpy", "(dopri5 step state)", rc, g);
+        for (size_t r = 0; st == ENS_OK && !to_device && r < nr; r++)
+            for (size_t i = 0; i < n; i++)
+                real_rows[r * total + first + i] = real == sizeof(double)
+                                                       ? ((const double *)reals)[r * n + i]
+                                                       : (double)((const float *)reals)[r * n + i];
+        for (size_t r = 0; st == ENS_OK && !to_device && r < ni; r++)
+            for (size_t i = 0; i < n; i++)
+                int_rows[r * total + first + i] = ints[r * n + i];
+        free(reals);
+        free(ints);
+    }
+    return st;
+}
+
+static ens_status cuda_download_steps(void *vctx, double *real_rows, long long *int_rows,
+                                      ens_error *err)
+{
+    return move_steps((cuda_ctx *)vctx, real_rows, int_rows, 0, err);
+}
+
+static ens_status cuda_upload_steps(void *vctx, const double *real_rows,
+                                    const long long *int_rows, long long steps_done,
+                                    ens_error *err)
+{
+    cuda_ctx *ctx = (cuda_ctx *)vctx;
+    /* Only read when copying to the device. */
+    ens_status st = move_steps(ctx, (double *)real_rows, (long long *)int_rows, 1, err);
+    if (st == ENS_OK)
+        ctx->steps_done = steps_done;
+    return st;
+}
+
 extern "C" const ens_backend_ops ens_backend_cuda = {
     /* .name = */ "cuda",
     /* .device_memory = */ 1,
@@ -1328,6 +1402,8 @@ extern "C" const ens_backend_ops ens_backend_cuda = {
     /* .download_stats = */ cuda_download_stats,
     /* .destroy = */ cuda_destroy,
     /* .wait = */ cuda_wait,
+    /* .download_steps = */ cuda_download_steps,
+    /* .upload_steps = */ cuda_upload_steps,
 };
 
 #endif /* !ENS_CUDA_STRICT */

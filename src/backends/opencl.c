@@ -794,6 +794,56 @@ static ens_status opencl_download_stats(void *vctx, const ens_member_stats *stat
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueReadBuffer", rc, ctx->dev.name);
 }
 
+static ens_status opencl_download_steps(void *vctx, double *real_rows, long long *int_rows,
+                                        ens_error *err)
+{
+    opencl_ctx *ctx = vctx;
+    if (!ctx->aux_int)
+        return ens_fail(err, ENS_ERR_INTERNAL, "opencl: no step state in this job");
+    const size_t reals = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
+    const size_t ints = (size_t)ctx->count * ENS_DOPRI5_INT_ROWS;
+    void *buf = malloc(reals * ctx->real_size);
+    cl_int rc = buf ? clEnqueueReadBuffer(ctx->queue, ctx->aux, CL_TRUE, 0,
+                                          reals * ctx->real_size, buf, 0, NULL, NULL)
+                    : CL_OUT_OF_HOST_MEMORY;
+    if (rc == CL_SUCCESS)
+        rc = clEnqueueReadBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0, ints * sizeof(cl_long),
+                                 int_rows, 0, NULL, NULL);
+    for (size_t k = 0; rc == CL_SUCCESS && k < reals; k++)
+        real_rows[k] = ctx->real_size == sizeof(double) ? ((const double *)buf)[k]
+                                                        : (double)((const float *)buf)[k];
+    free(buf);
+    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueReadBuffer", rc, ctx->dev.name);
+}
+
+static ens_status opencl_upload_steps(void *vctx, const double *real_rows,
+                                      const long long *int_rows, long long steps_done,
+                                      ens_error *err)
+{
+    opencl_ctx *ctx = vctx;
+    if (!ctx->aux_int)
+        return ens_fail(err, ENS_ERR_INTERNAL, "opencl: no step state in this job");
+    const size_t reals = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
+    const size_t ints = (size_t)ctx->count * ENS_DOPRI5_INT_ROWS;
+    void *buf = malloc(reals * ctx->real_size);
+    for (size_t k = 0; buf && k < reals; k++) {
+        if (ctx->real_size == sizeof(double))
+            ((double *)buf)[k] = real_rows[k];
+        else
+            ((float *)buf)[k] = (float)real_rows[k];
+    }
+    cl_int rc = buf ? clEnqueueWriteBuffer(ctx->queue, ctx->aux, CL_TRUE, 0,
+                                           reals * ctx->real_size, buf, 0, NULL, NULL)
+                    : CL_OUT_OF_HOST_MEMORY;
+    if (rc == CL_SUCCESS)
+        rc = clEnqueueWriteBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0, ints * sizeof(cl_long),
+                                  int_rows, 0, NULL, NULL);
+    free(buf);
+    if (rc == CL_SUCCESS)
+        ctx->steps_done = steps_done;
+    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueWriteBuffer", rc, ctx->dev.name);
+}
+
 const ens_backend_ops ens_backend_opencl = {
     .name = "opencl",
     .device_memory = 1,
@@ -807,4 +857,6 @@ const ens_backend_ops ens_backend_opencl = {
     .download = opencl_download,
     .download_stats = opencl_download_stats,
     .destroy = opencl_destroy,
+    .download_steps = opencl_download_steps,
+    .upload_steps = opencl_upload_steps,
 };

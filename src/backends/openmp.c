@@ -175,6 +175,42 @@ static ens_status openmp_download_stats(void *vctx, const ens_member_stats *stat
     return ENS_OK;
 }
 
+static ens_status openmp_download_steps(void *vctx, double *real_rows, long long *int_rows,
+                                        ens_error *err)
+{
+    openmp_ctx *ctx = vctx;
+    if (!ctx->aux)
+        return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step state in this job");
+    const size_t n = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
+    for (size_t k = 0; k < n; k++)
+        real_rows[k] = ctx->job.precision == ENS_PRECISION_ID_FLOAT
+                           ? (double)((const float *)ctx->aux)[k]
+                           : ((const double *)ctx->aux)[k];
+    for (size_t k = 0; k < (size_t)ctx->count * ENS_DOPRI5_INT_ROWS; k++)
+        int_rows[k] = ctx->aux_int[k];
+    return ENS_OK;
+}
+
+static ens_status openmp_upload_steps(void *vctx, const double *real_rows,
+                                      const long long *int_rows, long long steps_done,
+                                      ens_error *err)
+{
+    openmp_ctx *ctx = vctx;
+    if (!ctx->aux)
+        return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step state in this job");
+    const size_t n = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
+    for (size_t k = 0; k < n; k++) {
+        if (ctx->job.precision == ENS_PRECISION_ID_FLOAT)
+            ((float *)ctx->aux)[k] = (float)real_rows[k];
+        else
+            ((double *)ctx->aux)[k] = real_rows[k];
+    }
+    for (size_t k = 0; k < (size_t)ctx->count * ENS_DOPRI5_INT_ROWS; k++)
+        ctx->aux_int[k] = int_rows[k];
+    ctx->steps_done = steps_done;
+    return ENS_OK;
+}
+
 const ens_backend_ops ens_backend_openmp = {
     .name = "openmp",
     .probe = openmp_probe,
@@ -185,4 +221,6 @@ const ens_backend_ops ens_backend_openmp = {
     .download = openmp_download,
     .download_stats = openmp_download_stats,
     .destroy = openmp_destroy,
+    .download_steps = openmp_download_steps,
+    .upload_steps = openmp_upload_steps,
 };

@@ -72,6 +72,11 @@ typedef struct ens_plan {
      * `rounds` writes (the most batches of any rank). Else 0, members. */
     long long first, end;
     long long rounds;
+    /* DOPRI5: the restart file keeps the step state (save_steps), and the
+     * initial-state file's step state goes on from resume_steps steps of
+     * dt (-1: the members start afresh). */
+    int save_steps;
+    long long resume_steps;
     int rank, nranks;
     int local_rank;      /* among the ranks of this node; -1 in one process */
 } ens_plan;
@@ -376,6 +381,14 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     }
     plan->batch = plan->job.capacity;
     plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
+    /* A restart file of a run with the same step goes on exactly where
+     * that run stood; with another step (or a backend that cannot take the
+     * state) the members start afresh from its states. */
+    plan->save_steps = adaptive && plan->ops->download_steps != NULL;
+    plan->resume_steps = adaptive && plan->source && plan->source_info.steps_done >= 0 &&
+                                 plan->source_info.dt == cfg->dt && plan->ops->upload_steps
+                             ? plan->source_info.steps_done
+                             : -1;
     return ENS_OK;
 }
 
@@ -538,6 +551,8 @@ typedef struct ens_batch_buffers {
     ens_moments *moments; /* [time * nvars + var], all members so far */
     double *from_file;    /* SoA states then parameters read from the initial-state file */
     double *final;        /* (member, var) final states for the restart file */
+    double *steps_real;   /* DOPRI5 step state rows, to or from a restart file */
+    long long *steps_int;
     void *last_good;      /* SoA, compute precision: fixed-step members' last good state */
 } ens_batch_buffers;
 
@@ -557,6 +572,8 @@ static void free_buffers(ens_batch_buffers *b)
     free(b->from_file);
     free(b->final);
     free(b->last_good);
+    free(b->steps_real);
+    free(b->steps_int);
 }
 
 static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b)
@@ -589,6 +606,11 @@ static ens_status alloc_buffers(ens_config *cfg, const ens_plan *plan, ens_batch
     if (ok && plan->source) {
         b->from_file = malloc(batch * (nvars + nparams) * sizeof(double));
         ok = b->from_file != NULL;
+    }
+    if (ok && ((cfg->restart_path && plan->save_steps) || plan->resume_steps >= 0)) {
+        b->steps_real = malloc(batch * (size_t)ENS_DOPRI5_REAL_ROWS(cfg->nvars) * sizeof(double));
+        b->steps_int = malloc(batch * ENS_DOPRI5_INT_ROWS * sizeof(long long));
+        ok = b->steps_real && b->steps_int;
     }
     if (ok && plan->stats) {
         b->moments = malloc((size_t)plan->ntimes * nvars * sizeof *b->moments);
@@ -908,7 +930,14 @@ static ens_status write_restart(const ens_config *cfg, const ens_plan *plan, ens
     for (size_t i = 0; i < count; i++)
         for (size_t v = 0; v < nvars; v++)
             b->final[i * nvars + v] = get_real(plan, b->state, v * count + i);
-    return ens_nc_write_batch(restart, slab->m0, slab->count, 1, b->final, 1, slab->params, err);
+    ens_status st =
+        ens_nc_write_batch(restart, slab->m0, slab->count, 1, b->final, 1, slab->params, err);
+    if (st == ENS_OK && plan->save_steps && slab->count > 0)
+        st = plan->ops->download_steps(plan->backend, b->steps_real, b->steps_int, err);
+    if (st == ENS_OK && plan->save_steps)
+        st = ens_nc_write_steps(restart, slab->m0, slab->count, b->steps_real, b->steps_int,
+                                err);
+    return st;
 }
 
 /* Integrate batch by batch; each finished batch goes to the writer thread
@@ -966,6 +995,12 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             st = fill_batch(cfg, plan, b, slab);
             if (st == ENS_OK)
                 st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
+            if (st == ENS_OK && plan->resume_steps >= 0)
+                st = ens_nc_source_read_steps(plan->source, m0, count, b->steps_real,
+                                              b->steps_int, &cfg->error);
+            if (st == ENS_OK && plan->resume_steps >= 0)
+                st = plan->ops->upload_steps(plan->backend, b->steps_real, b->steps_int,
+                                             plan->resume_steps, &cfg->error);
             reset_members(slab);
             if (st == ENS_OK && fixed_steps)
                 check_members(cfg, plan, b, slab, cfg->init_time);
@@ -1523,6 +1558,8 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     restart_spec.deflate_level = 0;
     restart_spec.quantize_bits = 0;
     restart_spec.output_mode = "final";
+    restart_spec.write_steps = plan.save_steps;
+    restart_spec.steps_done = (plan.resume_steps > 0 ? plan.resume_steps : 0) + cfg->steps;
 
     ens_nc_writer *writer = NULL, *restart = NULL;
     ens_batch_buffers b;

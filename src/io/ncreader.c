@@ -1,5 +1,6 @@
 /* Reading initial states from an ensol output file; see ncreader.h. */
 #include "io/ncreader.h"
+#include "io/ncwriter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ struct ens_nc_source {
     long long time_index;
     int state_id[4];
     int param_id[ENS_MAX_PARAMS];  /* -1 where the file has no such variable */
+    int steps_real_id, steps_int_id; /* dopri5 step state; -1 when absent */
     double *scratch;               /* count * nvars values of one read */
     size_t scratch_size;
 };
@@ -88,6 +90,22 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
         else
             s->param_id[j] = -1;
     }
+    /* The step state goes with the last saved time of a restart file. */
+    s->steps_real_id = s->steps_int_id = -1;
+    info->steps_done = -1;
+    long long done = -1;
+    size_t rows = 0;
+    if (index == (long long)times - 1 &&
+        nc_get_att_longlong(s->ncid, NC_GLOBAL, ENS_NC_STEPS_DONE, &done) == NC_NOERR &&
+        nc_get_att_double(s->ncid, NC_GLOBAL, "dt", &info->dt) == NC_NOERR &&
+        nc_inq_varid(s->ncid, ENS_NC_STEPS_REAL, &s->steps_real_id) == NC_NOERR &&
+        nc_inq_varid(s->ncid, ENS_NC_STEPS_INT, &s->steps_int_id) == NC_NOERR &&
+        nc_inq_dimid(s->ncid, "dopri5_real_row", &dim) == NC_NOERR &&
+        nc_inq_dimlen(s->ncid, dim, &rows) == NC_NOERR &&
+        rows == (size_t)ENS_DOPRI5_REAL_ROWS(s->nvars) && done >= 0)
+        info->steps_done = done;
+    else
+        s->steps_real_id = s->steps_int_id = -1;
     info->members = (long long)members;
     info->time_index = index;
     return ENS_OK;
@@ -159,6 +177,35 @@ ens_status ens_nc_source_read(ens_nc_source *s, long long m0, long long count, d
             return nc_error(err, s->path, s->model->param_names[j], st);
     }
     return ENS_OK;
+}
+
+ens_status ens_nc_source_read_steps(ens_nc_source *src, long long m0, long long count,
+                                    double *real_rows, long long *int_rows, ens_error *err)
+{
+    if (src->steps_real_id < 0)
+        return ens_fail(err, ENS_ERR_INTERNAL, "initial states from '%s': no step state",
+                        src->path);
+    const size_t n = (size_t)count, nr = (size_t)ENS_DOPRI5_REAL_ROWS(src->nvars);
+    const size_t ni = ENS_DOPRI5_INT_ROWS;
+    double *reals = malloc((n > 0 ? n : 1) * nr * sizeof *reals);
+    long long *ints = malloc((n > 0 ? n : 1) * ni * sizeof *ints);
+    size_t start[2] = {(size_t)m0, 0}, cnt[2] = {n, nr};
+    int st = reals && ints ? NC_NOERR : NC_ENOMEM;
+    if (st == NC_NOERR)
+        st = nc_get_vara_double(src->ncid, src->steps_real_id, start, cnt, reals);
+    cnt[1] = ni;
+    if (st == NC_NOERR)
+        st = nc_get_vara_longlong(src->ncid, src->steps_int_id, start, cnt, ints);
+    /* Rows of members in memory from (member, row) on disk. */
+    for (size_t i = 0; st == NC_NOERR && i < n; i++) {
+        for (size_t r = 0; r < nr; r++)
+            real_rows[r * n + i] = reals[i * nr + r];
+        for (size_t r = 0; r < ni; r++)
+            int_rows[r * n + i] = ints[i * ni + r];
+    }
+    free(reals);
+    free(ints);
+    return st == NC_NOERR ? ENS_OK : nc_error(err, src->path, "the dopri5 step state", st);
 }
 
 void ens_nc_source_close(ens_nc_source *s)

@@ -21,6 +21,11 @@ typedef struct ens_nc_source_info {
     double time;                 /* its model time */
     int param_source[ENS_MAX_PARAMS];
     double param_shared[ENS_MAX_PARAMS];
+    /* A restart file of an adaptive run holds each member's step state:
+     * steps_done is then the steps of dt since its integration started
+     * afresh (ens_nc_spec), and dt that step; else steps_done is -1. */
+    long long steps_done;
+    double dt;
 } ens_nc_source_info;
 
 typedef struct ens_nc_source ens_nc_source;
@@ -35,6 +40,12 @@ ens_status ens_nc_source_open(const char *path, long long time_index,
  * file holds per member, params[j * count + i] (other rows untouched). */
 ens_status ens_nc_source_read(ens_nc_source *src, long long m0, long long count, double *state,
                               double *params, ens_error *err);
+
+/* The step state of members [m0, m0 + count) of a file with steps_done >=
+ * 0: real_rows[r * count + i], int_rows[r * count + i] (see
+ * ens_nc_write_steps). */
+ens_status ens_nc_source_read_steps(ens_nc_source *src, long long m0, long long count,
+                                    double *real_rows, long long *int_rows, ens_error *err);
 
 void ens_nc_source_close(ens_nc_source *src);
 

@@ -55,6 +55,7 @@ struct ens_nc_writer {
     int stats_id[4][4];          /* [state variable][mean, std, min, max] */
     int param_id[ENS_MAX_PARAMS]; /* -1 for shared parameters */
     int status_id, accepted_id, rejected_id, failure_id; /* -1 when not written */
+    int steps_real_id, steps_int_id; /* step state of a restart file; -1: none */
     size_t chunk[3];             /* member, time, [vector_dim] */
     size_t cache_bytes;          /* current per-variable chunk cache */
     size_t cache_limit;          /* its upper bound */
@@ -321,6 +322,19 @@ static int define_member_vars(ens_nc_writer *w, const ens_nc_spec *s, int dim_me
         TRY(put_text(ncid, w->failure_id, "long_name", "model time at which the member stopped"));
         TRY(put_text(ncid, w->failure_id, "units", or_empty(s->model->time_units)));
         TRY(nc_put_att_double(ncid, w->failure_id, "_FillValue", NC_DOUBLE, 1, &nan));
+    }
+    w->steps_real_id = w->steps_int_id = -1;
+    if (a && s->write_steps) {
+        int dims[2] = {dim_member, -1};
+        TRY(nc_def_dim(ncid, "dopri5_real_row", (size_t)ENS_DOPRI5_REAL_ROWS(s->nvars), &dims[1]));
+        TRY(nc_def_var(ncid, ENS_NC_STEPS_REAL, NC_DOUBLE, 2, dims, &w->steps_real_id));
+        TRY(put_text(ncid, w->steps_real_id, "long_name",
+                     "dopri5 step state: state, derivative, dense output, times, step sizes"));
+        TRY(nc_def_dim(ncid, "dopri5_int_row", ENS_DOPRI5_INT_ROWS, &dims[1]));
+        TRY(nc_def_var(ncid, ENS_NC_STEPS_INT, NC_INT64, 2, dims, &w->steps_int_id));
+        TRY(put_text(ncid, w->steps_int_id, "long_name",
+                     "dopri5 step counters: accepted, rejected, status"));
+        TRY(put_int64(ncid, NC_GLOBAL, ENS_NC_STEPS_DONE, s->steps_done));
     }
     if (!a)
         return NC_NOERR;
@@ -811,6 +825,45 @@ ens_status ens_nc_write_stats(ens_nc_writer *w, long long times, const ens_momen
     if (st != NC_NOERR)
         return ens_fail(err, ENS_ERR_IO, "cannot write the ensemble statistics to '%s': %s",
                         w->partial, nc_strerror(st));
+    return ENS_OK;
+}
+
+ens_status ens_nc_write_steps(ens_nc_writer *w, long long m0, long long count,
+                              const double *real_rows, const long long *int_rows,
+                              ens_error *err)
+{
+    if (!w || w->steps_real_id < 0)
+        return ENS_OK;
+    if (!members_in_file(w, m0, count))
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "output file '%s': members %lld..%lld outside %lld..%lld", w->path,
+                        m0, m0 + count - 1, w->first, w->first + w->members - 1);
+    if (count == 0 && !w->parallel)
+        return ENS_OK;
+    const size_t n = (size_t)count, nr = (size_t)ENS_DOPRI5_REAL_ROWS(w->nvars);
+    const size_t ni = ENS_DOPRI5_INT_ROWS;
+    /* (member, row) on disk from rows of members in memory. */
+    double *reals = malloc((n > 0 ? n : 1) * nr * sizeof *reals);
+    long long *ints = malloc((n > 0 ? n : 1) * ni * sizeof *ints);
+    int st = reals && ints ? NC_NOERR : NC_ENOMEM;
+    for (size_t i = 0; st == NC_NOERR && i < n; i++) {
+        for (size_t r = 0; r < nr; r++)
+            reals[i * nr + r] = real_rows[r * n + i];
+        for (size_t r = 0; r < ni; r++)
+            ints[i * ni + r] = int_rows[r * n + i];
+    }
+    size_t start[2] = {(size_t)(m0 - w->first), 0}, cnt[2] = {n, nr};
+    if (st == NC_NOERR)
+        st = nc_put_vara_double(w->ncid, w->steps_real_id, start, cnt, reals);
+    cnt[1] = ni;
+    if (st == NC_NOERR)
+        st = nc_put_vara_longlong(w->ncid, w->steps_int_id, start, cnt, ints);
+    free(reals);
+    free(ints);
+    if (st != NC_NOERR)
+        return ens_fail(err, st == NC_ENOMEM ? ENS_ERR_OUT_OF_MEMORY : ENS_ERR_IO,
+                        "cannot write the dopri5 step state of members %lld..%lld to '%s': %s",
+                        m0, m0 + count - 1, w->partial, nc_strerror(st));
     return ENS_OK;
 }
 

@@ -72,7 +72,19 @@ typedef struct ens_nc_spec {
      * calls below are global indices in both cases. */
     long long first_member;
     long long piece_members;
+    /* A restart file of an adaptive run: each member's step state too
+     * (ens_nc_write_steps), so that a run from it goes on exactly as the
+     * whole run would; steps_done is the steps of dt since the
+     * integration started afresh, where it stands. */
+    int write_steps;
+    long long steps_done;
 } ens_nc_spec;
+
+/* The step state of a restart file: variables and the attribute with the
+ * steps of dt since the integration started afresh. */
+#define ENS_NC_STEPS_REAL "dopri5_step_state"
+#define ENS_NC_STEPS_INT "dopri5_step_counters"
+#define ENS_NC_STEPS_DONE "dopri5_steps_done"
 
 /* Global attributes of a piece: its first member, and the ensemble's size. */
 #define ENS_NC_PIECE_FIRST "first_member"
@@ -117,6 +129,14 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
  * failure times when the spec has `adaptive`: stats->...[i] for member m0 + i. */
 ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
                                 const ens_member_stats *stats, ens_error *err);
+
+/* Write the DOPRI5 step state of members [m0, m0 + count) (spec
+ * write_steps): rows as the backends keep them, real_rows[r * count + i]
+ * for the ENS_DOPRI5_REAL_ROWS(nvars) rows and int_rows[r * count + i]
+ * for the ENS_DOPRI5_INT_ROWS. */
+ens_status ens_nc_write_steps(ens_nc_writer *w, long long m0, long long count,
+                              const double *real_rows, const long long *int_rows,
+                              ens_error *err);
 
 /* Write the ensemble statistics of the first `times` saved times:
  * moments[t * nvars + v]. In a parallel file every rank calls it with the
