@@ -311,4 +311,48 @@ TEST(OpenCLPipeline, StopMidBatchKeepsExactlyTheSavedStates)
         }
 }
 
+// A dopri5 run continued on OpenCL from its restart file (each member's
+// step state taken back onto the device) gives the whole run's bits.
+TEST(OpenCLRestart, Dopri5GoesOnExactly)
+{
+    SKIP_WITHOUT_OPENCL();
+    for (const char *precision : {"double", "float"}) {
+        SCOPED_TRACE(precision);
+        ensol_test::TempDir dir;
+        const std::string restart = dir.file("restart.nc");
+        const Case k = {"lorenz96", "dopri5", precision};
+        std::vector<double> whole, second;
+        {
+            Config cfg;
+            configure(cfg, k, "opencl", 0, 0.01, 300, 300);
+            ASSERT_TRUE(run_cfg(cfg, whole));
+        }
+        {
+            Config cfg;
+            configure(cfg, k, "opencl", 0, 0.01, 120, 120);
+            ENS_OK_OR_FAIL(cfg, ens_config_set_restart_path(cfg, restart.c_str()));
+            ENS_OK_OR_FAIL(cfg, ens_config_set_output_path(cfg, dir.file("first.nc").c_str()));
+            ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+        }
+        {
+            Config cfg;
+            configure(cfg, k, "opencl", 0, 0.01, 180, 180);
+            ENS_OK_OR_FAIL(cfg, ens_config_set_initial_file(cfg, restart.c_str(), -1));
+            ENS_OK_OR_FAIL(cfg, ens_config_validate(cfg));
+            ASSERT_TRUE(run_cfg(cfg, second));
+        }
+        // Saved every 300 or 120/180 steps: compare the last saved time.
+        const size_t per = (size_t)(40 * kMembers);
+        ASSERT_EQ(whole.size(), 2 * per);
+        ASSERT_EQ(second.size(), 2 * per);
+        std::vector<double> a, b;
+        for (long long m = 0; m < kMembers; m++)
+            for (int v = 0; v < 40; v++) {
+                a.push_back(whole[(size_t)((m * 2 + 1) * 40 + v)]);
+                b.push_back(second[(size_t)((m * 2 + 1) * 40 + v)]);
+            }
+        EXPECT_TRUE(same_bits(a, b)) << "first difference at " << first_difference(a, b);
+    }
+}
+
 } // namespace
