@@ -794,26 +794,45 @@ static ens_status opencl_download_stats(void *vctx, const ens_member_stats *stat
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueReadBuffer", rc, ctx->dev.name);
 }
 
-static ens_status opencl_download_steps(void *vctx, double *real_rows, long long *int_rows,
-                                        ens_error *err)
+/* The DOPRI5 step state between the host's rows in double and the
+ * device's in the job's precision (to_device: host to device). */
+static ens_status move_steps(opencl_ctx *ctx, double *real_rows, long long *int_rows,
+                             int to_device, ens_error *err)
 {
-    opencl_ctx *ctx = vctx;
     if (!ctx->aux_int)
         return ens_fail(err, ENS_ERR_INTERNAL, "opencl: no step state in this job");
     const size_t reals = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
     const size_t ints = (size_t)ctx->count * ENS_DOPRI5_INT_ROWS;
+    const int dbl = ctx->real_size == sizeof(double);
     void *buf = malloc(reals * ctx->real_size);
-    cl_int rc = buf ? clEnqueueReadBuffer(ctx->queue, ctx->aux, CL_TRUE, 0,
-                                          reals * ctx->real_size, buf, 0, NULL, NULL)
-                    : CL_OUT_OF_HOST_MEMORY;
+    for (size_t k = 0; buf && to_device && k < reals; k++) {
+        if (dbl)
+            ((double *)buf)[k] = real_rows[k];
+        else
+            ((float *)buf)[k] = (float)real_rows[k];
+    }
+    cl_int rc = !buf        ? CL_OUT_OF_HOST_MEMORY
+                : to_device ? clEnqueueWriteBuffer(ctx->queue, ctx->aux, CL_TRUE, 0,
+                                                   reals * ctx->real_size, buf, 0, NULL, NULL)
+                            : clEnqueueReadBuffer(ctx->queue, ctx->aux, CL_TRUE, 0,
+                                                  reals * ctx->real_size, buf, 0, NULL, NULL);
     if (rc == CL_SUCCESS)
-        rc = clEnqueueReadBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0, ints * sizeof(cl_long),
-                                 int_rows, 0, NULL, NULL);
-    for (size_t k = 0; rc == CL_SUCCESS && k < reals; k++)
-        real_rows[k] = ctx->real_size == sizeof(double) ? ((const double *)buf)[k]
-                                                        : (double)((const float *)buf)[k];
+        rc = to_device ? clEnqueueWriteBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0,
+                                              ints * sizeof(cl_long), int_rows, 0, NULL, NULL)
+                       : clEnqueueReadBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0,
+                                             ints * sizeof(cl_long), int_rows, 0, NULL, NULL);
+    for (size_t k = 0; rc == CL_SUCCESS && !to_device && k < reals; k++)
+        real_rows[k] = dbl ? ((const double *)buf)[k] : (double)((const float *)buf)[k];
     free(buf);
-    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueReadBuffer", rc, ctx->dev.name);
+    return rc == CL_SUCCESS ? ENS_OK
+                            : cl_fail(err, to_device ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer",
+                                      rc, ctx->dev.name);
+}
+
+static ens_status opencl_download_steps(void *vctx, double *real_rows, long long *int_rows,
+                                        ens_error *err)
+{
+    return move_steps(vctx, real_rows, int_rows, 0, err);
 }
 
 static ens_status opencl_upload_steps(void *vctx, const double *real_rows,
@@ -821,27 +840,11 @@ static ens_status opencl_upload_steps(void *vctx, const double *real_rows,
                                       ens_error *err)
 {
     opencl_ctx *ctx = vctx;
-    if (!ctx->aux_int)
-        return ens_fail(err, ENS_ERR_INTERNAL, "opencl: no step state in this job");
-    const size_t reals = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
-    const size_t ints = (size_t)ctx->count * ENS_DOPRI5_INT_ROWS;
-    void *buf = malloc(reals * ctx->real_size);
-    for (size_t k = 0; buf && k < reals; k++) {
-        if (ctx->real_size == sizeof(double))
-            ((double *)buf)[k] = real_rows[k];
-        else
-            ((float *)buf)[k] = (float)real_rows[k];
-    }
-    cl_int rc = buf ? clEnqueueWriteBuffer(ctx->queue, ctx->aux, CL_TRUE, 0,
-                                           reals * ctx->real_size, buf, 0, NULL, NULL)
-                    : CL_OUT_OF_HOST_MEMORY;
-    if (rc == CL_SUCCESS)
-        rc = clEnqueueWriteBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0, ints * sizeof(cl_long),
-                                  int_rows, 0, NULL, NULL);
-    free(buf);
-    if (rc == CL_SUCCESS)
+    /* Only read when copying to the device. */
+    ens_status st = move_steps(ctx, (double *)real_rows, (long long *)int_rows, 1, err);
+    if (st == ENS_OK)
         ctx->steps_done = steps_done;
-    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueWriteBuffer", rc, ctx->dev.name);
+    return st;
 }
 
 const ens_backend_ops ens_backend_opencl = {
