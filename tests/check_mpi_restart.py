@@ -42,9 +42,11 @@ def path(name):
 
 
 def joined(name):
-    """The file `name`, merged from its pieces first when there are some."""
-    if pieces:
-        parts = sorted(glob.glob(path(name.replace(".nc", ".rank*.nc"))))
+    """The file `name`, merged from its pieces first when there are some
+    (asked for, or written because this build's NetCDF has no parallel
+    I/O)."""
+    parts = sorted(glob.glob(path(name.replace(".nc", ".rank*.nc"))))
+    if pieces or parts:
         if len(parts) != 3:
             sys.exit(f"FAIL: expected 3 pieces of {name}, found {parts}")
         subprocess.run([ensol, "merge", "-q", path(name), *parts], check=True)
