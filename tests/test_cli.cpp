@@ -358,6 +358,14 @@ TEST_F(cli, InfoListsBackendsAndModels)
     }
     for (int i = 0; i < ens_model_count(); i++)
         EXPECT_NE(r.out.find(ens_model_name(i)), std::string::npos);
+    // How MPI ranks write: one shared file exactly when the library can.
+    if (ens_has_parallel_io())
+        EXPECT_NE(r.out.find("MPI: built in; ranks write one file together"), std::string::npos)
+            << r.out;
+    else
+        EXPECT_TRUE(r.out.find("MPI: not built in") != std::string::npos ||
+                    r.out.find("MPI: built in; ranks write one piece each") != std::string::npos)
+            << r.out;
 }
 
 const Args tiny_ok = {"run", "--members", "100", "--steps", "20", "--save-every", "5", "-o",
