@@ -23,10 +23,11 @@ build_packages=(cmake make gcc g++ pkg-config libnetcdf-dev netcdf-bin)
 # OpenCL on the CPU (PoCL) lets the OpenCL backend's tests run without a GPU.
 # SciPy gives the dopri5 tests their reference (tests/make_scipy_reference.py).
 # OpenMPI and the parallel NetCDF build make the test build an MPI build
-# (ENSOL_MPI=AUTO), whose tests run `mpirun -n 2` and `-n 3` (a few seconds).
+# (ENSOL_MPI=AUTO), whose tests run `mpirun -n 2` and `-n 3` (a few seconds);
+# Dask lets them open per-rank pieces with xarray's open_mfdataset.
 test_packages=(libgtest-dev python3 python3-xarray python3-netcdf4 python3-numpy
-               python3-scipy ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-               libopenmpi-dev openmpi-bin libnetcdf-mpi-dev)
+               python3-scipy python3-dask ocl-icd-opencl-dev opencl-headers
+               pocl-opencl-icd libopenmpi-dev openmpi-bin libnetcdf-mpi-dev)
 
 missing_packages() {
     local pkg

@@ -48,12 +48,28 @@ if os.path.exists(many + ".partial"):
 # parallel I/O.
 pieces = [os.path.join(workdir, f"ranks{nranks}.rank{r:04d}.nc") for r in range(int(nranks))]
 merged = "--file-per-rank" in args or os.path.exists(pieces[0])
+mf_note = ""
 if merged:
     missing = [p for p in pieces if not os.path.exists(p)]
     if missing or os.path.exists(many):
         sys.exit(f"FAIL: expected the pieces {pieces} and no {many}; missing {missing}")
     # In reverse order: the merge puts them in member order itself.
     subprocess.run([ensol, "merge", "-q", many, *reversed(pieces)], check=True)
+    # xarray reads the pieces as one dataset without merging them (dask).
+    try:
+        import dask  # noqa: F401
+        import xarray as xr
+    except ImportError:
+        mf_note = "; xarray's open_mfdataset not tried (no dask)"
+    else:
+        with xr.open_mfdataset(pieces, combine="nested", concat_dim="member",
+                               data_vars="minimal", coords="minimal",
+                               compat="override") as mf, xr.open_dataset(many) as whole:
+            for name in whole.data_vars:
+                if not np.array_equal(mf[name].values, whole[name].values, equal_nan=True):
+                    sys.exit(f"FAIL: {name} read from the pieces with open_mfdataset differs "
+                             f"from the merged file")
+        mf_note = "; open_mfdataset on the pieces reads the same values"
     for p in pieces:
         os.remove(p)
 
@@ -109,4 +125,4 @@ if errors:
     sys.exit(1)
 print(f"ok: {nranks} ranks{' (pieces merged)' if merged else ''} give "
       f"the single-process file bit for bit, statistics to "
-      f"{STATS_RTOL:g} ({' '.join(args)})")
+      f"{STATS_RTOL:g}{mf_note} ({' '.join(args)})")
