@@ -962,16 +962,19 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
     } else {
         snprintf(written, sizeof written, "%s", plan->output);
     }
+    char ranks[48] = "";
+    if (mpi_ranks > 1)
+        snprintf(ranks, sizeof ranks, "%d MPI ranks, each ", mpi_ranks);
     fprintf(stderr,
             "ensol: wrote %s (%.1f MB): %lld members x %lld steps in %.2f s, %s member-steps/s; "
-            "integration %.2f s, %s member-steps/s on %s (%s)",
+            "integration %.2f s, %s member-steps/s on %s%s (%s)",
             written, (double)info->bytes_written / 1e6, ens_config_members(cfg), plan->steps,
             info->seconds,
             format_rate(info->seconds > 0 ? member_steps / info->seconds : 0.0, total_rate,
                         sizeof total_rate),
             info->compute_seconds,
             format_rate(info->member_steps_per_second, compute_rate, sizeof compute_rate),
-            info->backend, info->device);
+            ranks, info->backend, info->device);
     if (plan->adaptive && ens_config_members(cfg) > 0)
         fprintf(stderr, "; per member %.1f accepted and %.1f rejected steps",
                 (double)info->steps_accepted / (double)ens_config_members(cfg),
@@ -1035,12 +1038,15 @@ static void on_plan(const ens_run_plan *p, void *user)
     const plan_context *ctx = user;
     if (strcmp(ctx->plan->backend, "auto") == 0)
         note_skipped_backends(p->backend);
-    char host[32], device[32], output[32];
+    char host[32], device[32], output[32], ranks[48] = "";
+    /* Under MPI the batches and memory are rank 0's: each rank's share. */
+    if (mpi_ranks > 1)
+        snprintf(ranks, sizeof ranks, "%d MPI ranks, each ", mpi_ranks);
     fprintf(stderr,
-            "ensol: %s, %lld members x %lld steps on %s (%s): %lld batch%s of %lld members, "
+            "ensol: %s, %lld members x %lld steps on %s%s (%s): %lld batch%s of %lld members, "
             "host memory %s",
-            ctx->plan->model, p->members, ctx->plan->steps, p->backend, p->device, p->batches,
-            p->batches == 1 ? "" : "es", p->batch_members,
+            ctx->plan->model, p->members, ctx->plan->steps, ranks, p->backend, p->device,
+            p->batches, p->batches == 1 ? "" : "es", p->batch_members,
             format_bytes(p->host_bytes, host, sizeof host));
     if (p->device_bytes > 0)
         fprintf(stderr, ", device memory %s", format_bytes(p->device_bytes, device, sizeof device));
