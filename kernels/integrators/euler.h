@@ -6,20 +6,23 @@
  */
 #define ENS_EULER_WORK_PER_VAR 1
 
-/* One component's update, shared with the CUDA kernel that spreads a
- * member over lanes, so that both round alike. */
-ENS_FN ens_real ENS_SYM(ens_euler_update)(ens_real x, ens_real dt, ens_real f)
-{
-    return x + dt * f;
-}
+/* One Euler step of components 0..n-1 of x, every backend's (see
+ * ENS_RK4_STEP for T, BOUND and RHS). */
+#define ENS_EULER_STEP(T, BOUND, n, x, f, dt, RHS)                             \
+    do {                                                                      \
+        RHS(x, f);                                                            \
+        ENS_UNROLL                                                            \
+        for (int v_ = 0; v_ < (BOUND); v_++)                                  \
+            if (v_ < (n))                                                     \
+                (x)[v_] += (dt) * (f)[v_];                                    \
+    } while (0)
 
 ENS_FN void ENS_SYM(ens_euler_step)(int model, int nv, ens_real *ENS_RESTRICT x,
                                      ens_real *ENS_RESTRICT work,
                                      const ens_real *ENS_RESTRICT p, ens_real dt)
 {
     ens_real *f = work;
-    ENS_SYM(ens_rhs)(model, nv, x, f, p);
-    ENS_UNROLL
-    for (int v = 0; v < nv; v++)
-        x[v] = ENS_SYM(ens_euler_update)(x[v], dt, f[v]);
+#define ENS_EULER_MEMBER_RHS(in, out) ENS_SYM(ens_rhs)(model, nv, in, out, p)
+    ENS_EULER_STEP(ens_real, nv, nv, x, f, dt, ENS_EULER_MEMBER_RHS);
+#undef ENS_EULER_MEMBER_RHS
 }

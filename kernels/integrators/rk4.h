@@ -9,21 +9,42 @@
  */
 #define ENS_RK4_WORK_PER_VAR 3
 
-/* One component's updates, shared with the CUDA kernel that spreads a
- * member over lanes, so that both round alike. */
-ENS_FN ens_real ENS_SYM(ens_rk4_half_dt)(ens_real dt) { return (ens_real)0.5 * dt; }
-ENS_FN ens_real ENS_SYM(ens_rk4_sixth_dt)(ens_real dt) { return dt / (ens_real)6; }
-/* a stage's state: x + h f */
-ENS_FN ens_real ENS_SYM(ens_rk4_stage)(ens_real x, ens_real h, ens_real f) { return x + h * f; }
-/* the stage sum after the second and third stages */
-ENS_FN ens_real ENS_SYM(ens_rk4_accumulate)(ens_real sum, ens_real f)
-{
-    return sum + (ens_real)2 * f;
-}
-ENS_FN ens_real ENS_SYM(ens_rk4_finish)(ens_real x, ens_real sixth_dt, ens_real sum, ens_real f)
-{
-    return x + sixth_dt * (sum + f);
-}
+/* One RK4 step of components 0..n-1 of x, in type T, every backend's: the
+ * whole member on one thread, or one lane's block of it when a GPU spreads
+ * a member over lanes. RHS(in, out) stores the derivative at in into out
+ * for those components. The loops run to BOUND (BOUND >= n), a constant
+ * where GPU arrays must stay in registers, else n itself. */
+#define ENS_RK4_STEP(T, BOUND, n, x, sum, xs, f, dt, RHS)                      \
+    do {                                                                      \
+        const T ens_half_dt_ = (T)0.5 * (dt);                                 \
+        const T ens_sixth_dt_ = (dt) / (T)6;                                  \
+        RHS(x, f);                                                            \
+        ENS_UNROLL                                                            \
+        for (int v_ = 0; v_ < (BOUND); v_++)                                  \
+            if (v_ < (n)) {                                                   \
+                (sum)[v_] = (f)[v_];                                          \
+                (xs)[v_] = (x)[v_] + ens_half_dt_ * (f)[v_];                  \
+            }                                                                 \
+        RHS(xs, f);                                                           \
+        ENS_UNROLL                                                            \
+        for (int v_ = 0; v_ < (BOUND); v_++)                                  \
+            if (v_ < (n)) {                                                   \
+                (sum)[v_] += (T)2 * (f)[v_];                                  \
+                (xs)[v_] = (x)[v_] + ens_half_dt_ * (f)[v_];                  \
+            }                                                                 \
+        RHS(xs, f);                                                           \
+        ENS_UNROLL                                                            \
+        for (int v_ = 0; v_ < (BOUND); v_++)                                  \
+            if (v_ < (n)) {                                                   \
+                (sum)[v_] += (T)2 * (f)[v_];                                  \
+                (xs)[v_] = (x)[v_] + (dt) * (f)[v_];                          \
+            }                                                                 \
+        RHS(xs, f);                                                           \
+        ENS_UNROLL                                                            \
+        for (int v_ = 0; v_ < (BOUND); v_++)                                  \
+            if (v_ < (n))                                                     \
+                (x)[v_] += ens_sixth_dt_ * ((sum)[v_] + (f)[v_]);             \
+    } while (0)
 
 ENS_FN void ENS_SYM(ens_rk4_step)(int model, int nv, ens_real *ENS_RESTRICT x,
                                    ens_real *ENS_RESTRICT work,
@@ -32,29 +53,7 @@ ENS_FN void ENS_SYM(ens_rk4_step)(int model, int nv, ens_real *ENS_RESTRICT x,
     ens_real *sum = work;
     ens_real *f = work + nv;
     ens_real *xs = work + 2 * nv;
-    const ens_real half_dt = ENS_SYM(ens_rk4_half_dt)(dt);
-    const ens_real sixth_dt = ENS_SYM(ens_rk4_sixth_dt)(dt);
-
-    ENS_SYM(ens_rhs)(model, nv, x, f, p);
-    ENS_UNROLL
-    for (int v = 0; v < nv; v++) {
-        sum[v] = f[v];
-        xs[v] = ENS_SYM(ens_rk4_stage)(x[v], half_dt, f[v]);
-    }
-    ENS_SYM(ens_rhs)(model, nv, xs, f, p);
-    ENS_UNROLL
-    for (int v = 0; v < nv; v++) {
-        sum[v] = ENS_SYM(ens_rk4_accumulate)(sum[v], f[v]);
-        xs[v] = ENS_SYM(ens_rk4_stage)(x[v], half_dt, f[v]);
-    }
-    ENS_SYM(ens_rhs)(model, nv, xs, f, p);
-    ENS_UNROLL
-    for (int v = 0; v < nv; v++) {
-        sum[v] = ENS_SYM(ens_rk4_accumulate)(sum[v], f[v]);
-        xs[v] = ENS_SYM(ens_rk4_stage)(x[v], dt, f[v]);
-    }
-    ENS_SYM(ens_rhs)(model, nv, xs, f, p);
-    ENS_UNROLL
-    for (int v = 0; v < nv; v++)
-        x[v] = ENS_SYM(ens_rk4_finish)(x[v], sixth_dt, sum[v], f[v]);
+#define ENS_RK4_MEMBER_RHS(in, out) ENS_SYM(ens_rhs)(model, nv, in, out, p)
+    ENS_RK4_STEP(ens_real, nv, nv, x, sum, xs, f, dt, ENS_RK4_MEMBER_RHS);
+#undef ENS_RK4_MEMBER_RHS
 }

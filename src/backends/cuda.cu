@@ -89,32 +89,11 @@ template <typename R> struct maths;
     template <> struct maths<R> {                                                          \
         typedef ens_dopri5_ctl_##S ctl;                                                    \
         static __device__ __forceinline__ R largest() { return LARGEST; }                  \
-        /* one component's arithmetic (kernels/models/lorenz96.h, integrators/) */         \
+        /* one component's tendency (kernels/models/lorenz96.h) */                        \
         static __device__ __forceinline__ R l96_tendency(R next, R prev2, R prev, R x,     \
                                                          R forcing)                        \
         {                                                                                  \
             return ens_l96_tendency_##S(next, prev2, prev, x, forcing);                    \
-        }                                                                                  \
-        static __device__ __forceinline__ R euler_update(R x, R dt, R f)                   \
-        {                                                                                  \
-            return ens_euler_update_##S(x, dt, f);                                         \
-        }                                                                                  \
-        static __device__ __forceinline__ R rk4_half_dt(R dt) { return ens_rk4_half_dt_##S(dt); } \
-        static __device__ __forceinline__ R rk4_sixth_dt(R dt)                             \
-        {                                                                                  \
-            return ens_rk4_sixth_dt_##S(dt);                                               \
-        }                                                                                  \
-        static __device__ __forceinline__ R rk4_stage(R x, R h, R f)                       \
-        {                                                                                  \
-            return ens_rk4_stage_##S(x, h, f);                                             \
-        }                                                                                  \
-        static __device__ __forceinline__ R rk4_accumulate(R sum, R f)                     \
-        {                                                                                  \
-            return ens_rk4_accumulate_##S(sum, f);                                         \
-        }                                                                                  \
-        static __device__ __forceinline__ R rk4_finish(R x, R sixth_dt, R sum, R f)        \
-        {                                                                                  \
-            return ens_rk4_finish_##S(x, sixth_dt, sum, f);                                \
         }                                                                                  \
         static __device__ __forceinline__ void advance(int model, int integrator, int nv,  \
                                                        R *x, R *work, const R *p, R dt,    \
@@ -264,49 +243,20 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
         x[j] = j < b.count ? state[(ens_u64)(b.lane * b.B + j) * stride + m] : (R)0;
     const R forcing = b.count > 0 ? params[m] : (R)0;
     const R h = (R)dt;
+    /* The integrator's step (kernels/integrators/) over this lane's block. */
+#define ENS_LANE_RHS(in, out) l96_group_rhs<R, G, J>(b, in, out, forcing)
     if (INTEGRATOR == ENS_INTEGRATOR_ID_RK4) {
-        const R half_dt = maths<R>::rk4_half_dt(h), sixth_dt = maths<R>::rk4_sixth_dt(h);
         R sum[J], xs[J];
 #pragma unroll
         for (int j = 0; j < J; j++)
             sum[j] = xs[j] = (R)0;
-        for (long long s = 0; s < nsteps; s++) {
-            l96_group_rhs<R, G, J>(b, x, f, forcing);
-#pragma unroll
-            for (int j = 0; j < J; j++)
-                if (j < b.B) {
-                    sum[j] = f[j];
-                    xs[j] = maths<R>::rk4_stage(x[j], half_dt, f[j]);
-                }
-            l96_group_rhs<R, G, J>(b, xs, f, forcing);
-#pragma unroll
-            for (int j = 0; j < J; j++)
-                if (j < b.B) {
-                    sum[j] = maths<R>::rk4_accumulate(sum[j], f[j]);
-                    xs[j] = maths<R>::rk4_stage(x[j], half_dt, f[j]);
-                }
-            l96_group_rhs<R, G, J>(b, xs, f, forcing);
-#pragma unroll
-            for (int j = 0; j < J; j++)
-                if (j < b.B) {
-                    sum[j] = maths<R>::rk4_accumulate(sum[j], f[j]);
-                    xs[j] = maths<R>::rk4_stage(x[j], h, f[j]);
-                }
-            l96_group_rhs<R, G, J>(b, xs, f, forcing);
-#pragma unroll
-            for (int j = 0; j < J; j++)
-                if (j < b.B)
-                    x[j] = maths<R>::rk4_finish(x[j], sixth_dt, sum[j], f[j]);
-        }
+        for (long long s = 0; s < nsteps; s++)
+            ENS_RK4_STEP(R, J, b.B, x, sum, xs, f, h, ENS_LANE_RHS);
     } else {
-        for (long long s = 0; s < nsteps; s++) {
-            l96_group_rhs<R, G, J>(b, x, f, forcing);
-#pragma unroll
-            for (int j = 0; j < J; j++)
-                if (j < b.B)
-                    x[j] = maths<R>::euler_update(x[j], h, f[j]);
-        }
+        for (long long s = 0; s < nsteps; s++)
+            ENS_EULER_STEP(R, J, b.B, x, f, h, ENS_LANE_RHS);
     }
+#undef ENS_LANE_RHS
 #pragma unroll
     for (int j = 0; j < J; j++)
         if (j < b.count)
