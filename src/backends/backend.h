@@ -118,6 +118,15 @@ const ens_backend_ops *ens_backends_find(const char *name);
  * is picked by a part of its name (--device NAME-PART) on every backend. */
 int ens_device_name_matches(const char *name, const char *request);
 
+/* DOPRI5 rows (src/backends/step_rows.c). Per-member results of members
+ * [at, at + n) of `stats` from a backend's counter rows (counters[r * n +
+ * i]) and its failure-time row (n values, double or float): */
+void ens_member_stats_from_rows(const ens_member_stats *stats, size_t at, size_t n,
+                                const ens_i64 *counters, const void *t_fail, int t_fail_double);
+/* n values of the job's precision (double or float) to and from double: */
+void ens_reals_to_double(const void *src, int src_double, size_t n, double *dst);
+void ens_reals_from_double(const double *src, size_t n, void *dst, int dst_double);
+
 /* Names every backend ensol knows, compiled in or not (for messages). */
 int ens_backend_is_known(const char *name);
 

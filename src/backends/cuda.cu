@@ -1244,21 +1244,9 @@ static ens_status cuda_download_stats(void *vctx, const ens_member_stats *stats,
             rc = cudaStreamSynchronize(g->stream[0]);
         if (rc != cudaSuccess)
             st = cu_fail(err, "cudaMemcpyAsync", "(step counters to the host)", rc, g);
-        for (size_t i = 0; st == ENS_OK && i < n; i++) {
-            const size_t m = (size_t)g->first + i;
-            const int status = (int)counters[ENS_D5_STATUS * n + i];
-            if (stats->status)
-                stats->status[m] = status;
-            if (stats->accepted_steps)
-                stats->accepted_steps[m] = counters[ENS_D5_ACCEPTED * n + i];
-            if (stats->rejected_steps)
-                stats->rejected_steps[m] = counters[ENS_D5_REJECTED * n + i];
-            if (stats->failure_time)
-                stats->failure_time[m] = status == ENS_MEMBER_STATUS_OK ? NAN
-                                         : real == sizeof(double)
-                                             ? ((const double *)t_fail)[i]
-                                             : (double)((const float *)t_fail)[i];
-        }
+        if (st == ENS_OK)
+            ens_member_stats_from_rows(stats, (size_t)g->first, n, counters, t_fail,
+                                       real == sizeof(double));
         free(counters);
         free(t_fail);
     }
@@ -1287,13 +1275,10 @@ static ens_status move_steps(cuda_ctx *ctx, double *real_rows, long long *int_ro
             free(ints);
             return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
         }
+        /* Row r: this GPU's members are a slice of the host's row. */
         for (size_t r = 0; to_device && r < nr; r++)
-            for (size_t i = 0; i < n; i++) {
-                if (real == sizeof(double))
-                    ((double *)reals)[r * n + i] = real_rows[r * total + first + i];
-                else
-                    ((float *)reals)[r * n + i] = (float)real_rows[r * total + first + i];
-            }
+            ens_reals_from_double(real_rows + r * total + first, n, (char *)reals + r * n * real,
+                                  real == sizeof(double));
         for (size_t r = 0; to_device && r < ni; r++)
             for (size_t i = 0; i < n; i++)
                 ints[r * n + i] = int_rows[r * total + first + i];
@@ -1308,10 +1293,8 @@ static ens_status move_steps(cuda_ctx *ctx, double *real_rows, long long *int_ro
         if (rc != cudaSuccess)
             st = cu_fail(err, "cudaMemcpy", "(dopri5 step state)", rc, g);
         for (size_t r = 0; st == ENS_OK && !to_device && r < nr; r++)
-            for (size_t i = 0; i < n; i++)
-                real_rows[r * total + first + i] = real == sizeof(double)
-                                                       ? ((const double *)reals)[r * n + i]
-                                                       : (double)((const float *)reals)[r * n + i];
+            ens_reals_to_double((const char *)reals + r * n * real, real == sizeof(double), n,
+                                real_rows + r * total + first);
         for (size_t r = 0; st == ENS_OK && !to_device && r < ni; r++)
             for (size_t i = 0; i < n; i++)
                 int_rows[r * total + first + i] = ints[r * n + i];

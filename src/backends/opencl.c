@@ -775,20 +775,9 @@ static ens_status opencl_download_stats(void *vctx, const ens_member_stats *stat
             ctx->queue, ctx->aux, CL_TRUE,
             ((size_t)ENS_DOPRI5_SCALARS(ctx->job.nvars) + ENS_D5_T_FAIL) * n * ctx->real_size,
             n * ctx->real_size, t_fail, 0, NULL, NULL);
-    for (size_t m = 0; rc == CL_SUCCESS && m < n; m++) {
-        const int status = (int)counters[ENS_D5_STATUS * n + m];
-        if (stats->status)
-            stats->status[m] = status;
-        if (stats->accepted_steps)
-            stats->accepted_steps[m] = counters[ENS_D5_ACCEPTED * n + m];
-        if (stats->rejected_steps)
-            stats->rejected_steps[m] = counters[ENS_D5_REJECTED * n + m];
-        if (stats->failure_time)
-            stats->failure_time[m] = status == ENS_MEMBER_STATUS_OK ? NAN
-                                     : ctx->real_size == sizeof(double)
-                                         ? ((const double *)t_fail)[m]
-                                         : (double)((const float *)t_fail)[m];
-    }
+    if (rc == CL_SUCCESS)
+        ens_member_stats_from_rows(stats, 0, n, counters, t_fail,
+                                   ctx->real_size == sizeof(double));
     free(counters);
     free(t_fail);
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clEnqueueReadBuffer", rc, ctx->dev.name);
@@ -805,12 +794,8 @@ static ens_status move_steps(opencl_ctx *ctx, double *real_rows, long long *int_
     const size_t ints = (size_t)ctx->count * ENS_DOPRI5_INT_ROWS;
     const int dbl = ctx->real_size == sizeof(double);
     void *buf = malloc(reals * ctx->real_size);
-    for (size_t k = 0; buf && to_device && k < reals; k++) {
-        if (dbl)
-            ((double *)buf)[k] = real_rows[k];
-        else
-            ((float *)buf)[k] = (float)real_rows[k];
-    }
+    if (buf && to_device)
+        ens_reals_from_double(real_rows, reals, buf, dbl);
     cl_int rc = !buf        ? CL_OUT_OF_HOST_MEMORY
                 : to_device ? clEnqueueWriteBuffer(ctx->queue, ctx->aux, CL_TRUE, 0,
                                                    reals * ctx->real_size, buf, 0, NULL, NULL)
@@ -821,8 +806,8 @@ static ens_status move_steps(opencl_ctx *ctx, double *real_rows, long long *int_
                                               ints * sizeof(cl_long), int_rows, 0, NULL, NULL)
                        : clEnqueueReadBuffer(ctx->queue, ctx->aux_int, CL_TRUE, 0,
                                              ints * sizeof(cl_long), int_rows, 0, NULL, NULL);
-    for (size_t k = 0; rc == CL_SUCCESS && !to_device && k < reals; k++)
-        real_rows[k] = dbl ? ((const double *)buf)[k] : (double)((const float *)buf)[k];
+    if (rc == CL_SUCCESS && !to_device)
+        ens_reals_to_double(buf, dbl, reals, real_rows);
     free(buf);
     return rc == CL_SUCCESS ? ENS_OK
                             : cl_fail(err, to_device ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer",

@@ -154,24 +154,10 @@ static ens_status openmp_download_stats(void *vctx, const ens_member_stats *stat
     openmp_ctx *ctx = vctx;
     if (!ctx->aux_int)
         return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step counters in this job");
-    const size_t n = (size_t)ctx->count;
-    const size_t fail_row =
-        ((size_t)ENS_DOPRI5_SCALARS(ctx->job.nvars) + ENS_D5_T_FAIL) * n;
-    for (size_t m = 0; m < n; m++) {
-        const int status = (int)ctx->aux_int[ENS_D5_STATUS * n + m];
-        if (stats->status)
-            stats->status[m] = status;
-        if (stats->accepted_steps)
-            stats->accepted_steps[m] = ctx->aux_int[ENS_D5_ACCEPTED * n + m];
-        if (stats->rejected_steps)
-            stats->rejected_steps[m] = ctx->aux_int[ENS_D5_REJECTED * n + m];
-        if (stats->failure_time)
-            stats->failure_time[m] =
-                status == ENS_MEMBER_STATUS_OK ? NAN
-                : ctx->job.precision == ENS_PRECISION_ID_FLOAT
-                    ? (double)((const float *)ctx->aux)[fail_row + m]
-                    : ((const double *)ctx->aux)[fail_row + m];
-    }
+    const size_t n = (size_t)ctx->count, real = real_size(&ctx->job);
+    const size_t fail_row = ((size_t)ENS_DOPRI5_SCALARS(ctx->job.nvars) + ENS_D5_T_FAIL) * n;
+    ens_member_stats_from_rows(stats, 0, n, ctx->aux_int, (const char *)ctx->aux + fail_row * real,
+                               real == sizeof(double));
     return ENS_OK;
 }
 
@@ -182,12 +168,8 @@ static ens_status openmp_download_steps(void *vctx, double *real_rows, long long
     if (!ctx->aux)
         return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step state in this job");
     const size_t n = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
-    for (size_t k = 0; k < n; k++)
-        real_rows[k] = ctx->job.precision == ENS_PRECISION_ID_FLOAT
-                           ? (double)((const float *)ctx->aux)[k]
-                           : ((const double *)ctx->aux)[k];
-    for (size_t k = 0; k < (size_t)ctx->count * ENS_DOPRI5_INT_ROWS; k++)
-        int_rows[k] = ctx->aux_int[k];
+    ens_reals_to_double(ctx->aux, real_size(&ctx->job) == sizeof(double), n, real_rows);
+    memcpy(int_rows, ctx->aux_int, (size_t)ctx->count * ENS_DOPRI5_INT_ROWS * sizeof *int_rows);
     return ENS_OK;
 }
 
@@ -199,14 +181,8 @@ static ens_status openmp_upload_steps(void *vctx, const double *real_rows,
     if (!ctx->aux)
         return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step state in this job");
     const size_t n = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
-    for (size_t k = 0; k < n; k++) {
-        if (ctx->job.precision == ENS_PRECISION_ID_FLOAT)
-            ((float *)ctx->aux)[k] = (float)real_rows[k];
-        else
-            ((double *)ctx->aux)[k] = real_rows[k];
-    }
-    for (size_t k = 0; k < (size_t)ctx->count * ENS_DOPRI5_INT_ROWS; k++)
-        ctx->aux_int[k] = int_rows[k];
+    ens_reals_from_double(real_rows, n, ctx->aux, real_size(&ctx->job) == sizeof(double));
+    memcpy(ctx->aux_int, int_rows, (size_t)ctx->count * ENS_DOPRI5_INT_ROWS * sizeof *int_rows);
     ctx->steps_done = steps_done;
     return ENS_OK;
 }
