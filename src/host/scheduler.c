@@ -298,8 +298,8 @@ static void agree(ens_config *cfg, const ens_plan *plan, ens_status *st)
 #endif
 
 /* The backend, the initial-state file and the batch size of a run; the
- * caller has set the MPI layout (rank, nranks, local_rank). On failure
- * what it acquired is released. */
+ * caller has set the MPI layout (rank, nranks, local_rank). On failure no
+ * backend exists and the caller closes plan->source. */
 static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
 {
     ens_status st = ens_config_validate(cfg);
@@ -317,12 +317,10 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     plan->members = ens_config_members(cfg);
     plan->end = plan->members;
     if (plan->nranks > 1) {
-        if (plan->members < plan->nranks) {
-            ens_nc_source_close(plan->source);
+        if (plan->members < plan->nranks)
             return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                             "%lld members for %d MPI ranks: use at most one rank per member",
                             plan->members, plan->nranks);
-        }
         /* Contiguous slabs, as even as possible: the first ranks one more. */
         const long long base = plan->members / plan->nranks, extra = plan->members % plan->nranks;
         const long long r = plan->rank;
@@ -334,22 +332,17 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     plan->trajectory = cfg->output_mode != ENS_OUTPUT_ID_STATS;
     plan->stats = ens_config_writes_stats(cfg);
     st = choose_batch(cfg, plan);
-    if (st != ENS_OK) {
-        ens_nc_source_close(plan->source);
+    if (st != ENS_OK)
         return st;
-    }
     const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
     double *tol = adaptive ? malloc(2 * (size_t)cfg->nvars * sizeof *tol) : NULL;
-    if ((adaptive && !plan->ops->download_stats) || (adaptive && !tol)) {
+    if (adaptive && !plan->ops->download_stats) {
         free(tol);
-        ens_nc_source_close(plan->source);
-        plan->source = NULL;
-        return !plan->ops->download_stats
-                   ? ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
-                              "backend %s cannot run the adaptive integrator dopri5",
-                              plan->ops->name)
-                   : ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+        return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
+                        "backend %s cannot run the adaptive integrator dopri5", plan->ops->name);
     }
+    if (adaptive && !tol)
+        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
     if (adaptive)
         ens_config_tolerances(cfg, tol, tol + cfg->nvars);
     plan->job = (ens_backend_job){
@@ -374,11 +367,8 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     /* The backend has copied the tolerances. */
     free(tol);
     plan->job.rtol = plan->job.atol = NULL;
-    if (st != ENS_OK) {
-        ens_nc_source_close(plan->source);
-        plan->source = NULL;
+    if (st != ENS_OK)
         return st;
-    }
     plan->batch = plan->job.capacity;
     plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
     /* A restart file of a run with the same step goes on exactly where
@@ -419,8 +409,12 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
     }
 #endif
     ens_status st = plan_resources(cfg, plan);
-    /* A rank whose device or file failed stops all. */
     const int acquired = st == ENS_OK;
+    if (!acquired) {
+        ens_nc_source_close(plan->source);
+        plan->source = NULL;
+    }
+    /* A rank whose device or file failed stops all. */
     agree(cfg, plan, &st);
     if (st != ENS_OK) {
         if (acquired)
