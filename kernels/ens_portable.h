@@ -74,13 +74,17 @@ typedef int64_t ens_i64;
 enum ens_model_id { ENS_MODEL_LIST(ENS_MODEL_ENUM_ENTRY) ENS_MODEL_COUNT };
 #undef ENS_MODEL_ENUM_ENTRY
 
-/* Euler and RK4 take fixed steps; DOPRI5 adapts each member's step. */
-enum ens_integrator_id {
-    ENS_INTEGRATOR_ID_EULER,
-    ENS_INTEGRATOR_ID_RK4,
-    ENS_INTEGRATOR_ID_DOPRI5,
-    ENS_INTEGRATOR_COUNT
-};
+/* Integrators, by identifier and name: Euler and RK4 take fixed steps;
+ * DOPRI5 adapts each member's step. The one list of them (names for the
+ * API, the CLI and messages come from it, src/core/choices.c). */
+#define ENS_INTEGRATOR_LIST(X) \
+    X(ENS_INTEGRATOR_ID_EULER, euler) \
+    X(ENS_INTEGRATOR_ID_RK4, rk4) \
+    X(ENS_INTEGRATOR_ID_DOPRI5, dopri5)
+
+#define ENS_INTEGRATOR_ENUM_ENTRY(id, name) id,
+enum ens_integrator_id { ENS_INTEGRATOR_LIST(ENS_INTEGRATOR_ENUM_ENTRY) ENS_INTEGRATOR_COUNT };
+#undef ENS_INTEGRATOR_ENUM_ENTRY
 
 /* Outcome of a member's integration; the same values as enum
  * ens_member_status of the public API (include/ensol/ensol.h). */

@@ -351,6 +351,22 @@ const char *ens_backend_name(int index);
  * its devices, or why it cannot run. */
 ens_status ens_backend_probe(const char *name, char *detail, size_t detail_size);
 
+/* ---- named choices ------------------------------------------------------------ */
+
+/* The names each setting takes (ens_config_set_integrator, _precision,
+ * _output_mode, _backend), in order: for help texts and menus. The
+ * backends are every one ensol knows, built in or not (see above for the
+ * ones of this build); `auto` is accepted besides them. */
+typedef enum ens_choice {
+    ENS_CHOICE_INTEGRATOR,
+    ENS_CHOICE_PRECISION,
+    ENS_CHOICE_OUTPUT_MODE,
+    ENS_CHOICE_BACKEND
+} ens_choice;
+int ens_choice_count(ens_choice kind);
+/* NULL when index is out of range. */
+const char *ens_choice_name(ens_choice kind, int index);
+
 /* ---- models ------------------------------------------------------------------ */
 
 int ens_model_count(void);

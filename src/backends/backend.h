@@ -12,10 +12,9 @@
 
 #include <stddef.h>
 
+#include "core/choices.h"
 #include "core/error.h"
 #include "ens_portable.h"
-
-typedef enum ens_precision_id { ENS_PRECISION_ID_DOUBLE = 0, ENS_PRECISION_ID_FLOAT = 1 } ens_precision_id;
 
 typedef struct ens_backend_job {
     int model;              /* enum ens_model_id */
@@ -126,9 +125,6 @@ void ens_member_stats_from_rows(const ens_member_stats *stats, size_t at, size_t
 /* n values of the job's precision (double or float) to and from double: */
 void ens_reals_to_double(const void *src, int src_double, size_t n, double *dst);
 void ens_reals_from_double(const double *src, size_t n, void *dst, int dst_double);
-
-/* Names every backend ensol knows, compiled in or not (for messages). */
-int ens_backend_is_known(const char *name);
 
 /* The CPU backend is always built (serial when OpenMP is off). */
 extern const ens_backend_ops ens_backend_openmp;

@@ -16,8 +16,6 @@ static const ens_backend_ops *const backends[] = {
     &ens_backend_openmp,
 };
 
-static const char *const known_backends[] = {"cuda", "opencl", "openmp"};
-
 int ens_backends_count(void) { return (int)(sizeof backends / sizeof backends[0]); }
 
 const ens_backend_ops *ens_backends_at(int index)
@@ -31,14 +29,6 @@ const ens_backend_ops *ens_backends_find(const char *name)
         if (strcmp(backends[i]->name, name) == 0)
             return backends[i];
     return NULL;
-}
-
-int ens_backend_is_known(const char *name)
-{
-    for (size_t i = 0; name && i < sizeof known_backends / sizeof known_backends[0]; i++)
-        if (strcmp(known_backends[i], name) == 0)
-            return 1;
-    return 0;
 }
 
 int ens_device_name_matches(const char *name, const char *request)
@@ -72,7 +62,7 @@ ens_status ens_backend_probe(const char *name, char *detail, size_t detail_size)
     const ens_backend_ops *ops = ens_backends_find(name);
     if (ops)
         return ops->probe(detail, detail_size);
-    if (ens_backend_is_known(name)) {
+    if (ens_choice_find(ENS_CHOICE_BACKEND, name) >= 0) {
         snprintf(detail, detail_size, "not built into this ensol");
         return ENS_ERR_BACKEND_UNAVAILABLE;
     }

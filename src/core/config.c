@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend.h"
 #include "io/ncreader.h"
 
 #define DEFAULT_MEMBERS 100000
@@ -101,6 +100,16 @@ static ens_status unknown_name(ens_config *cfg, const char *what, const char *na
 {
     return ens_fail(&cfg->error, ENS_ERR_UNKNOWN_NAME, "unknown %s '%s' (choose from %s)",
                     what, name ? name : "(null)", choices);
+}
+
+/* unknown_name with the names of one list, after `first` ("auto, "). */
+static ens_status unknown_choice(ens_config *cfg, const char *what, const char *name,
+                                 ens_choice kind, const char *first)
+{
+    char names[256];
+    const size_t used = (size_t)snprintf(names, sizeof names, "%s", first);
+    ens_choice_join(kind, names + used, sizeof names - used);
+    return unknown_name(cfg, what, name, names);
 }
 
 ens_status ens_config_set_model(ens_config *cfg, const char *name)
@@ -289,14 +298,10 @@ ens_status ens_config_set_seed(ens_config *cfg, uint64_t seed)
 ens_status ens_config_set_integrator(ens_config *cfg, const char *name)
 {
     ENS_BEGIN(cfg);
-    if (name && strcmp(name, "euler") == 0)
-        cfg->integrator = ENS_INTEGRATOR_ID_EULER;
-    else if (name && strcmp(name, "rk4") == 0)
-        cfg->integrator = ENS_INTEGRATOR_ID_RK4;
-    else if (name && strcmp(name, "dopri5") == 0)
-        cfg->integrator = ENS_INTEGRATOR_ID_DOPRI5;
-    else
-        return unknown_name(cfg, "integrator", name, "euler, rk4, dopri5");
+    const int id = ens_choice_find(ENS_CHOICE_INTEGRATOR, name);
+    if (id < 0)
+        return unknown_choice(cfg, "integrator", name, ENS_CHOICE_INTEGRATOR, "");
+    cfg->integrator = id;
     return ENS_OK;
 }
 
@@ -456,21 +461,12 @@ ens_status ens_config_set_save_every(ens_config *cfg, long long k)
     return ENS_OK;
 }
 
-static int parse_precision(const char *name)
-{
-    if (name && strcmp(name, "double") == 0)
-        return ENS_PRECISION_ID_DOUBLE;
-    if (name && strcmp(name, "float") == 0)
-        return ENS_PRECISION_ID_FLOAT;
-    return -1;
-}
-
 ens_status ens_config_set_precision(ens_config *cfg, const char *name)
 {
     ENS_BEGIN(cfg);
-    int p = parse_precision(name);
+    const int p = ens_choice_find(ENS_CHOICE_PRECISION, name);
     if (p < 0)
-        return unknown_name(cfg, "precision", name, "float, double");
+        return unknown_choice(cfg, "precision", name, ENS_CHOICE_PRECISION, "");
     cfg->precision = p;
     return ENS_OK;
 }
@@ -478,9 +474,9 @@ ens_status ens_config_set_precision(ens_config *cfg, const char *name)
 ens_status ens_config_set_output_type(ens_config *cfg, const char *name)
 {
     ENS_BEGIN(cfg);
-    int p = parse_precision(name);
+    const int p = ens_choice_find(ENS_CHOICE_PRECISION, name);
     if (p < 0)
-        return unknown_name(cfg, "output type", name, "float, double");
+        return unknown_choice(cfg, "output type", name, ENS_CHOICE_PRECISION, "");
     cfg->output_type = p;
     return ENS_OK;
 }
@@ -488,8 +484,8 @@ ens_status ens_config_set_output_type(ens_config *cfg, const char *name)
 ens_status ens_config_set_backend(ens_config *cfg, const char *name)
 {
     ENS_BEGIN(cfg);
-    if (!name || (strcmp(name, "auto") != 0 && !ens_backend_is_known(name)))
-        return unknown_name(cfg, "backend", name, "auto, openmp, opencl, cuda");
+    if (!name || (strcmp(name, "auto") != 0 && ens_choice_find(ENS_CHOICE_BACKEND, name) < 0))
+        return unknown_choice(cfg, "backend", name, ENS_CHOICE_BACKEND, "auto, ");
     snprintf(cfg->backend, sizeof cfg->backend, "%s", name);
     return ENS_OK;
 }
@@ -544,14 +540,11 @@ ens_status ens_config_set_batch_members(ens_config *cfg, long long members)
 ens_status ens_config_set_output_mode(ens_config *cfg, const char *name)
 {
     ENS_BEGIN(cfg);
-    static const char *const modes[] = {"trajectory", "final", "stats", "both"};
-    for (int i = 0; i < 4; i++) {
-        if (name && strcmp(name, modes[i]) == 0) {
-            cfg->output_mode = i;
-            return ENS_OK;
-        }
-    }
-    return unknown_name(cfg, "output mode", name, "trajectory, final, stats, both");
+    const int mode = ens_choice_find(ENS_CHOICE_OUTPUT_MODE, name);
+    if (mode < 0)
+        return unknown_choice(cfg, "output mode", name, ENS_CHOICE_OUTPUT_MODE, "");
+    cfg->output_mode = mode;
+    return ENS_OK;
 }
 
 int ens_config_saves_trajectory(const ens_config *cfg)

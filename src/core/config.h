@@ -2,6 +2,7 @@
 #ifndef ENS_CORE_CONFIG_H
 #define ENS_CORE_CONFIG_H
 
+#include "core/choices.h"
 #include "core/error.h"
 #include "core/models.h"
 
@@ -13,13 +14,6 @@ typedef struct ens_param_spec {
     double lo, hi;     /* sweep or random range */
     long long n;       /* sweep points; 0 = one per member */
 } ens_param_spec;
-
-typedef enum ens_output_mode_id {
-    ENS_OUTPUT_ID_TRAJECTORY, /* every saved time */
-    ENS_OUTPUT_ID_FINAL,      /* the last state only */
-    ENS_OUTPUT_ID_STATS,      /* ensemble statistics at every saved time */
-    ENS_OUTPUT_ID_BOTH        /* trajectories and statistics */
-} ens_output_mode_id;
 
 struct ens_config {
     const ens_model_info *model;
@@ -40,7 +34,7 @@ struct ens_config {
     long long steps;
     long long save_every;
     int save_every_set;
-    int precision;               /* enum ens_precision_id (src/backends/backend.h) */
+    int precision;               /* enum ens_precision_id (core/choices.h) */
     /* dopri5: tolerances of 1 or nvars values (NULL: the defaults), step
      * limits (0: none) and the step budget (0: automatic) */
     double *rtol;

@@ -1260,23 +1260,6 @@ static ens_status netcdf_write(void *self, const ens_slab *slab, int states_doub
     return st != ENS_OK ? st : ens_nc_write_members(self, slab->m0, slab->count, &slab->members, err);
 }
 
-static const char *integrator_name(int id)
-{
-    static const char *const names[ENS_INTEGRATOR_COUNT] = {"euler", "rk4", "dopri5"};
-    return names[id];
-}
-
-static const char *precision_name(int id)
-{
-    return id == ENS_PRECISION_ID_FLOAT ? "float" : "double";
-}
-
-static const char *output_mode_name(int id)
-{
-    static const char *const names[] = {"trajectory", "final", "stats", "both"};
-    return names[id];
-}
-
 #ifdef ENSOL_HAVE_MPI
 /* Statistics across ranks: rank 0 gathers every rank's moments (each over
  * its own members) and merges them in rank order, that is in member order,
@@ -1522,9 +1505,9 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
         .param_varies = varies,
         .param_values = values,
         .history = cfg->history ? cfg->history : "ensol C API",
-        .integrator = integrator_name(cfg->integrator),
-        .precision = precision_name(cfg->precision),
-        .output_mode = output_mode_name(cfg->output_mode),
+        .integrator = ens_choice_name(ENS_CHOICE_INTEGRATOR, cfg->integrator),
+        .precision = ens_choice_name(ENS_CHOICE_PRECISION, cfg->precision),
+        .output_mode = ens_choice_name(ENS_CHOICE_OUTPUT_MODE, cfg->output_mode),
         .backend = plan.ops->name,
         .device = plan.device,
         .param_variation = variation,
