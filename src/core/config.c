@@ -1,5 +1,5 @@
 /* Configuration setters: each checks its own value; ens_config_validate
- * checks what involves several settings. */
+ * ens_config_check checks what involves several settings. */
 #include "core/config.h"
 
 #include <limits.h>
@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "io/ncreader.h"
 
 #define DEFAULT_MEMBERS 100000
 #define DEFAULT_STEPS 5000
@@ -702,34 +700,9 @@ double ens_config_time_at(const ens_config *cfg, long long t)
     return cfg->init_time + (double)(step < cfg->steps ? step : cfg->steps) * cfg->dt;
 }
 
-/* An initial-state file sets the member count and the start time. */
-static ens_status check_initial_file(ens_config *cfg)
-{
-    cfg->init_time = 0.0;
-    if (!cfg->init_path)
-        return ENS_OK;
-    ens_nc_source *src;
-    ens_nc_source_info info;
-    ens_status st = ens_nc_source_open(cfg->init_path, cfg->init_index, cfg->model, cfg->nvars,
-                                       &src, &info, &cfg->error);
-    if (st != ENS_OK)
-        return st;
-    ens_nc_source_close(src);
-    if (cfg->members_set && cfg->members != info.members)
-        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "members = %lld but the initial-state file '%s' has %lld",
-                        cfg->members, cfg->init_path, info.members);
-    cfg->members = info.members;
-    cfg->init_time = info.time;
-    return ENS_OK;
-}
-
-ens_status ens_config_validate(ens_config *cfg)
+ens_status ens_config_check(ens_config *cfg)
 {
     ENS_BEGIN(cfg);
-    ens_status init_st = check_initial_file(cfg);
-    if (init_st != ENS_OK)
-        return init_st;
     const long long members = ens_config_members(cfg);
     if (cfg->nsweeps > 0) {
         if (cfg->nsweeps == 2 && sweep_grid_size(cfg) == 0)

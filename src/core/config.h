@@ -86,12 +86,33 @@ long long ens_config_ntimes(const ens_config *cfg);
 double ens_config_time_at(const ens_config *cfg, long long t);
 /* Parameter j of member m, from the configuration. */
 double ens_config_param_value(const ens_config *cfg, int j, long long m);
+/* Where a run that starts from an initial-state file takes each parameter
+ * from (the file layer fills it in from what the file records). */
+typedef enum ens_param_source {
+    ENS_PARAM_FROM_CONFIG = 0,   /* the file does not record it */
+    ENS_PARAM_FROM_VARIABLE,     /* a (member) variable */
+    ENS_PARAM_FROM_ATTRIBUTE     /* a global attribute param_NAME shared by all */
+} ens_param_source;
+
+typedef struct ens_param_origin {
+    ens_param_source source[ENS_MAX_PARAMS];
+    double shared[ENS_MAX_PARAMS];  /* values of ENS_PARAM_FROM_ATTRIBUTE */
+} ens_param_origin;
+
 /* Parameter j of member m of a run that starts from an initial-state file:
  * the file's value where it records one (file_value: the member's value
- * of a per-member variable), else the configuration's. info NULL: no file. */
-struct ens_nc_source_info;
-double ens_member_param_value(const ens_config *cfg, const struct ens_nc_source_info *info,
+ * of a per-member variable), else the configuration's. origin NULL: no file. */
+double ens_member_param_value(const ens_config *cfg, const ens_param_origin *origin,
                               double file_value, int j, long long m);
+/* Whether parameter j differs between members, and its value when not. */
+int ens_param_varies(const ens_config *cfg, const ens_param_origin *origin, int j);
+double ens_param_shared_value(const ens_config *cfg, const ens_param_origin *origin, int j);
+
+/* The settings checked together (sweeps against members, save interval,
+ * base state, sizes, dopri5's tolerances). The initial-state file, which
+ * sets members and init_time, is checked before this, above core
+ * (ens_config_validate, src/host/initial_file.c). */
+ens_status ens_config_check(ens_config *cfg);
 /* Initial state of member m into state[nvars]. */
 void ens_config_initial_state(const ens_config *cfg, long long m, double *state);
 /* Text describing the per-member parameter variation ("" when none). */

@@ -82,11 +82,11 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
         char att[64];
         snprintf(att, sizeof att, "param_%s", m->param_names[j]);
         s->param_id[j] = -1;
-        info->param_source[j] = ENS_PARAM_FROM_CONFIG;
+        info->params.source[j] = ENS_PARAM_FROM_CONFIG;
         if (nc_inq_varid(s->ncid, m->param_names[j], &s->param_id[j]) == NC_NOERR)
-            info->param_source[j] = ENS_PARAM_FROM_VARIABLE;
-        else if (nc_get_att_double(s->ncid, NC_GLOBAL, att, &info->param_shared[j]) == NC_NOERR)
-            info->param_source[j] = ENS_PARAM_FROM_ATTRIBUTE;
+            info->params.source[j] = ENS_PARAM_FROM_VARIABLE;
+        else if (nc_get_att_double(s->ncid, NC_GLOBAL, att, &info->params.shared[j]) == NC_NOERR)
+            info->params.source[j] = ENS_PARAM_FROM_ATTRIBUTE;
         else
             s->param_id[j] = -1;
     }

@@ -7,20 +7,13 @@
 #define ENS_IO_NCREADER_H
 
 #include "core/error.h"
-#include "core/models.h"
-
-typedef enum ens_param_source {
-    ENS_PARAM_FROM_CONFIG = 0,   /* the file does not record it */
-    ENS_PARAM_FROM_VARIABLE,     /* a (member) variable */
-    ENS_PARAM_FROM_ATTRIBUTE     /* a global attribute param_NAME shared by all */
-} ens_param_source;
+#include "core/config.h"
 
 typedef struct ens_nc_source_info {
     long long members;
     long long time_index;        /* the saved time read (negative indices resolved) */
     double time;                 /* its model time */
-    int param_source[ENS_MAX_PARAMS];
-    double param_shared[ENS_MAX_PARAMS];
+    ens_param_origin params;      /* where each parameter comes from */
     /* A restart file of an adaptive run holds each member's step state:
      * steps_done is then the steps of dt since its integration started
      * afresh (ens_nc_spec), and dt that step; else steps_done is -1. */

@@ -1,0 +1,36 @@
+/*
+ * The writer thread: the sink writes batch k while batch k+1 computes. One
+ * slab is in flight at a time; the first failure is kept and returned by
+ * every later call.
+ */
+#ifndef ENS_HOST_WRITER_THREAD_H
+#define ENS_HOST_WRITER_THREAD_H
+
+#include <pthread.h>
+
+#include "host/sink.h"
+
+typedef struct ens_writer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    const ens_slab *pending;   /* handed over and not yet written */
+    int quit;
+    ens_sink *sink;
+    int states_double;
+    ens_status status;         /* the first failure */
+    ens_error error;
+    int sync;                  /* no thread: submit writes at once */
+} ens_writer;
+
+/* sync: write from the calling thread (under MPI, where the parallel
+ * file's collective calls stay on the thread that initialised MPI). */
+ens_status ens_writer_start(ens_writer *w, ens_sink *sink, int states_double, int sync,
+                            ens_error *err);
+/* Hand a slab over once the previous one is written; returns the writer's
+ * first failure so far. */
+ens_status ens_writer_submit(ens_writer *w, const ens_slab *slab, ens_error *err);
+/* Wait for the last slab, stop the thread; returns its first failure. */
+ens_status ens_writer_finish(ens_writer *w, ens_error *err);
+
+#endif
