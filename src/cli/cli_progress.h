@@ -1,0 +1,49 @@
+/*
+ * What the ensol command prints while it works and records after: the
+ * progress line of run and merge, rates, durations and sizes as the
+ * messages write them, and the command line for the history attribute.
+ */
+#ifndef ENSOL_CLI_PROGRESS_H
+#define ENSOL_CLI_PROGRESS_H
+
+#include <stddef.h>
+
+#include "ensol/ensol.h"
+
+typedef struct progress_line {
+    int show;         /* stderr is a terminal and not --quiet */
+    int drawn;        /* a line is on screen and must be cleared */
+    double last_draw; /* elapsed seconds at the last redraw */
+} progress_line;
+
+enum { PROGRESS_REDRAW_MS = 100 };
+
+#define PROGRESS_BAR_WIDTH 24
+
+/* 1.2e9 rather than printf's 1.2e+09. */
+const char *format_rate(double rate, char *buf, size_t size);
+
+/* "12 s", "3 min 04 s", "2 h 05 min"; "?" when unknown. */
+const char *format_duration(double s, char *buf, size_t size);
+
+/* "512 B", "1.5 MB" (powers of 1000). */
+const char *format_bytes(double bytes, char *buf, size_t size);
+
+/* "[#####...]" for a fraction done, and the time left at the rate so far. */
+void progress_bar(double fraction, double elapsed, char bar[PROGRESS_BAR_WIDTH + 1], char *eta,
+                  size_t eta_size);
+
+/* Whether a line is due: none drawn yet, the end, or the redraw interval passed. */
+int progress_due(const progress_line *pl, double fraction, double elapsed);
+
+void clear_progress(progress_line *pl);
+
+/* ens_run's progress callback (user: a progress_line): draws the line and
+ * is where a signal stops the run. */
+int on_progress(const ens_progress *p, void *user);
+
+/* argv joined by spaces, arguments quoted the way a POSIX shell reads them
+ * back ('it'\''s'); NULL when out of memory. */
+char *command_line(int argc, char **argv);
+
+#endif /* ENSOL_CLI_PROGRESS_H */

@@ -1,0 +1,81 @@
+/*
+ * ensol info and ensol version: what this build is and knows (the
+ * version, the backends and their devices, MPI, the models).
+ */
+#include "cmd_info.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_status.h"
+#include "ensol/ensol.h"
+#include "options.h"
+
+static const cli_use help_only[] = {{.id = OPT_HELP}};
+
+/* Parses a command that takes only --help. */
+static int parse_help_only(const cli_command *cmd, int argc, char **argv)
+{
+    cli_arg args[1];
+    int nargs, first_operand;
+    return cli_parse(cmd, argc - 1, argv + 1, args, &nargs, &first_operand);
+}
+
+static void print_backends(void)
+{
+    char detail[8192];
+    printf("Backends (in auto-selection order):\n");
+    for (int i = 0; i < ens_backend_count(); i++) {
+        const char *name = ens_backend_name(i);
+        detail[0] = '\0';
+        ens_status st = ens_backend_probe(name, detail, sizeof detail);
+        printf("  %-8s %s%s%s\n", name, st == ENS_OK ? "available" : "unavailable",
+               *detail ? ": " : "", detail);
+    }
+    for (int i = 0; i < ens_choice_count(ENS_CHOICE_BACKEND); i++) {
+        const char *name = ens_choice_name(ENS_CHOICE_BACKEND, i);
+        if (!cli_backend_built_in(name))
+            printf("  %-8s not built in\n", name);
+    }
+}
+
+int cmd_info(int argc, char **argv)
+{
+    static const cli_command info = {
+        .name = "info",
+        .usage = "ensol info",
+        .intro = "Show the version, the backends of this build and their devices, MPI\n"
+                 "and the models.\n\n",
+        .uses = help_only,
+        .nuses = 1};
+    int status = parse_help_only(&info, argc, argv);
+    if (status != CLI_GO_ON)
+        return status;
+    printf("ensol %s\n\n", ens_version());
+    print_backends();
+#ifdef ENSOL_HAVE_MPI
+    printf("\nMPI: built in; ranks write %s\n",
+           ens_has_parallel_io() ? "one file together (parallel NetCDF)"
+                                 : "one piece each (no parallel NetCDF; join with 'ensol merge')");
+#else
+    printf("\nMPI: not built in\n");
+#endif
+    printf("\n");
+    cli_print_models();
+    return cli_finish_stdout(CLI_EXIT_OK);
+}
+
+int cmd_version(int argc, char **argv)
+{
+    static const cli_command version = {
+        .name = "version",
+        .usage = "ensol version",
+        .intro = "Print the version.\n\n",
+        .uses = help_only,
+        .nuses = 1};
+    int status = parse_help_only(&version, argc, argv);
+    if (status != CLI_GO_ON)
+        return status;
+    printf("ensol %s\n", ens_version());
+    return cli_finish_stdout(CLI_EXIT_OK);
+}
