@@ -180,12 +180,10 @@ ens_status ens_merge_open_piece(const char *path, int *ncid, ens_error *err)
     return ens_fail(err, ENS_ERR_IO, "cannot open piece '%s': %s", path, why);
 }
 
-ens_status ens_merge_read_piece(ens_piece *p, ens_error *err)
+/* A complete piece: where it lies in which ensemble. */
+static ens_status check_piece_header(int ncid, ens_piece *p, ens_error *err)
 {
-    int ncid, st;
-    ens_status rc = ens_merge_open_piece(p->path, &ncid, err);
-    if (rc != ENS_OK)
-        return rc;
+    ens_status rc = ENS_OK;
     char reason[256];
     int dim;
     size_t len = 0;
@@ -218,10 +216,21 @@ ens_status ens_merge_read_piece(ens_piece *p, ens_error *err)
                           "'%s' holds members %lld..%lld, not within an ensemble of %lld",
                           p->path, p->first, p->first + p->members - 1, p->total);
     }
-    st = nc_close(ncid);
-    if (rc == ENS_OK && st != NC_NOERR)
-        rc = ens_fail(err, ENS_ERR_IO, "cannot close piece '%s': %s", p->path, nc_strerror(st));
     return rc;
+}
+
+ens_status ens_merge_read_piece(ens_piece *p, ens_error *err)
+{
+    int ncid;
+    ENS_CHECK(ens_merge_open_piece(p->path, &ncid, err));
+    ens_status st;
+    ENS_TRY(check_piece_header(ncid, p, err));
+done:;
+    const int closed = nc_close(ncid);
+    if (st == ENS_OK && closed != NC_NOERR)
+        st = ens_fail(err, ENS_ERR_IO, "cannot close piece '%s': %s", p->path,
+                      nc_strerror(closed));
+    return st;
 }
 
 static int by_first_member(const void *a, const void *b)
