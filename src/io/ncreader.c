@@ -1,4 +1,7 @@
-/* Reading initial states from an ensol output file; see ncreader.h. */
+/* Reading initial states from an ensol output file (restart); see ncreader.h:
+ * the check of its layout, and the reading of members' states, parameters
+ * and step state. */
+#include "io/nc_common.h"
 #include "io/ncreader.h"
 #include "io/ncwriter.h"
 
@@ -24,13 +27,12 @@ struct ens_nc_source {
 
 static ens_status nc_error(ens_error *err, const char *path, const char *what, int st)
 {
-    return ens_fail(err, ENS_ERR_IO, "initial states from '%s': cannot read %s: %s", path, what,
-                    nc_strerror(st));
+    return ens_nc_check(err, st, "initial states from '%s': cannot read %s", path, what);
 }
 
-static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
+/* The file holds the run's model. */
+static ens_status check_model(const ens_nc_source *s, ens_error *err)
 {
-    const ens_model_info *m = s->model;
     char model_name[64] = "";
     size_t len = 0;
     if (nc_inq_attlen(s->ncid, NC_GLOBAL, "model", &len) != NC_NOERR || len >= sizeof model_name ||
@@ -39,29 +41,40 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
                         "initial states from '%s': not an ensol output file (no model attribute)",
                         s->path);
     model_name[len] = '\0';
-    if (strcmp(model_name, m->name) != 0)
+    if (strcmp(model_name, s->model->name) != 0)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
                         "initial states from '%s': the file holds model %s, the run is %s",
-                        s->path, model_name, m->name);
+                        s->path, model_name, s->model->name);
+    return ENS_OK;
+}
 
+/* Members, times and variables; the time index resolved against them. */
+static ens_status check_dims(ens_nc_source *s, size_t *members, size_t *times, ens_error *err)
+{
     int dim = -1;
-    size_t members = 0, times = 0, nvars = (size_t)s->nvars;
-    if (nc_inq_dimid(s->ncid, "member", &dim) || nc_inq_dimlen(s->ncid, dim, &members) ||
-        nc_inq_dimid(s->ncid, "time", &dim) || nc_inq_dimlen(s->ncid, dim, &times))
+    size_t nvars = (size_t)s->nvars;
+    if (nc_inq_dimid(s->ncid, "member", &dim) || nc_inq_dimlen(s->ncid, dim, members) ||
+        nc_inq_dimid(s->ncid, "time", &dim) || nc_inq_dimlen(s->ncid, dim, times))
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
                         "initial states from '%s': no member and time dimensions", s->path);
-    if (s->vector && (nc_inq_dimid(s->ncid, m->vector_dim, &dim) ||
+    if (s->vector && (nc_inq_dimid(s->ncid, s->model->vector_dim, &dim) ||
                       nc_inq_dimlen(s->ncid, dim, &nvars) || nvars != (size_t)s->nvars))
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
                         "initial states from '%s': %zu variables in the file, %d in the run",
                         s->path, nvars, s->nvars);
-    long long index = s->time_index < 0 ? (long long)times + s->time_index : s->time_index;
-    if (index < 0 || index >= (long long)times)
+    long long index = s->time_index < 0 ? (long long)*times + s->time_index : s->time_index;
+    if (index < 0 || index >= (long long)*times)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
                         "initial states from '%s': time index %lld outside 0..%zu", s->path,
-                        s->time_index, times - 1);
+                        s->time_index, *times - 1);
     s->time_index = index;
+    return ENS_OK;
+}
 
+/* The state variables, and the model time of the saved time read. */
+static ens_status find_states(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
+{
+    const ens_model_info *m = s->model;
     for (int v = 0; v < (s->vector ? 1 : s->nvars); v++) {
         const char *name = s->vector ? m->vector_name : m->var_names[v];
         if (nc_inq_varid(s->ncid, name, &s->state_id[v]) != NC_NOERR)
@@ -71,13 +84,18 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
                             s->path, name);
     }
     int time_id = -1;
-    size_t start = (size_t)index;
+    size_t start = (size_t)s->time_index;
     int st = nc_inq_varid(s->ncid, "time", &time_id);
     if (st == NC_NOERR)
         st = nc_get_var1_double(s->ncid, time_id, &start, &info->time);
-    if (st != NC_NOERR)
-        return nc_error(err, s->path, "the time coordinate", st);
+    return st == NC_NOERR ? ENS_OK : nc_error(err, s->path, "the time coordinate", st);
+}
 
+/* Where each parameter comes from: a variable, a shared attribute, or
+ * the run's configuration. */
+static void find_params(ens_nc_source *s, ens_nc_source_info *info)
+{
+    const ens_model_info *m = s->model;
     for (int j = 0; j < m->nparams; j++) {
         char att[64];
         snprintf(att, sizeof att, "param_%s", m->param_names[j]);
@@ -90,12 +108,17 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
         else
             s->param_id[j] = -1;
     }
-    /* The step state goes with the last saved time of a restart file. */
-    s->steps_real_id = s->steps_int_id = -1;
-    info->steps_done = -1;
+}
+
+/* The step state, which goes with the last saved time of a restart file. */
+static void find_step_state(ens_nc_source *s, ens_nc_source_info *info, size_t times)
+{
+    int dim = -1;
     long long done = -1;
     size_t rows = 0;
-    if (index == (long long)times - 1 &&
+    s->steps_real_id = s->steps_int_id = -1;
+    info->steps_done = -1;
+    if (s->time_index == (long long)times - 1 &&
         nc_get_att_longlong(s->ncid, NC_GLOBAL, ENS_NC_STEPS_DONE, &done) == NC_NOERR &&
         nc_get_att_double(s->ncid, NC_GLOBAL, "dt", &info->dt) == NC_NOERR &&
         nc_inq_varid(s->ncid, ENS_NC_STEPS_REAL, &s->steps_real_id) == NC_NOERR &&
@@ -106,8 +129,18 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
         info->steps_done = done;
     else
         s->steps_real_id = s->steps_int_id = -1;
+}
+
+static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
+{
+    size_t members = 0, times = 0;
+    ENS_CHECK(check_model(s, err));
+    ENS_CHECK(check_dims(s, &members, &times, err));
+    ENS_CHECK(find_states(s, info, err));
+    find_params(s, info);
+    find_step_state(s, info, times);
     info->members = (long long)members;
-    info->time_index = index;
+    info->time_index = s->time_index;
     return ENS_OK;
 }
 
@@ -126,19 +159,21 @@ ens_status ens_nc_source_open(const char *path, long long time_index,
     s->vector = model->var_names[0] == NULL;
     s->time_index = time_index;
     memset(info, 0, sizeof *info);
-    int st = nc_open(path, NC_NOWRITE, &s->ncid);
-    if (st != NC_NOERR) {
+    const int opened = nc_open(path, NC_NOWRITE, &s->ncid);
+    if (opened != NC_NOERR) {
         free(s->path);
         free(s);
-        return ens_fail(err, ENS_ERR_IO, "initial states from '%s': %s", path, nc_strerror(st));
+        /* Opening fails as ENS_ERR_IO whatever NetCDF says. */
+        return ens_fail(err, ENS_ERR_IO, "initial states from '%s': %s", path,
+                        nc_strerror(opened));
     }
-    ens_status rc = check_layout(s, info, err);
-    if (rc != ENS_OK) {
-        ens_nc_source_close(s);
-        return rc;
-    }
+    ens_status st;
+    ENS_TRY(check_layout(s, info, err));
     *out = s;
-    return ENS_OK;
+done:
+    if (st != ENS_OK)
+        ens_nc_source_close(s);
+    return st;
 }
 
 ens_status ens_nc_source_read(ens_nc_source *s, long long m0, long long count, double *state,
