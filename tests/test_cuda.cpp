@@ -127,8 +127,19 @@ void expect_final_and_trajectory_as_openmp(const Case &k, long long members, dou
     }
 }
 
-// ---- Lorenz-96 beyond the largest size
-// ------------------------------------------
+// ---- Lorenz-96 at and beyond the largest size ------------------------------
+
+// Lorenz-96 at the kernels' largest size (ENS_CUDA_L96_MAX in cuda.cu),
+// sized at run time like the smaller ones of test_backend_conformance.cpp.
+TEST(CudaStrict, Lorenz96LargestSizeBitForBit)
+{
+    SKIP_WITHOUT_CUDA();
+    for (const char *integrator : {"euler", "rk4", "dopri5"}) {
+        SCOPED_TRACE(integrator);
+        ensol_test::expect_same_bits_as_openmp("cuda", {"lorenz96", integrator, "double"}, 0.005,
+                                               200, 50, 256);
+    }
+}
 
 // Lorenz-96 beyond the kernels' largest size: a clear refusal.
 TEST(CudaStrict, Lorenz96BeyondTheLargestSizeIsRefusedClearly)
