@@ -113,12 +113,7 @@ inline ::testing::AssertionResult run_with_outcomes(ens_config *cfg, std::vector
     const ens_status st = ens_run_to_memory_ex(cfg, out.data(), out.size(), &stats, &info);
     if (info_out)
         *info_out = info;
-    if (st != ENS_OK)
-        return ::testing::AssertionFailure() << "ens_run_to_memory_ex: " << ens_status_string(st)
-                                             << ": " << ens_config_last_error(cfg);
-    if (info.members_failed != 0)
-        return ::testing::AssertionFailure() << info.members_failed << " members failed";
-    return ::testing::AssertionSuccess();
+    return run_verdict(cfg, "ens_run_to_memory_ex", st, info);
 }
 
 // Case k, strict, on OpenMP and on `backend`: the same bits at every saved
