@@ -1,9 +1,11 @@
 // The adaptive integrator dopri5 (kernels/integrators/dopri5.h): its order
-// with fixed steps, agreement with SciPy, bit-for-bit agreement of the
-// OpenMP and OpenCL backends in strict mode (step-size decisions
-// included), independence of the saves, per-member status codes and
-// counters (in memory and in the NetCDF file), and rejection of bad input.
+// with fixed steps, agreement with SciPy, independence of the saves,
+// per-member status codes and counters (in memory and in the NetCDF file),
+// and rejection of bad input. Its agreement across backends (the same
+// steps and bits in strict mode, a restart that goes on exactly) is tested
+// with every backend's in test_backend_conformance.cpp.
 #include "ensol/ensol.h"
+#include "backend_support.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -239,9 +241,6 @@ TEST(dopri5, ErrorEstimateAndDenseOutputHaveLocalOrderFive)
 // ---- against SciPy -------------------------------------------------------------------
 
 #ifdef ENSOL_PYTHON
-// Largest Lyapunov exponents per time unit (test_opencl.cpp).
-double lyapunov(const std::string &model) { return model == "lorenz63" ? 0.91 : 1.7; }
-
 // ensol's dopri5 at rtol = atol = 1e-8 against SciPy's DOP853 at 1e-12,
 // for 24 members of each model, at every saved time. The reference comes
 // from tests/make_scipy_reference.py, run here with the system python:
@@ -339,7 +338,8 @@ TEST(dopri5, AgreesWithScipyDop853)
             }
         }
         const double T = (double)k.steps * 0.01;
-        const double bound = 10.0 * tol * scale * std::exp(lyapunov(k.model) * T);
+        const double bound =
+            10.0 * tol * scale * std::exp(ensol_test::lyapunov_exponent(k.model) * T);
         EXPECT_LE(worst, bound) << "at value " << worst_at << " (max |x| " << scale << ")";
         std::printf("[ dopri5   ] %s: largest difference to DOP853 %.2e, bound %.2e\n", k.model,
                     worst, bound);
@@ -351,66 +351,6 @@ TEST(dopri5, AgreesWithScipyDop853)
     GTEST_SKIP() << "no python3 found at configure time: the SciPy comparison was not run";
 }
 #endif
-
-// ---- backends: strict floating point, bit for bit ------------------------------------
-
-std::string opencl_unavailable()
-{
-    char detail[4096] = "";
-    if (ens_backend_probe("opencl", detail, sizeof detail) == ENS_OK)
-        return "";
-    return detail[0] ? detail : "unavailable";
-}
-
-struct StrictCase {
-    const char *model;
-    const char *precision;
-};
-
-void PrintTo(const StrictCase &k, std::ostream *os) { *os << k.model << " " << k.precision; }
-
-class Strict : public ::testing::TestWithParam<StrictCase> {};
-
-// The same steps, accepted and rejected, the same counters and the same
-// saved bits on both backends: the step-size controller uses only
-// correctly rounded operations (no pow or sqrt), so strict mode fixes every
-// decision. 1001 members (an odd count), 2 time units saved every 0.2.
-TEST_P(Strict, OpenClEqualsOpenMpBitForBit)
-{
-    const std::string why = opencl_unavailable();
-    if (!why.empty())
-        GTEST_SKIP() << "OpenCL: " << why;
-    const StrictCase k = GetParam();
-    const bool single = std::strcmp(k.precision, "float") == 0;
-    std::vector<double> out[2];
-    Members members[2];
-    ens_run_info info[2];
-    const char *backends[2] = {"openmp", "opencl"};
-    for (int i = 0; i < 2; i++) {
-        Config c;
-        configure(c, k.model, 1001, 0.01, 200, 20, single ? 1e-5 : 1e-9, single ? 1e-5 : 1e-9);
-        ENS_OK_OR_FAIL(c, ens_config_set_precision(c, k.precision));
-        ENS_OK_OR_FAIL(c, ens_config_set_backend(c, backends[i]));
-        ENS_OK_OR_FAIL(c, ens_config_set_strict_fp(c, 1));
-        ASSERT_TRUE(run_ex(c, out[i], members[i], &info[i]));
-        EXPECT_STREQ(info[i].backend, backends[i]);
-        EXPECT_EQ(info[i].members_failed, 0);
-    }
-    EXPECT_GT(info[0].steps_rejected, 0) << "no rejected step: the test misses the controller";
-    EXPECT_TRUE(same_bits(out[0], out[1]));
-    EXPECT_TRUE(members[0].accepted == members[1].accepted);
-    EXPECT_TRUE(members[0].rejected == members[1].rejected);
-    EXPECT_TRUE(members[0].status == members[1].status);
-}
-
-INSTANTIATE_TEST_SUITE_P(dopri5, Strict,
-                         ::testing::Values(StrictCase{"lorenz63", "double"},
-                                           StrictCase{"lorenz63", "float"},
-                                           StrictCase{"lorenz96", "double"},
-                                           StrictCase{"lorenz96", "float"}),
-                         [](const ::testing::TestParamInfo<StrictCase> &info) {
-                             return std::string(info.param.model) + "_" + info.param.precision;
-                         });
 
 // ---- the saves do not change the steps ---------------------------------------------
 

@@ -88,6 +88,19 @@ struct Config {
     operator ens_config *() const { return c; }
 };
 
+// The verdict on a run into memory by `call` that returned `st`: it
+// succeeded and no member's state became NaN or Inf.
+inline ::testing::AssertionResult run_verdict(ens_config *cfg, const char *call, ens_status st,
+                                              const ens_run_info &info)
+{
+    if (st != ENS_OK)
+        return ::testing::AssertionFailure()
+               << call << ": " << ens_status_string(st) << ": " << ens_config_last_error(cfg);
+    if (info.members_failed != 0)
+        return ::testing::AssertionFailure() << info.members_failed << " members failed";
+    return ::testing::AssertionSuccess();
+}
+
 // Run into memory; `out` gets members * saved_times * nvars doubles.
 // Members whose state became NaN or Inf count as a failure.
 inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &out,
@@ -105,12 +118,7 @@ inline ::testing::AssertionResult run_cfg(ens_config *cfg, std::vector<double> &
     ens_status st = ens_run_to_memory(cfg, out.data(), out.size(), &info);
     if (info_out)
         *info_out = info;
-    if (st != ENS_OK)
-        return ::testing::AssertionFailure() << "ens_run_to_memory: " << ens_status_string(st)
-                                             << ": " << ens_config_last_error(cfg);
-    if (info.members_failed != 0)
-        return ::testing::AssertionFailure() << info.members_failed << " members failed";
-    return ::testing::AssertionSuccess();
+    return run_verdict(cfg, "ens_run_to_memory", st, info);
 }
 
 // "" when backend `name` can run here, else why not (for a visible skip).
