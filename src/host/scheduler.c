@@ -56,7 +56,7 @@ typedef struct ens_sink {
 
 typedef struct ens_plan {
     const ens_backend_ops *ops;
-    void *backend;
+    ens_backend backend;
     char device[128];
     ens_backend_job job;
     long long members;
@@ -116,8 +116,7 @@ static void choose_auto_backend(void)
     char detail[256];
     for (int i = 0; i < ens_backends_count() && !auto_choice; i++) {
         const ens_backend_ops *ops = ens_backends_at(i);
-        if (ops->probe(detail, sizeof detail) == ENS_OK &&
-            (!ops->auto_eligible || ops->auto_eligible()))
+        if (ops->probe(detail, sizeof detail) == ENS_OK && ens_backend_auto_eligible(ops))
             auto_choice = ops;
     }
 }
@@ -336,7 +335,7 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
         return st;
     const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
     double *tol = adaptive ? malloc(2 * (size_t)cfg->nvars * sizeof *tol) : NULL;
-    if (adaptive && !plan->ops->download_stats) {
+    if (adaptive && !ens_backend_runs_dopri5(plan->ops)) {
         free(tol);
         return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
                         "backend %s cannot run the adaptive integrator dopri5", plan->ops->name);
@@ -363,7 +362,7 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
         .local_rank = plan->local_rank,
         .capacity = plan->batch,
     };
-    st = plan->ops->create(&plan->job, &plan->backend, &cfg->error);
+    st = ens_backend_create(plan->ops, &plan->job, &plan->backend, &cfg->error);
     /* The backend has copied the tolerances. */
     free(tol);
     plan->job.rtol = plan->job.atol = NULL;
@@ -374,9 +373,10 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     /* A restart file of a run with the same step goes on exactly where
      * that run stood; with another step (or a backend that cannot take the
      * state) the members start afresh from its states. */
-    plan->save_steps = adaptive && plan->ops->download_steps != NULL;
+    plan->save_steps = adaptive && ens_backend_runs_dopri5(plan->ops);
     plan->resume_steps = adaptive && plan->source && plan->source_info.steps_done >= 0 &&
-                                 plan->source_info.dt == cfg->dt && plan->ops->upload_steps
+                                 plan->source_info.dt == cfg->dt &&
+                                 ens_backend_runs_dopri5(plan->ops)
                              ? plan->source_info.steps_done
                              : -1;
     return ENS_OK;
@@ -384,7 +384,7 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
 
 static void release_plan(ens_plan *plan)
 {
-    plan->ops->destroy(plan->backend);
+    ens_backend_destroy(&plan->backend);
     ens_nc_source_close(plan->source);
 }
 
@@ -425,7 +425,7 @@ static ens_status plan_run(ens_config *cfg, ens_plan *plan, int split)
     if (plan->nranks > 1)
         MPI_Allreduce(MPI_IN_PLACE, &plan->rounds, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
 #endif
-    plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
+    ens_backend_describe(&plan->backend, plan->device, sizeof plan->device);
     report_plan(cfg, plan);
     return ENS_OK;
 }
@@ -817,7 +817,7 @@ static ens_status member_results(ens_config *cfg, const ens_plan *plan,
     ens_member_stats *ms = &slab->members;
     const long long count = slab->count;
     if (ens_job_adaptive(&plan->job)) {
-        ens_status st = plan->ops->download_stats(plan->backend, ms, &cfg->error);
+        ens_status st = ens_backend_dopri5_stats(&plan->backend, ms, &cfg->error);
         if (st != ENS_OK)
             return st;
     } else {
@@ -927,7 +927,7 @@ static ens_status write_restart(const ens_config *cfg, const ens_plan *plan, ens
     ens_status st =
         ens_nc_write_batch(restart, slab->m0, slab->count, 1, b->final, 1, slab->params, err);
     if (st == ENS_OK && plan->save_steps && slab->count > 0)
-        st = plan->ops->download_steps(plan->backend, b->steps_real, b->steps_int, err);
+        st = ens_backend_dopri5_download_steps(&plan->backend, b->steps_real, b->steps_int, err);
     if (st == ENS_OK && plan->save_steps)
         st = ens_nc_write_steps(restart, slab->m0, slab->count, b->steps_real, b->steps_int,
                                 err);
@@ -949,11 +949,11 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
     const int every_save = cfg->output_mode != ENS_OUTPUT_ID_FINAL;
     const int fixed_steps = !ens_job_adaptive(&plan->job);
     const long long interval = every_save ? cfg->save_every : final_mode_interval(cfg->steps);
-    /* With a backend that computes while the host works (ops->wait), the
+    /* With a backend that computes while the host works (an async one), the
      * next interval starts before the host saves and checks the last one.
      * Fixed steps only: a stopped dopri5 batch would report the step
      * counters of an interval beyond its saved states. */
-    const int pipelined = plan->ops->wait != NULL && fixed_steps;
+    const int pipelined = ens_backend_computes_async(&plan->backend) && fixed_steps;
     double compute = 0.0, member_steps_done = 0.0;
     long long batches = 0;
     ens_member_tally tally;
@@ -988,13 +988,14 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
         if (count > 0) {
             st = fill_batch(cfg, plan, b, slab);
             if (st == ENS_OK)
-                st = plan->ops->upload(plan->backend, count, b->state, b->params, &cfg->error);
+                st = ens_backend_upload(&plan->backend, count, b->state, b->params, &cfg->error);
             if (st == ENS_OK && plan->resume_steps >= 0)
                 st = ens_nc_source_read_steps(plan->source, m0, count, b->steps_real,
                                               b->steps_int, &cfg->error);
             if (st == ENS_OK && plan->resume_steps >= 0)
-                st = plan->ops->upload_steps(plan->backend, b->steps_real, b->steps_int,
-                                             plan->resume_steps, &cfg->error);
+                st = ens_backend_dopri5_upload_steps(&plan->backend, b->steps_real,
+                                                     b->steps_int, plan->resume_steps,
+                                                     &cfg->error);
             reset_members(slab);
             if (st == ENS_OK && fixed_steps)
                 check_members(cfg, plan, b, slab, cfg->init_time);
@@ -1016,22 +1017,22 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
             if (count > 0) {
                 if (launched < steps_done) {
                     launch_time = now_seconds();
-                    st = plan->ops->advance(plan->backend, n, &cfg->error);
+                    st = ens_backend_advance(&plan->backend, n, &cfg->error);
                     launched = steps_done;
                 }
-                if (st == ENS_OK && plan->ops->wait)
-                    st = plan->ops->wait(plan->backend, &cfg->error);
+                if (st == ENS_OK)
+                    st = ens_backend_wait(&plan->backend, &cfg->error);
                 /* From launch to done: with pipelining this counts the host
                  * work it overlapped too, so the rate is never overstated. */
                 compute += now_seconds() - launch_time;
                 member_steps_done += (double)count * (double)n;
                 if (st == ENS_OK && (every_save || last || fixed_steps))
-                    st = plan->ops->download(plan->backend, b->state, &cfg->error);
+                    st = ens_backend_download(&plan->backend, b->state, &cfg->error);
                 if (st == ENS_OK && pipelined && !last) {
                     /* Start the next interval before working on this one. */
                     const long long next = next_interval(cfg->steps, steps_done, interval);
                     launch_time = now_seconds();
-                    st = plan->ops->advance(plan->backend, next, &cfg->error);
+                    st = ens_backend_advance(&plan->backend, next, &cfg->error);
                     launched = steps_done + next;
                 }
                 if (st == ENS_OK && fixed_steps)
@@ -1065,9 +1066,9 @@ static ens_status run_batches(ens_config *cfg, ens_plan *plan, ens_sink *sink,
         }
         /* An interval launched ahead when the loop stopped: let it end
          * (its results are not used) before the buffers are reused. */
-        if (count > 0 && launched > steps_done && plan->ops->wait) {
+        if (count > 0 && launched > steps_done) {
             ens_error ignored;
-            plan->ops->wait(plan->backend, &ignored);
+            ens_backend_wait(&plan->backend, &ignored);
         }
         /* Each member's outcome goes with its states, a stopped batch's too. */
         if (count > 0 && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
