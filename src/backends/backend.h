@@ -166,6 +166,18 @@ static inline double ens_job_first_step(const ens_backend_job *job)
     return h < job->dt_min ? job->dt_min : h;
 }
 
+/* Whether a model has a component form (ENS_MODEL_LIST), for backends
+ * that spread one member over several lanes. */
+static inline int ens_model_has_component_form(int model)
+{
+#define ENS_COMPONENT_FORM(id, prefix, nvars, nparams, component, common_nvars) \
+    if (model == id) \
+        return component;
+    ENS_MODEL_LIST(ENS_COMPONENT_FORM)
+#undef ENS_COMPONENT_FORM
+    return 0;
+}
+
 /* Registry (src/backends/registry.c): compiled-in backends in auto order. */
 int ens_backends_count(void);
 const ens_backend_ops *ens_backends_at(int index);
