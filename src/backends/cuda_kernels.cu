@@ -102,8 +102,8 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
 /*
  * A model with a component form (ENS_MODEL_LIST: f_k from x[k+1], x[k-2],
  * x[k-1], x[k] and the first parameter, k cyclic), fixed steps, a group
- * of G lanes per member (G = 32: a warp;
- * 16 or 8: part of one, several members per warp). The K components are
+ * of G lanes per member (G = 32: a warp; 16 or 8: part of one, several
+ * members per warp). The K components are
  * cut into blocks of B = max(2, ceil(K / G)): lane l holds components
  * l B .. l B + B - 1 in registers; the last lane used, L = (K - 1) / B,
  * holds c <= B of them, the lanes after it none. Only the ends of a block
@@ -318,7 +318,7 @@ ens_cuda_kernel fixed_kernel_for(bool is_rk4)
 
 /* One model of the list: a fixed size (NV_FIXED > 0) compiled exactly; a
  * run-time size up to ENS_CUDA_MAX_VARS, its common size exactly for the
- * fixed-step integrators, others (and dopri5, whose arrays are 15 K
+ * fixed-step integrators, others (and dopri5, whose arrays are 15 nvars
  * values) up to the next maximum; with a component form, fixed steps and
  * lanes > 1, on groups of that many lanes. */
 template <typename R, int MODEL, int NV_FIXED, int NP, int COMPONENT, int COMMON>

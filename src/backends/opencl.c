@@ -39,7 +39,7 @@ extern const size_t ens_opencl_source_size;
 
 /* Work-items per work-group. On CPUs each work-item already fills SIMD
  * lanes (ENS_WIDTH members, see members_per_work_item) and PoCL 3.1 ran
- * Lorenz-63 RK4 as fast with 16 to 1024 (within 3%); GPUs want a few warps
+ * a 3-variable model with RK4 as fast with 16 to 1024 (within 3%); GPUs want a few warps
  * per group. */
 #define ENS_CL_LOCAL_SIZE_CPU 64
 #define ENS_CL_LOCAL_SIZE_GPU 128
@@ -476,7 +476,7 @@ static ens_status fit_capacity(ens_backend_job *job, const cl_device_desc *d, si
 /* Members per work-item (ENS_WIDTH of the kernel). GPUs: one, their SIMD
  * lanes are work-items. CPUs: twice the native vector width, up to 16 (the
  * widest OpenCL vector), so that two independent vector chains hide the
- * latency of the arithmetic; PoCL 3.1 on AVX-512, Lorenz-63 RK4 double:
+ * latency of the arithmetic; PoCL 3.1 on AVX-512, a 3-variable model, RK4, double:
  * width 1 ran at 6% of the OpenMP backend, 8 at 38%, 16 at 66%. */
 static int members_per_work_item(const cl_device_desc *d, const ens_backend_job *job, int dbl)
 {
