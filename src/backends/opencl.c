@@ -298,6 +298,26 @@ static ens_status build_failure(cl_program program, const cl_device_desc *d, con
     return st;
 }
 
+/* The program for `options` built for the device in context ctx. */
+static ens_status build_program(const cl_device_desc *d, cl_context ctx, const char *options,
+                                cl_program *out, ens_error *err)
+{
+    cl_int rc = CL_SUCCESS;
+    const char *sources[] = {ens_opencl_source};
+    const size_t lengths[] = {ens_opencl_source_size};
+    cl_program prog = clCreateProgramWithSource(ctx, 1, sources, lengths, &rc);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateProgramWithSource", rc, d->name);
+    rc = clBuildProgram(prog, 1, &d->id, options, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        const ens_status st = build_failure(prog, d, options, rc, err);
+        clReleaseProgram(prog);
+        return st;
+    }
+    *out = prog;
+    return ENS_OK;
+}
+
 /* The device's context and its program for `options`, built on first use. */
 static ens_status cached_program(const cl_device_desc *d, const char *options,
                                  cl_context *context, cl_program *program, ens_error *err)
@@ -338,23 +358,11 @@ static ens_status cached_program(const cl_device_desc *d, const char *options,
         new_context = 1;
     }
     entry->context = ctx;
-    const char *sources[] = {ens_opencl_source};
-    const size_t lengths[] = {ens_opencl_source_size};
-    cl_program prog = clCreateProgramWithSource(ctx, 1, sources, lengths, &rc);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clCreateProgramWithSource", rc, d->name);
-        goto keep_context;
+    st = build_program(d, ctx, options, &entry->program, err);
+    if (st == ENS_OK) {
+        *context = ctx;
+        *program = entry->program;
     }
-    rc = clBuildProgram(prog, 1, &d->id, options, NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        st = build_failure(prog, d, options, rc, err);
-        clReleaseProgram(prog);
-        goto keep_context;
-    }
-    entry->program = prog;
-    *context = ctx;
-    *program = prog;
-keep_context:
     /* A new context is cached even when its first build fails. */
     if (entry->program || new_context) {
         entry->next = cache_head;

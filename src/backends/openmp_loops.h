@@ -161,17 +161,17 @@ static ens_status ENS_SYM(advance_adaptive)(const ens_backend_job *job, long lon
                                             void *state, const void *params,
                                             const ens_openmp_adaptive *a, ens_error *err)
 {
-    int failed = 0, done = 0;
+    int failed = 0, specialised = 0;
     /* A fixed-size model's id and size as literals: the dispatch folds away. */
 #define ENS_LITERAL_DOPRI5(id, prefix, nvars, nparams, component, common_nvars) \
     if (nvars > 0 && job->model == id) { \
         ENS_SYM(adaptive_members)(job, id, nvars, count, (ens_real *)state, \
                                   (const ens_real *)params, a, &failed); \
-        done = 1; \
+        specialised = 1; \
     }
     ENS_MODEL_LIST(ENS_LITERAL_DOPRI5)
 #undef ENS_LITERAL_DOPRI5
-    if (!done)
+    if (!specialised)
         ENS_SYM(adaptive_members)(job, job->model, job->nvars, count, (ens_real *)state,
                                   (const ens_real *)params, a, &failed);
     if (failed)
