@@ -3,7 +3,7 @@
 # ptxas (nvcc -Xptxas -v), for both builds of src/backends/cuda.cu: the
 # default one (multiply-adds contracted) and the strict one (--fmad=false).
 # "lanes": threads per member (1; Lorenz-96 fixed steps also 32, 16, 8:
-# ENSOL_CUDA_L96_KERNEL). Needs nvcc only, no GPU.
+# ENSOL_CUDA_LANE_KERNEL). Needs nvcc only, no GPU.
 #
 #   bench/cuda_registers.sh [ARCH]      ARCH: sm_80 (default), sm_90, ...
 #

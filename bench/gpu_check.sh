@@ -4,7 +4,7 @@
 # tests (CUDA against OpenMP, bit for bit in strict mode), then compares
 # the throughput of the CPU and the GPU(s) with `ensol bench` and prints
 # the tables, and Lorenz-96 (K = 40, RK4) with a thread per member against
-# a warp or part of one per member (ENSOL_CUDA_L96_KERNEL).
+# a warp or part of one per member (ENSOL_CUDA_LANE_KERNEL).
 #
 #   bench/gpu_check.sh [BUILD_DIR]       default: build-gpu
 #
@@ -78,8 +78,8 @@ bench l96_rk4_float --model lorenz96 --param K=40 --integrator rk4 --precision f
     --members "$l96_members" --steps "$l96_steps" --no-peak
 
 step "Lorenz-96 K = 40 RK4 on GPU 0: thread per member against lanes per member"
-# ENSOL_CUDA_L96_KERNEL: thread (the default), warp (32 lanes), warp16,
-# warp8. The fastest becomes ENS_CUDA_L96_KERNEL_DEFAULT in
+# ENSOL_CUDA_LANE_KERNEL: thread (the default), warp (32 lanes), warp16,
+# warp8. The fastest becomes ENS_CUDA_LANE_KERNEL_DEFAULT in
 # src/backends/cuda.cu (bench/README.md).
 if [ "${QUICK:-0}" = 1 ]; then
     kernel_members=1e4 kernel_steps=20
@@ -99,7 +99,7 @@ for precision in double float; do
     for kernel in thread warp warp16 warp8; do
         json=$out/l96_kernel_${kernel}_$precision.json
         rate=
-        if ENSOL_CUDA_L96_KERNEL=$kernel "$build/ensol" bench --backends cuda --no-peak \
+        if ENSOL_CUDA_LANE_KERNEL=$kernel "$build/ensol" bench --backends cuda --no-peak \
             --repeats "$repeats" --model lorenz96 --param K=40 --integrator rk4 \
             --precision "$precision" --members "$kernel_members" --steps "$kernel_steps" \
             --json "$json" >"${json%.json}.log" 2>&1; then

@@ -10,6 +10,8 @@
  *
  * Functions defined (NAME followed by ENS_SUFFIX):
  *   ens_rhs(model, nv, x, f, p)            model right-hand side dispatch
+ *   ens_component_tendency(model, ...)     one component's tendency, for
+ *                                          models with a component form
  *   ens_euler_step / ens_rk4_step(...)     one step of an integrator
  *   ens_advance(model, integrator, nv, x, work, p, dt, nsteps)
  *                                          nsteps fixed steps (Euler, RK4) of
@@ -36,11 +38,28 @@
 ENS_FN void ENS_SYM(ens_rhs)(int model, int nv, const ens_real *ENS_RESTRICT x,
                               ens_real *ENS_RESTRICT f, const ens_real *ENS_RESTRICT p)
 {
-#define ENS_RHS_CASE(id, prefix) \
+#define ENS_RHS_CASE(id, prefix, nvars, nparams, component, common_nvars) \
     case id: ENS_SYM(ens_rhs_##prefix)(nv, x, f, p); break;
     switch (model) { ENS_MODEL_LIST(ENS_RHS_CASE) default: break; }
 #undef ENS_RHS_CASE
 }
+
+/* The per-component tendency of a model with a component form
+ * (ENS_MODEL_LIST); 0 for the others, which never call it. */
+#define ENS_COMPONENT_CASE_0(id, prefix)
+#define ENS_COMPONENT_CASE_1(id, prefix) \
+    case id: return ENS_SYM(ens_tendency_##prefix)(x_next, x_prev2, x_prev, x, p0);
+#define ENS_COMPONENT_CASE(id, prefix, nvars, nparams, component, common_nvars) \
+    ENS_CAT(ENS_COMPONENT_CASE_, component)(id, prefix)
+ENS_FN ens_real ENS_SYM(ens_component_tendency)(int model, ens_real x_next, ens_real x_prev2,
+                                                 ens_real x_prev, ens_real x, ens_real p0)
+{
+    switch (model) { ENS_MODEL_LIST(ENS_COMPONENT_CASE) default: break; }
+    return (ens_real)0;
+}
+#undef ENS_COMPONENT_CASE
+#undef ENS_COMPONENT_CASE_1
+#undef ENS_COMPONENT_CASE_0
 
 #include "integrators/euler.h"
 #include "integrators/rk4.h"

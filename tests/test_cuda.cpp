@@ -129,7 +129,7 @@ void expect_final_and_trajectory_as_openmp(const Case &k, long long members, dou
 
 // ---- Lorenz-96 at and beyond the largest size ------------------------------
 
-// Lorenz-96 at the kernels' largest size (ENS_CUDA_L96_MAX in cuda.cu),
+// Lorenz-96 at the kernels' largest size (ENS_CUDA_MAX_VARS in cuda_kernels.h),
 // sized at run time like the smaller ones of test_backend_conformance.cpp.
 TEST(CudaStrict, Lorenz96LargestSizeBitForBit)
 {
@@ -193,9 +193,9 @@ struct LanesKind {
     const char *name;
 };
 
-const LanesKind lanes_kinds[] = {{"warp", "L96 warp-per-member"},
-                                 {"warp16", "L96 16-lanes-per-member"},
-                                 {"warp8", "L96 8-lanes-per-member"}};
+const LanesKind lanes_kinds[] = {{"warp", "lane kernel warp-per-member"},
+                                 {"warp16", "lane kernel 16-lanes-per-member"},
+                                 {"warp8", "lane kernel 8-lanes-per-member"}};
 
 void PrintTo(const LanesKind &k, std::ostream *os) { *os << k.choice; }
 
@@ -280,7 +280,7 @@ TEST(CudaLaneKernel, DefaultIsThreadPerMember)
         ens_run_info info;
         ASSERT_TRUE(run_with_outcomes(c, out, nullptr, &info));
         const bool named =
-            std::string(info.device).find("L96 thread-per-member") != std::string::npos;
+            std::string(info.device).find("lane kernel thread-per-member") != std::string::npos;
         EXPECT_EQ(named, is(k.model, "lorenz96") && !is(k.integrator, "dopri5"))
             << k.model << " " << k.integrator << ": " << info.device;
     }

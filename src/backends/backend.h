@@ -1,7 +1,17 @@
 /*
- * The ops table every backend implements. The host scheduler (src/host)
- * drives a backend only through these calls; the maths the backend runs is
- * the single-source code in kernels/.
+ * The interface every backend implements, in the manner of a device table
+ * with optional sections. The host scheduler (src/host) drives a backend
+ * only through the wrappers below (backend.c), never through the slots, so
+ * that no caller tests whether a slot is there; the maths the backend runs
+ * is the single-source code in kernels/, and a backend knows no model by
+ * name: what its loops need of the models comes from ENS_MODEL_LIST.
+ *
+ * The table's sections:
+ *   discovery   name, probe, whether `auto` may take it, device memory
+ *   required    create, describe, upload, advance, download, destroy
+ *   optional    wait: with it, advance may return while the device works
+ *   integrator  the DOPRI5 table (per-member results, step state), NULL
+ *               where the backend cannot run DOPRI5
  *
  * Memory layout across the table: structure-of-arrays, member fastest.
  *   state  [var * count + m]    in the job's precision (float or double)
@@ -41,15 +51,38 @@ typedef struct ens_backend_job {
                                lower it to what the device can hold */
 } ens_backend_job;
 
+/* DOPRI5's part of a backend: what only the adaptive integrator keeps per
+ * member. Every slot is required where the table exists. */
+typedef struct ens_backend_dopri5_ops {
+    /* Per-member status, accepted and rejected steps and failure time (NaN
+     * for members that did not fail) of the loaded members since upload;
+     * NULL arrays are skipped. */
+    ens_status (*download_stats)(void *ctx, const ens_member_stats *stats, ens_error *err);
+    /* The loaded members' step state, in double: real_rows[r * count + i]
+     * for the ENS_DOPRI5_REAL_ROWS(nvars) rows and int_rows[r * count + i]
+     * for the ENS_DOPRI5_INT_ROWS (ens_portable.h), as a restart file
+     * keeps it. */
+    ens_status (*download_steps)(void *ctx, double *real_rows, long long *int_rows,
+                                 ens_error *err);
+    /* After upload: give the members this step state, as if steps_done
+     * steps of dt had been advanced since a fresh start, so that the run
+     * goes on exactly as the run that saved it would have. */
+    ens_status (*upload_steps)(void *ctx, const double *real_rows, const long long *int_rows,
+                               long long steps_done, ens_error *err);
+} ens_backend_dopri5_ops;
+
 typedef struct ens_backend_ops {
+    /* ---- discovery ---- */
     const char *name;
     int device_memory;      /* buffers live in device memory, apart from the host's */
     /* Can this backend run here? `detail` gets its devices or the reason not. */
     ens_status (*probe)(char *detail, size_t detail_size);
-    /* Optional: whether `auto` should take this backend when probe succeeds
-     * (NULL: always). The OpenCL backend declines when its only devices are
+    /* Optional (default: yes): whether `auto` should take this backend when
+     * probe succeeds. The OpenCL backend declines when its only devices are
      * CPUs, which the OpenMP backend later in the auto order serves better. */
     int (*auto_eligible)(void);
+
+    /* ---- required operations ---- */
     ens_status (*create)(ens_backend_job *job, void **ctx, ens_error *err);
     /* Device description for logs and file attributes. */
     void (*describe)(void *ctx, char *device, size_t device_size);
@@ -63,29 +96,54 @@ typedef struct ens_backend_ops {
     ens_status (*advance)(void *ctx, long long nsteps, ens_error *err);
     /* Copy the loaded members' current state to host memory. */
     ens_status (*download)(void *ctx, void *state, ens_error *err);
-    /* Per-member status, accepted and rejected steps and failure time (NaN
-     * for members that did not fail) of the loaded members since upload;
-     * NULL arrays are skipped. Needed for DOPRI5 (a backend without it
-     * refuses adaptive jobs at create); NULL otherwise. */
-    ens_status (*download_stats)(void *ctx, const ens_member_stats *stats, ens_error *err);
     void (*destroy)(void *ctx);
-    /* Optional: with it, advance may return while the device still works
-     * (so that the host's work on the previous download overlaps it), and
-     * wait returns once it is done; download and download_stats come only
-     * after wait. NULL: advance returns when the work is done. */
+
+    /* ---- optional operations (defaults in backend.c) ---- */
+    /* With it, advance may return while the device still works (so that the
+     * host's work on the previous download overlaps it), and wait returns
+     * once it is done; download and the DOPRI5 downloads come only after
+     * wait. Default: advance returns when the work is done. */
     ens_status (*wait)(void *ctx, ens_error *err);
-    /* Optional (DOPRI5): the loaded members' step state, in double:
-     * real_rows[r * count + i] for the ENS_DOPRI5_REAL_ROWS(nvars) rows and
-     * int_rows[r * count + i] for the ENS_DOPRI5_INT_ROWS (ens_portable.h),
-     * as a restart file keeps it. */
-    ens_status (*download_steps)(void *ctx, double *real_rows, long long *int_rows,
-                                 ens_error *err);
-    /* Optional (DOPRI5), after upload: give the members this step state, as
-     * if steps_done steps of dt had been advanced since a fresh start, so
-     * that the run goes on exactly as the run that saved it would have. */
-    ens_status (*upload_steps)(void *ctx, const double *real_rows, const long long *int_rows,
-                               long long steps_done, ens_error *err);
+
+    /* ---- integrator-specific state ---- */
+    const ens_backend_dopri5_ops *dopri5; /* NULL: cannot run DOPRI5 */
 } ens_backend_ops;
+
+/* A created backend: its table and its context. */
+typedef struct ens_backend {
+    const ens_backend_ops *ops;
+    void *ctx;
+} ens_backend;
+
+/* Discovery (backend.c). */
+int ens_backend_auto_eligible(const ens_backend_ops *ops);
+int ens_backend_runs_dopri5(const ens_backend_ops *ops);
+
+/* The run (backend.c): each wraps its slot, with the default where the
+ * slot is optional. create fills `backend` only on success; destroy takes
+ * an empty handle too and leaves it empty. */
+ens_status ens_backend_create(const ens_backend_ops *ops, ens_backend_job *job,
+                              ens_backend *backend, ens_error *err);
+void ens_backend_describe(const ens_backend *backend, char *device, size_t device_size);
+ens_status ens_backend_upload(const ens_backend *backend, long long count, const void *state,
+                              const void *params, ens_error *err);
+ens_status ens_backend_advance(const ens_backend *backend, long long nsteps, ens_error *err);
+/* Whether advance may return before the work is done (see wait above). */
+int ens_backend_computes_async(const ens_backend *backend);
+/* Default: already done. */
+ens_status ens_backend_wait(const ens_backend *backend, ens_error *err);
+ens_status ens_backend_download(const ens_backend *backend, void *state, ens_error *err);
+void ens_backend_destroy(ens_backend *backend);
+
+/* DOPRI5 (backend.c): a backend without the DOPRI5 table answers
+ * ENS_ERR_INTERNAL (the scheduler refuses such jobs before create). */
+ens_status ens_backend_dopri5_stats(const ens_backend *backend, const ens_member_stats *stats,
+                                    ens_error *err);
+ens_status ens_backend_dopri5_download_steps(const ens_backend *backend, double *real_rows,
+                                             long long *int_rows, ens_error *err);
+ens_status ens_backend_dopri5_upload_steps(const ens_backend *backend, const double *real_rows,
+                                           const long long *int_rows, long long steps_done,
+                                           ens_error *err);
 
 static inline int ens_job_adaptive(const ens_backend_job *job)
 {
@@ -108,6 +166,18 @@ static inline double ens_job_first_step(const ens_backend_job *job)
     return h < job->dt_min ? job->dt_min : h;
 }
 
+/* Whether a model has a component form (ENS_MODEL_LIST), for backends
+ * that spread one member over several lanes. */
+static inline int ens_model_has_component_form(int model)
+{
+#define ENS_COMPONENT_FORM(id, prefix, nvars, nparams, component, common_nvars) \
+    if (model == id) \
+        return component;
+    ENS_MODEL_LIST(ENS_COMPONENT_FORM)
+#undef ENS_COMPONENT_FORM
+    return 0;
+}
+
 /* Registry (src/backends/registry.c): compiled-in backends in auto order. */
 int ens_backends_count(void);
 const ens_backend_ops *ens_backends_at(int index);
@@ -125,6 +195,11 @@ void ens_member_stats_from_rows(const ens_member_stats *stats, size_t at, size_t
 /* n values of the job's precision (double or float) to and from double: */
 void ens_reals_to_double(const void *src, int src_double, size_t n, double *dst);
 void ens_reals_from_double(const double *src, size_t n, void *dst, int dst_double);
+/* The job's tolerances rounded to its precision, as every backend gives
+ * them to DOPRI5: dst = rtol[nvars], atol[nvars] (2 nvars values). */
+void ens_job_tolerances(const ens_backend_job *job, void *dst);
+/* Bytes of one value of the job's precision. */
+size_t ens_job_real_size(const ens_backend_job *job);
 
 /* The CPU backend is always built (serial when OpenMP is off). */
 extern const ens_backend_ops ens_backend_openmp;

@@ -1,21 +1,7 @@
 /*
- * CUDA backend: one thread per ensemble member, its state in registers (or
- * thread-local memory for large Lorenz-96 sizes) for all the steps of an
- * interval, on one GPU or split across several (`--device all` or a list).
- * Lorenz-96 with fixed steps can instead spread each member over a group
- * of 32, 16 or 8 lanes (ENSOL_CUDA_L96_KERNEL, see ens_cuda_lanes).
- *
- * The maths is the single-source code in kernels/ (ens_solver.h, included
- * once per precision below); this file only moves members between host and
- * device memory and launches the kernels.
- *
- * Built twice (src/CMakeLists.txt): as is, with multiply-add contraction
- * (nvcc's default, --fmad=true), and with ENS_CUDA_STRICT defined and
- * --fmad=false -prec-div=true -prec-sqrt=true, so that strict runs round
- * every operation as the CPU backend's strict loops do. Each build exports
- * its kernel table through one C function (ens_cuda_kernel_contract /
- * ens_cuda_kernel_strict); the backend itself (the ops table, with C
- * linkage: ens_backend_cuda) is compiled in the default build only.
+ * CUDA backend, host side: members moved between host and device memory
+ * and the kernels (cuda_kernels.cu) launched, on one GPU or split across
+ * several (`--device all` or a list; cuda_devices.cu picks them).
  *
  * Per device: state and parameters in device memory, structure of arrays
  * (member fastest) as everywhere in ensol; pinned host staging buffers; two
@@ -28,395 +14,18 @@
  * which the scheduler launches the next interval before it saves this one:
  * the host's work on interval k overlaps the GPU's on interval k+1.
  */
-#include <cuda_runtime.h>
-
-#include <ctype.h>
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-extern "C" {
-#include "backends/backend.h"
-}
+#include "backends/cuda_backend.h"
 
-/* ---- kernels (both builds) --------------------------------------------------- */
+/* A model with a component form, fixed steps: lanes per member, 1 (a
+ * thread per member) or 32, 16, 8 (lane_count); ENSOL_CUDA_LANE_KERNEL
+ * overrides this default (thread, warp, warp16, warp8). */
+#define ENS_CUDA_LANE_KERNEL_DEFAULT "thread"
 
-#define ENS_REAL double
-#define ENS_SUFFIX _d
-#include "ens_solver.h"
-#undef ENS_REAL
-#undef ENS_SUFFIX
-
-#define ENS_REAL float
-#define ENS_SUFFIX _f
-#include "ens_solver.h"
-#undef ENS_REAL
-#undef ENS_SUFFIX
-
-/* Threads per block. One member per thread and no shared memory: a few
- * warps per block, enough blocks per SM to hide latency. */
-#define ENS_CUDA_BLOCK 128
-
-/* Lorenz-96 sizes: K = 40 (the standard case) compiled with its exact size,
- * so the loops unroll and constant indices keep the state in registers
- * where it fits; other K up to these maxima with the size at run time
- * (per-thread arrays in local memory, cached in L1). */
-#define ENS_CUDA_L96_EXACT 40
-#define ENS_CUDA_L96_MAX_SMALL 64
-#define ENS_CUDA_L96_MAX 256
-
-/* Lorenz-96 with fixed steps: lanes per member, 1 (a thread per member)
- * or 32, 16, 8 (ens_cuda_lanes); ENSOL_CUDA_L96_KERNEL overrides this
- * default (thread, warp, warp16, warp8). */
-#define ENS_CUDA_L96_KERNEL_DEFAULT "thread"
-
-/* A kernel, a bound in bytes on the local memory each thread uses, and
- * the lanes (threads) that integrate one member. */
-typedef struct ens_cuda_kernel {
-    const void *func;
-    size_t frame_bytes;
-    int lanes;
-} ens_cuda_kernel;
-
-namespace {
-
-/* The precision-suffixed maths of ens_solver.h behind one name per type. */
-template <typename R> struct maths;
-
-#define ENS_CUDA_MATHS(R, S, LARGEST)                                                      \
-    template <> struct maths<R> {                                                          \
-        typedef ens_dopri5_ctl_##S ctl;                                                    \
-        static __device__ __forceinline__ R largest() { return LARGEST; }                  \
-        /* one component's tendency (kernels/models/lorenz96.h) */                        \
-        static __device__ __forceinline__ R l96_tendency(R next, R prev2, R prev, R x,     \
-                                                         R forcing)                        \
-        {                                                                                  \
-            return ens_l96_tendency_##S(next, prev2, prev, x, forcing);                    \
-        }                                                                                  \
-        static __device__ __forceinline__ void advance(int model, int integrator, int nv,  \
-                                                       R *x, R *work, const R *p, R dt,    \
-                                                       long nsteps)                        \
-        {                                                                                  \
-            ens_advance_##S(model, integrator, nv, x, work, p, dt, nsteps);                \
-        }                                                                                  \
-        static __device__ __forceinline__ void dopri5(int model, int nv, int np, ens_u64 m, \
-                                                      ens_u64 stride, R *state,            \
-                                                      const R *params, R *aux,             \
-                                                      ens_i64 *aux_int, const R *tol,      \
-                                                      const ctl *c, R *mem, R *work, R *p) \
-        {                                                                                  \
-            ens_dopri5_member_##S(model, nv, np, m, stride, state, params, aux, aux_int,   \
-                                  tol, c, mem, work, p);                                   \
-        }                                                                                  \
-    };
-ENS_CUDA_MATHS(double, d, DBL_MAX)
-ENS_CUDA_MATHS(float, f, FLT_MAX)
-#undef ENS_CUDA_MATHS
-
-/*
- * Fixed steps (Euler, RK4): members first .. first+n-1 of arrays with row
- * stride `stride` (state[v * stride + m], params[j * stride + m]), each
- * advanced by nsteps steps of dt. NV: the size of the per-thread arrays;
- * EXACT: NV is the model's size (else nv_run <= NV is); NP: parameters.
- * The scalar arguments are doubles, rounded to R here as the CPU backend
- * rounds them.
- */
-template <typename R, int MODEL, int INTEGRATOR, int NV, bool EXACT, int NP>
-__global__ void __launch_bounds__(ENS_CUDA_BLOCK)
-    ens_cuda_fixed(R *__restrict__ state, const R *__restrict__ params, ens_u64 stride,
-                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps)
-{
-    const ens_u64 i = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n)
-        return;
-    const ens_u64 m = first + i;
-    const int nv = EXACT ? NV : nv_run;
-    const int work_per_var =
-        INTEGRATOR == ENS_INTEGRATOR_ID_RK4 ? ENS_RK4_WORK_PER_VAR : ENS_EULER_WORK_PER_VAR;
-    R x[NV], work[work_per_var * NV], p[NP];
-    for (int v = 0; v < nv; v++)
-        x[v] = state[(ens_u64)v * stride + m];
-    for (int j = 0; j < NP; j++)
-        p[j] = params[(ens_u64)j * stride + m];
-    maths<R>::advance(MODEL, INTEGRATOR, nv, x, work, p, (R)dt, (long)nsteps);
-    for (int v = 0; v < nv; v++)
-        state[(ens_u64)v * stride + m] = x[v];
-}
-
-/*
- * Lorenz-96, fixed steps, a group of G lanes per member (G = 32: a warp;
- * 16 or 8: part of one, several members per warp). The K components are
- * cut into blocks of B = max(2, ceil(K / G)): lane l holds components
- * l B .. l B + B - 1 in registers; the last lane used, L = (K - 1) / B,
- * holds c <= B of them, the lanes after it none. Only the ends of a block
- * need other lanes' values, x[k+1] from the next lane's first and x[k-1],
- * x[k-2] from the previous lane's last two (cyclic in K): three shuffles
- * per derivative (four when c = 1), where dealing components out round
- * robin (lane l: l, l + G, ...) needs three per component. Each component
- * goes through the same functions as in the thread-per-member kernel, so
- * the strict builds agree bit for bit.
- *
- * J: the bound on B (the register arrays' size); K_EXACT: K where it is a
- * compile-time constant, else 0 and K = nv_run. A group reads and writes
- * its member's values one per row (state[v * stride + m]): unlike a
- * thread per member, these accesses do not coalesce across members; they
- * happen once per launch, not per step.
- */
-#define ENS_CUDA_FULL_WARP 0xffffffffu
-
-/* v of lane src of this lane's group of G (src taken modulo G). */
-template <int G, typename R> __device__ __forceinline__ R group_shfl(R v, int src)
-{
-    return __shfl_sync(ENS_CUDA_FULL_WARP, v, src, G);
-}
-
-/* v[s] for an s known at run time, without indexing the array (that would
- * move it to local memory). */
-template <int J, typename R> __device__ __forceinline__ R pick(const R (&v)[J], int s)
-{
-    R out = v[0];
-#pragma unroll
-    for (int j = 1; j < J; j++)
-        if (j == s)
-            out = v[j];
-    return out;
-}
-
-/* A member's blocks: K, B, L and c as above, this lane and its count. */
-struct l96_blocks {
-    int K, B, L, c, lane, count;
-};
-
-/* f[j]: the derivative of this lane's component lane B + j, j < count. */
-template <typename R, int G, int J>
-__device__ __forceinline__ void l96_group_rhs(const l96_blocks &b, const R (&x)[J], R (&f)[J],
-                                              R forcing)
-{
-    const R last = pick<J>(x, b.count - 1), last2 = pick<J>(x, b.count - 2);
-    const R next = group_shfl<G>(x[0], b.lane == b.L ? 0 : b.lane + 1);
-    const int before = b.lane == 0 ? b.L : b.lane - 1;
-    const R prev = group_shfl<G>(last, before);
-    R prev2 = group_shfl<G>(last2, before);
-    if (b.c == 1) { /* the same K in the whole warp */
-        /* lane L holds x[K-1] only: x[K-2] is lane L-1's last */
-        const R x_k2 = group_shfl<G>(last, b.L - 1);
-        if (b.lane == 0)
-            prev2 = x_k2;
-    }
-#pragma unroll
-    for (int j = 0; j < J; j++) {
-        if (j < b.B) {
-            const R xn = j + 1 < J && j + 1 < b.count ? x[(j + 1) % J] : next;
-            const R xp = j >= 1 ? x[(j + J - 1) % J] : prev;
-            const R xp2 = j >= 2 ? x[(j + J - 2) % J] : j == 1 ? prev : prev2;
-            f[j] = maths<R>::l96_tendency(xn, xp2, xp, x[j], forcing);
-        }
-    }
-}
-
-template <typename R, int INTEGRATOR, int G, int J, int K_EXACT>
-__global__ void __launch_bounds__(ENS_CUDA_BLOCK)
-    ens_cuda_lanes(R *__restrict__ state, const R *__restrict__ params, ens_u64 stride,
-                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps)
-{
-    static_assert(G == 8 || G == 16 || G == 32, "a group is a warp or part of one");
-    static_assert(ENS_CUDA_BLOCK % 32 == 0, "blocks of whole warps");
-    const ens_u64 t = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
-    /* Whole warps past the end leave; in the others every lane takes part
-     * in the shuffles, groups past the end without loading or storing. */
-    if ((t & ~(ens_u64)31) / G >= n)
-        return;
-    const ens_u64 i = t / G, m = first + i;
-    l96_blocks b;
-    b.K = K_EXACT > 0 ? K_EXACT : nv_run;
-    b.B = (b.K + G - 1) / G < 2 ? 2 : (b.K + G - 1) / G;
-    b.L = (b.K - 1) / b.B;
-    b.c = b.K - b.L * b.B;
-    b.lane = (int)(t % G);
-    b.count = i >= n ? 0 : b.lane < b.L ? b.B : b.lane == b.L ? b.c : 0;
-
-    R x[J], f[J];
-#pragma unroll
-    for (int j = 0; j < J; j++)
-        x[j] = j < b.count ? state[(ens_u64)(b.lane * b.B + j) * stride + m] : (R)0;
-    const R forcing = b.count > 0 ? params[m] : (R)0;
-    const R h = (R)dt;
-    /* The integrator's step (kernels/integrators/) over this lane's block. */
-#define ENS_LANE_RHS(in, out) l96_group_rhs<R, G, J>(b, in, out, forcing)
-    if (INTEGRATOR == ENS_INTEGRATOR_ID_RK4) {
-        R sum[J], xs[J];
-#pragma unroll
-        for (int j = 0; j < J; j++)
-            sum[j] = xs[j] = (R)0;
-        for (long long s = 0; s < nsteps; s++)
-            ENS_RK4_STEP(R, J, b.B, x, sum, xs, f, h, ENS_LANE_RHS);
-    } else {
-        for (long long s = 0; s < nsteps; s++)
-            ENS_EULER_STEP(R, J, b.B, x, f, h, ENS_LANE_RHS);
-    }
-#undef ENS_LANE_RHS
-#pragma unroll
-    for (int j = 0; j < J; j++)
-        if (j < b.count)
-            state[(ens_u64)(b.lane * b.B + j) * stride + m] = x[j];
-}
-
-/*
- * DOPRI5: the per-member function every backend runs
- * (kernels/integrators/dopri5.h), advancing members first .. first+n-1 to
- * t_end; aux and aux_int hold their step state between calls (rows of
- * ens_portable.h with row stride `stride`); fresh = 1 on the first call
- * after an upload. dt_max <= 0: no limit.
- */
-template <typename R, int MODEL, int NV, bool EXACT, int NP>
-__global__ void __launch_bounds__(ENS_CUDA_BLOCK)
-    ens_cuda_dopri5(R *__restrict__ state, const R *__restrict__ params, R *__restrict__ aux,
-                    ens_i64 *__restrict__ aux_int, const R *__restrict__ tol, ens_u64 stride,
-                    ens_u64 first, ens_u64 n, int nv_run, double t_end, double h0,
-                    double dt_min, double dt_max, long long max_steps, int fresh)
-{
-    const ens_u64 i = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n)
-        return;
-    const int nv = EXACT ? NV : nv_run;
-    typename maths<R>::ctl ctl;
-    ctl.h0 = (R)h0;
-    ctl.dt_min = (R)dt_min;
-    ctl.dt_max = dt_max > 0 ? (R)dt_max : maths<R>::largest();
-    ctl.t_end = (R)t_end;
-    ctl.max_steps = max_steps;
-    ctl.fresh = fresh;
-    R mem[ENS_DOPRI5_REAL_ROWS(NV)], work[ENS_DOPRI5_WORK_PER_VAR * NV], p[NP];
-    maths<R>::dopri5(MODEL, nv, NP, first + i, stride, state, params, aux, aux_int, tol, &ctl,
-                     mem, work, p);
-}
-
-/* A kernel of each kind with a bound on its per-thread arrays: where they
- * do not fit in registers they are its stack frame, which the driver backs
- * with local memory for every thread the device can hold. */
-template <typename R, int MODEL, int INTEGRATOR, int NV, bool EXACT, int NP>
-ens_cuda_kernel fixed_kernel()
-{
-    const int work_per_var =
-        INTEGRATOR == ENS_INTEGRATOR_ID_RK4 ? ENS_RK4_WORK_PER_VAR : ENS_EULER_WORK_PER_VAR;
-    const ens_cuda_kernel k = {(const void *)ens_cuda_fixed<R, MODEL, INTEGRATOR, NV, EXACT, NP>,
-                               sizeof(R) * (size_t)(NV * (1 + work_per_var) + NP) + 256, 1};
-    return k;
-}
-
-template <typename R, int INTEGRATOR, int G, int J, int K_EXACT> ens_cuda_kernel lanes_kernel()
-{
-    const int work_per_var =
-        INTEGRATOR == ENS_INTEGRATOR_ID_RK4 ? ENS_RK4_WORK_PER_VAR : ENS_EULER_WORK_PER_VAR;
-    const ens_cuda_kernel k = {(const void *)ens_cuda_lanes<R, INTEGRATOR, G, J, K_EXACT>,
-                               sizeof(R) * (size_t)(J * (1 + work_per_var)) + 256, G};
-    return k;
-}
-
-/* J for sizes up to k on g lanes: the largest block, at least 2. */
-constexpr int block_bound(int k, int g) { return (k + g - 1) / g < 2 ? 2 : (k + g - 1) / g; }
-
-/* Lorenz-96 with fixed steps on groups of G lanes: K = 40 exact, other
- * sizes up to the thread kernels' maxima. */
-template <typename R, int G> ens_cuda_kernel lanes_kernel_for(bool is_rk4, int nvars)
-{
-    const int euler = ENS_INTEGRATOR_ID_EULER, rk4 = ENS_INTEGRATOR_ID_RK4;
-    const int exact = ENS_CUDA_L96_EXACT, small = ENS_CUDA_L96_MAX_SMALL;
-    constexpr int j_exact = block_bound(ENS_CUDA_L96_EXACT, G);
-    constexpr int j_small = block_bound(ENS_CUDA_L96_MAX_SMALL, G);
-    constexpr int j_large = block_bound(ENS_CUDA_L96_MAX, G);
-    if (nvars == exact)
-        return is_rk4 ? lanes_kernel<R, rk4, G, j_exact, exact>()
-                      : lanes_kernel<R, euler, G, j_exact, exact>();
-    if (nvars <= small)
-        return is_rk4 ? lanes_kernel<R, rk4, G, j_small, 0>()
-                      : lanes_kernel<R, euler, G, j_small, 0>();
-    return is_rk4 ? lanes_kernel<R, rk4, G, j_large, 0>()
-                  : lanes_kernel<R, euler, G, j_large, 0>();
-}
-
-template <typename R, int MODEL, int NV, bool EXACT, int NP>
-ens_cuda_kernel dopri5_kernel()
-{
-    const ens_cuda_kernel k = {
-        (const void *)ens_cuda_dopri5<R, MODEL, NV, EXACT, NP>,
-        sizeof(R) * (size_t)(ENS_DOPRI5_REAL_ROWS(NV) + ENS_DOPRI5_WORK_PER_VAR * NV + NP) +
-            sizeof(ens_i64) * ENS_DOPRI5_INT_ROWS + 256,
-        1};
-    return k;
-}
-
-/* Lorenz-63: 3 variables, 3 parameters, exact size. Lorenz-96: 1
- * parameter; K = 40 exact for the fixed-step integrators, other sizes (and
- * dopri5, whose arrays are 15 K values) up to the next maximum; with fixed
- * steps and lanes > 1, on groups of that many lanes. */
-template <typename R>
-ens_cuda_kernel kernel_for(int model, int integrator, int nvars, int lanes)
-{
-    const int l63 = ENS_MODEL_LORENZ63, l96 = ENS_MODEL_LORENZ96;
-    const int euler = ENS_INTEGRATOR_ID_EULER, rk4 = ENS_INTEGRATOR_ID_RK4;
-    const bool is_rk4 = integrator == rk4;
-    if (model == l63 && nvars == 3) {
-        if (integrator == ENS_INTEGRATOR_ID_DOPRI5)
-            return dopri5_kernel<R, l63, 3, true, 3>();
-        return is_rk4 ? fixed_kernel<R, l63, rk4, 3, true, 3>()
-                      : fixed_kernel<R, l63, euler, 3, true, 3>();
-    }
-    if (model != l96 || nvars < 4 || nvars > ENS_CUDA_L96_MAX) {
-        const ens_cuda_kernel none = {NULL, 0, 1};
-        return none;
-    }
-    const int small = ENS_CUDA_L96_MAX_SMALL, large = ENS_CUDA_L96_MAX;
-    if (integrator == ENS_INTEGRATOR_ID_DOPRI5)
-        return nvars <= small ? dopri5_kernel<R, l96, small, false, 1>()
-                              : dopri5_kernel<R, l96, large, false, 1>();
-    if (lanes == 32)
-        return lanes_kernel_for<R, 32>(is_rk4, nvars);
-    if (lanes == 16)
-        return lanes_kernel_for<R, 16>(is_rk4, nvars);
-    if (lanes == 8)
-        return lanes_kernel_for<R, 8>(is_rk4, nvars);
-    if (nvars == ENS_CUDA_L96_EXACT)
-        return is_rk4 ? fixed_kernel<R, l96, rk4, ENS_CUDA_L96_EXACT, true, 1>()
-                      : fixed_kernel<R, l96, euler, ENS_CUDA_L96_EXACT, true, 1>();
-    if (nvars <= small)
-        return is_rk4 ? fixed_kernel<R, l96, rk4, small, false, 1>()
-                      : fixed_kernel<R, l96, euler, small, false, 1>();
-    return is_rk4 ? fixed_kernel<R, l96, rk4, large, false, 1>()
-                  : fixed_kernel<R, l96, euler, large, false, 1>();
-}
-
-} // namespace
-
-#ifdef ENS_CUDA_STRICT
-#define ENS_CUDA_KERNEL_ENTRY ens_cuda_kernel_strict
-#else
-#define ENS_CUDA_KERNEL_ENTRY ens_cuda_kernel_contract
-#endif
-
-extern "C" {
-/* The kernel (its host stub, for cudaLaunchKernel and cudaFuncGetAttributes)
- * of a model, integrator, precision and size, and for Lorenz-96 with fixed
- * steps the lanes per member (1, 8, 16, 32); func is NULL when this build
- * has none. */
-ens_cuda_kernel ens_cuda_kernel_contract(int model, int integrator, int dbl, int nvars,
-                                         int lanes);
-ens_cuda_kernel ens_cuda_kernel_strict(int model, int integrator, int dbl, int nvars, int lanes);
-}
-
-ens_cuda_kernel ENS_CUDA_KERNEL_ENTRY(int model, int integrator, int dbl, int nvars, int lanes)
-{
-    return dbl ? kernel_for<double>(model, integrator, nvars, lanes)
-               : kernel_for<float>(model, integrator, nvars, lanes);
-}
-
-#ifndef ENS_CUDA_STRICT
-/* ---- the backend (default build only) ------------------------------------------ */
-
-#define ENS_CUDA_MAX_DEVICES 64
-#define ENS_CUDA_STREAMS 2
 /* Chunks per device and batch, alternating between the streams; a chunk
  * is at least one full wave of resident threads, so that cutting the batch
  * costs no occupancy. */
@@ -425,37 +34,13 @@ ens_cuda_kernel ENS_CUDA_KERNEL_ENTRY(int model, int integrator, int dbl, int nv
  * runtime, kernels' local memory, other programs). */
 #define ENS_CUDA_MEMORY_SHARE 0.8
 
-#ifndef ENSOL_CUDA_ARCHITECTURES
-#define ENSOL_CUDA_ARCHITECTURES ""
-#endif
-
-/* One device: its description, streams and buffers. */
-typedef struct cuda_gpu {
-    int ordinal;           /* CUDA device number */
-    char name[256];
-    int sms;
-    int threads_per_sm;
-    int cc_major, cc_minor;
-    size_t total_mem;
-    size_t max_pitch;
-    cudaStream_t stream[ENS_CUDA_STREAMS];
-    /* device memory, `alloc` members */
-    void *state, *params, *aux, *tol;
-    ens_i64 *aux_int;
-    /* pinned host staging, `alloc` members */
-    void *h_state, *h_params;
-    long long alloc;
-    long long fit;         /* members its free memory holds */
-    /* the loaded members: [first, first + count) of the batch */
-    long long first, count;
-} cuda_gpu;
-
 typedef struct cuda_ctx {
     ens_backend_job job;
     size_t real_size;
     int adaptive;
     ens_cuda_kernel kernel;
-    const char *l96_kernel; /* the Lorenz-96 fixed-step kernel, for describe(); NULL: none */
+    const char *lane_kernel; /* the fixed-step lane kernel of a model with a component
+                                form, for describe(); NULL: none */
     int ngpu;
     cuda_gpu gpu[ENS_CUDA_MAX_DEVICES];
     long long weight_total; /* the devices' SMs: members are split in proportion */
@@ -467,203 +52,6 @@ typedef struct cuda_ctx {
     int downloaded;   /* download() ran since the last advance() */
 } cuda_ctx;
 
-/* "cuda backend: cudaMalloc failed on device 0 (NVIDIA H100): cudaErrorMemoryAllocation: out
- * of memory". `call` is the call's source text: its name is what precedes '('. */
-static ens_status cu_fail(ens_error *err, const char *call, const char *what, cudaError_t rc,
-                          const cuda_gpu *g)
-{
-    (void)cudaGetLastError(); /* clear the error where it is not sticky */
-    const ens_status st = rc == cudaErrorMemoryAllocation ? ENS_ERR_OUT_OF_MEMORY : ENS_ERR_BACKEND;
-    const int name_len = (int)strcspn(call, "( ");
-    char device[320] = "";
-    if (g)
-        snprintf(device, sizeof device, " on device %d (%s)", g->ordinal, g->name);
-    return ens_fail(err, st, "cuda backend: %.*s%s%s failed%s: %s: %s", name_len, call,
-                    what ? " " : "", what ? what : "", device, cudaGetErrorName(rc),
-                    cudaGetErrorString(rc));
-}
-
-/* Every CUDA call of the backend goes through these: on failure, return
- * the error naming the call, the error and the device. */
-#define CU_CHECK_WHAT(g, what, call)                             \
-    do {                                                         \
-        const cudaError_t rc_ = (call);                          \
-        if (rc_ != cudaSuccess)                                  \
-            return cu_fail(err, #call, what, rc_, g);            \
-    } while (0)
-#define CU_CHECK(g, call) CU_CHECK_WHAT(g, NULL, call)
-
-/* ---- devices ------------------------------------------------------------------- */
-
-/* Whether this build has code a device of compute capability major.minor
- * runs: SASS of the same major version and a minor not above its own, or
- * PTX of an architecture not above it (JIT-compiled by the driver). The
- * list is CMAKE_CUDA_ARCHITECTURES, its entries separated by commas
- * ("80-real,90-real,90-virtual"); anything unparsed ("all", "native")
- * counts as runnable. */
-static int arch_runnable(int major, int minor)
-{
-    const char *s = ENSOL_CUDA_ARCHITECTURES;
-    const int cc = 10 * major + minor;
-    int parsed_any = 0;
-    while (*s) {
-        char *end = NULL;
-        const long arch = strtol(s, &end, 10);
-        if (end == s)
-            return 1; /* a keyword: cannot tell */
-        parsed_any = 1;
-        int real = 1, virt = 1;
-        if (strncmp(end, "-real", 5) == 0) {
-            virt = 0;
-            end += 5;
-        } else if (strncmp(end, "-virtual", 8) == 0) {
-            real = 0;
-            end += 8;
-        }
-        /* "90a": architecture-specific code, for exactly that device */
-        const int specific = isalpha((unsigned char)*end);
-        while (*end && *end != ',' && *end != ';')
-            end++;
-        if (specific ? arch == cc
-                     : ((real && arch / 10 == major && arch <= cc) || (virt && arch <= cc)))
-            return 1;
-        s = *end ? end + 1 : end;
-    }
-    return !parsed_any;
-}
-
-/* Why no CUDA device can be used, from cudaGetDeviceCount's answer. */
-static void unavailable_reason(cudaError_t rc, char *detail, size_t size)
-{
-    if (rc == cudaSuccess)
-        snprintf(detail, size, "no CUDA device (cudaGetDeviceCount: 0 devices)");
-    else if (rc == cudaErrorNoDevice)
-        snprintf(detail, size, "no CUDA device (%s: %s)", cudaGetErrorName(rc),
-                 cudaGetErrorString(rc));
-    else if (rc == cudaErrorInsufficientDriver)
-        snprintf(detail, size,
-                 "no CUDA driver, or one older than the CUDA %d.%d runtime of this ensol (%s: %s)",
-                 CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, cudaGetErrorName(rc),
-                 cudaGetErrorString(rc));
-    else
-        snprintf(detail, size, "no usable CUDA device (cudaGetDeviceCount: %s: %s)",
-                 cudaGetErrorName(rc), cudaGetErrorString(rc));
-}
-
-/* The device's description; no context is created. */
-static cudaError_t describe_gpu(int ordinal, cuda_gpu *g)
-{
-    memset(g, 0, sizeof *g);
-    g->ordinal = ordinal;
-    cudaDeviceProp prop;
-    cudaError_t rc = cudaGetDeviceProperties(&prop, ordinal);
-    if (rc != cudaSuccess)
-        return rc;
-    snprintf(g->name, sizeof g->name, "%s", prop.name);
-    g->total_mem = prop.totalGlobalMem;
-    g->max_pitch = prop.memPitch;
-    const struct {
-        int *value;
-        cudaDeviceAttr attr;
-    } attrs[] = {{&g->sms, cudaDevAttrMultiProcessorCount},
-                 {&g->threads_per_sm, cudaDevAttrMaxThreadsPerMultiProcessor},
-                 {&g->cc_major, cudaDevAttrComputeCapabilityMajor},
-                 {&g->cc_minor, cudaDevAttrComputeCapabilityMinor}};
-    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
-        if ((rc = cudaDeviceGetAttribute(attrs[i].value, attrs[i].attr, ordinal)) != cudaSuccess)
-            return rc;
-    g->sms = g->sms > 0 ? g->sms : 1;
-    g->threads_per_sm = g->threads_per_sm > 0 ? g->threads_per_sm : 2048;
-    return cudaSuccess;
-}
-
-/* One line per device:
- * "\n    [0] NVIDIA H100 80GB HBM3: GPU, 132 SMs, 79.1 GiB, compute capability 9.0" */
-static void append_gpu_line(const cuda_gpu *g, char *buf, size_t size)
-{
-    const size_t used = strlen(buf);
-    if (used + 1 >= size)
-        return;
-    const char *no_code =
-        " (no code for it in this build: CMAKE_CUDA_ARCHITECTURES=" ENSOL_CUDA_ARCHITECTURES ")";
-    snprintf(buf + used, size - used,
-             "\n    [%d] %s: GPU, %d SMs, %.1f GiB, compute capability %d.%d%s", g->ordinal,
-             g->name, g->sms, (double)g->total_mem / (1024.0 * 1024.0 * 1024.0), g->cc_major,
-             g->cc_minor, arch_runnable(g->cc_major, g->cc_minor) ? "" : no_code);
-}
-
-static ens_status cuda_probe(char *detail, size_t size)
-{
-    int n = 0;
-    const cudaError_t rc = cudaGetDeviceCount(&n);
-    if (rc != cudaSuccess || n <= 0) {
-        (void)cudaGetLastError();
-        unavailable_reason(rc, detail, size);
-        return ENS_ERR_BACKEND_UNAVAILABLE;
-    }
-    snprintf(detail, size, "%d device%s", n, n == 1 ? "" : "s");
-    int runnable = 0;
-    for (int i = 0; i < n; i++) {
-        cuda_gpu g;
-        const cudaError_t drc = describe_gpu(i, &g);
-        if (drc != cudaSuccess) {
-            (void)cudaGetLastError();
-            const size_t used = strlen(detail);
-            snprintf(detail + used, size - used, "\n    [%d] (cannot be queried: %s)", i,
-                     cudaGetErrorName(drc));
-            continue;
-        }
-        runnable += arch_runnable(g.cc_major, g.cc_minor);
-        append_gpu_line(&g, detail, size);
-    }
-    return runnable > 0 ? ENS_OK : ENS_ERR_BACKEND_UNAVAILABLE;
-}
-
-/* The devices a request names: "" -> device 0; "all" -> every device; a
- * number or a comma-separated list of numbers ("0,2") -> those; anything
- * else -> the first device whose name contains it, ignoring case. Returns
- * how many (0: none matches, -1: a number repeated or out of range). */
-static int select_gpus(const char *request, const cuda_gpu *all, int n, int *out)
-{
-    if (!request || !*request) {
-        out[0] = 0;
-        return 1;
-    }
-    if (n > ENS_CUDA_MAX_DEVICES)
-        n = ENS_CUDA_MAX_DEVICES;
-    if (strcmp(request, "all") == 0 || strcmp(request, "ALL") == 0) {
-        for (int i = 0; i < n; i++)
-            out[i] = i;
-        return n;
-    }
-    int numbers = 1;
-    for (const char *s = request; *s && numbers; s++)
-        numbers = isdigit((unsigned char)*s) ||
-                  (*s == ',' && s != request && isdigit((unsigned char)s[1]));
-    if (numbers) {
-        int count = 0;
-        for (const char *s = request; *s;) {
-            char *end = NULL;
-            const long index = strtol(s, &end, 10);
-            if (index >= n || count == ENS_CUDA_MAX_DEVICES)
-                return -1;
-            for (int j = 0; j < count; j++)
-                if (out[j] == (int)index)
-                    return -1;
-            out[count++] = (int)index;
-            s = *end == ',' ? end + 1 : end;
-        }
-        return count;
-    }
-    for (int i = 0; i < n; i++)
-        if (ens_device_name_matches(all[i].name, request)) {
-            out[0] = i;
-            return 1;
-        }
-    return 0;
-}
-
-/* ---- the backend -------------------------------------------------------------------- */
 
 static void free_buffers(cuda_gpu *g)
 {
@@ -771,7 +159,7 @@ static ens_status allocate(cuda_ctx *ctx, long long capacity, const void *tol, e
  * measured), and how many members its free memory holds (g->fit). */
 static ens_status prepare_gpu(cuda_ctx *ctx, cuda_gpu *g, ens_error *err)
 {
-    if (!arch_runnable(g->cc_major, g->cc_minor))
+    if (!ens_cuda_arch_runnable(g->cc_major, g->cc_minor))
         return ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
                         "cuda backend: device %d (%s) has compute capability %d.%d, for which "
                         "this build has no code (CMAKE_CUDA_ARCHITECTURES=" ENSOL_CUDA_ARCHITECTURES
@@ -810,9 +198,10 @@ static ens_status prepare_gpu(cuda_ctx *ctx, cuda_gpu *g, ens_error *err)
     return ENS_OK;
 }
 
-/* Lanes per Lorenz-96 member with fixed steps from a choice of
- * ENSOL_CUDA_L96_KERNEL, and its name for describe(); 0: no such choice. */
-static int l96_lanes(const char *choice, const char **name)
+/* Lanes per member of a model with a component form, with fixed steps,
+ * from a choice of ENSOL_CUDA_LANE_KERNEL, and its name for describe();
+ * 0: no such choice. */
+static int lane_count(const char *choice, const char **name)
 {
     static const struct {
         const char *choice, *name;
@@ -829,151 +218,97 @@ static int l96_lanes(const char *choice, const char **name)
     return 0;
 }
 
+/* The kernel for the job from this build's table (strict or not), with
+ * the lanes ENSOL_CUDA_LANE_KERNEL asks for where the model has a
+ * component form; the variable is read at each create, so that a process
+ * can compare the kernels. */
+static ens_status choose_kernel(cuda_ctx *ctx, ens_error *err)
+{
+    const ens_backend_job *job = &ctx->job;
+    const char *env = getenv("ENSOL_CUDA_LANE_KERNEL");
+    const char *choice = env && *env ? env : ENS_CUDA_LANE_KERNEL_DEFAULT;
+    const char *lane_name = NULL;
+    const int lanes = lane_count(choice, &lane_name);
+    if (lanes == 0)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "cuda backend: ENSOL_CUDA_LANE_KERNEL=%s: not a kernel (thread, warp, "
+                        "warp16 or warp8)",
+                        choice);
+    const int on_lanes = ens_model_has_component_form(job->model) && !ctx->adaptive;
+    ctx->lane_kernel = on_lanes ? lane_name : NULL;
+    const int dbl = job->precision != ENS_PRECISION_ID_FLOAT;
+    const int use_lanes = on_lanes ? lanes : 1;
+    ctx->kernel = job->strict_fp
+                      ? ens_cuda_kernel_strict(job->model, job->integrator, dbl, job->nvars,
+                                               job->nparams, use_lanes)
+                      : ens_cuda_kernel_contract(job->model, job->integrator, dbl, job->nvars,
+                                                 job->nparams, use_lanes);
+    if (!ctx->kernel.func)
+        return ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
+                        "cuda backend: no kernel for this model and size (%d variables, %d "
+                        "parameters; models sized at run time run with up to %d variables); "
+                        "use --backend openmp",
+                        job->nvars, job->nparams, ENS_CUDA_MAX_VARS);
+    return ENS_OK;
+}
+
+/* Buffers for the largest batch whose share fits every device: per device
+ * its streams, local memory for the kernel and the members its free
+ * memory holds; on running out of memory (other programs on the device,
+ * pinned memory limits) the batch is halved and tried once more. */
+static ens_status allocate_batch(cuda_ctx *ctx, ens_backend_job *job, ens_error *err)
+{
+    long long capacity = job->capacity > 0 ? job->capacity : 1;
+    for (int d = 0; d < ctx->ngpu; d++) {
+        ENS_CHECK(prepare_gpu(ctx, &ctx->gpu[d], err));
+        const cuda_gpu *g = &ctx->gpu[d];
+        const double whole = floor((double)g->fit * (double)ctx->weight_total / g->sms);
+        if (whole < (double)capacity)
+            capacity = whole < 1.0 ? 1 : (long long)whole;
+    }
+    void *tol = NULL;
+    if (ctx->adaptive) {
+        tol = malloc(2 * (size_t)job->nvars * ctx->real_size);
+        if (!tol)
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
+        ens_job_tolerances(job, tol);
+    }
+    ens_status st = allocate(ctx, capacity, tol, err);
+    if (st == ENS_ERR_OUT_OF_MEMORY && capacity > 1) {
+        for (int d = 0; d < ctx->ngpu; d++)
+            free_buffers(&ctx->gpu[d]);
+        capacity /= 2;
+        st = allocate(ctx, capacity, tol, err);
+        if (st != ENS_OK && err) {
+            char again[ENS_ERROR_MAX];
+            snprintf(again, sizeof again, "%s", err->msg);
+            ens_fail(err, st, "%s (also after halving the batch from %lld to %lld members)",
+                     again, capacity * 2, capacity);
+        }
+    }
+    free(tol);
+    if (st == ENS_OK)
+        job->capacity = ctx->job.capacity = capacity;
+    return st;
+}
+
 static ens_status cuda_create(ens_backend_job *job, void **out, ens_error *err)
 {
-    int n = 0;
-    cudaError_t rc = cudaGetDeviceCount(&n);
-    if (rc != cudaSuccess || n <= 0) {
-        char why[256];
-        (void)cudaGetLastError();
-        unavailable_reason(rc, why, sizeof why);
-        return ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE, "cuda backend: %s", why);
-    }
     cuda_ctx *ctx = (cuda_ctx *)calloc(1, sizeof *ctx);
-    cuda_gpu *all = (cuda_gpu *)calloc((size_t)n, sizeof *all);
-    void *tol = NULL;
+    if (!ctx)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
     ens_status st = ENS_OK;
-    int chosen[ENS_CUDA_MAX_DEVICES];
-    if (!ctx || !all) {
-        st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < n; i++)
-        if ((rc = describe_gpu(i, &all[i])) != cudaSuccess) {
-            st = cu_fail(err, "cudaGetDeviceProperties", NULL, rc, &all[i]);
-            goto fail;
-        }
-    {
-        /* Under MPI with no request: one device per rank of the node, in
-         * turn (local rank modulo the devices this rank sees). */
-        const int by_rank = (!job->device || !*job->device) && job->local_rank >= 0;
-        if (by_rank)
-            chosen[0] = job->local_rank % n;
-        const int count = by_rank ? 1 : select_gpus(job->device, all, n, chosen);
-        if (count <= 0) {
-            char devices[ENS_ERROR_MAX / 2] = "";
-            for (int i = 0; i < n; i++)
-                append_gpu_line(&all[i], devices, sizeof devices);
-            st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
-                          "cuda backend: no device '%s' (a number, a list such as 0,1, 'all', or "
-                          "part of a name); devices:%s",
-                          job->device, devices);
-            goto fail;
-        }
-        ctx->ngpu = count;
-        for (int d = 0; d < count; d++) {
-            ctx->gpu[d] = all[chosen[d]];
-            ctx->weight_total += ctx->gpu[d].sms;
-        }
-    }
-    free(all);
-    all = NULL;
-
+    ENS_TRY(ens_cuda_choose_gpus(job, ctx->gpu, &ctx->ngpu, &ctx->weight_total, err));
     ctx->job = *job;
     ctx->job.rtol = ctx->job.atol = NULL; /* the caller's; the devices get copies */
-    ctx->real_size = job->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
+    ctx->real_size = ens_job_real_size(job);
     ctx->adaptive = ens_job_adaptive(job);
     ctx->prefetch = 1;
-    {
-        /* read at each create, so that a process can compare the kernels */
-        const char *env = getenv("ENSOL_CUDA_L96_KERNEL");
-        const char *choice = env && *env ? env : ENS_CUDA_L96_KERNEL_DEFAULT;
-        const char *l96_name = NULL;
-        const int lanes = l96_lanes(choice, &l96_name);
-        if (lanes == 0) {
-            st = ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                          "cuda backend: ENSOL_CUDA_L96_KERNEL=%s: not a kernel (thread, warp, "
-                          "warp16 or warp8)",
-                          choice);
-            goto fail;
-        }
-        const int l96_fixed = job->model == ENS_MODEL_LORENZ96 && !ctx->adaptive;
-        ctx->l96_kernel = l96_fixed ? l96_name : NULL;
-        const int dbl = job->precision != ENS_PRECISION_ID_FLOAT;
-        const int use_lanes = l96_fixed ? lanes : 1;
-        ctx->kernel = job->strict_fp ? ens_cuda_kernel_strict(job->model, job->integrator, dbl,
-                                                              job->nvars, use_lanes)
-                                     : ens_cuda_kernel_contract(job->model, job->integrator, dbl,
-                                                                job->nvars, use_lanes);
-        const int model_params = job->model == ENS_MODEL_LORENZ63 ? 3 : 1;
-        if (!ctx->kernel.func || job->nparams != model_params) {
-            st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
-                          "cuda backend: no kernel for this model and size (%d variables, %d "
-                          "parameters; Lorenz-96 runs with K from 4 to %d); use --backend openmp",
-                          job->nvars, job->nparams, ENS_CUDA_L96_MAX);
-            goto fail;
-        }
-    }
-
-    /* Per device: streams, local memory for the kernel, and the members its
-     * free memory holds; the batch is the one whose share fits everywhere. */
-    {
-        long long capacity = job->capacity > 0 ? job->capacity : 1;
-        for (int d = 0; d < ctx->ngpu; d++) {
-            st = prepare_gpu(ctx, &ctx->gpu[d], err);
-            if (st != ENS_OK)
-                goto fail;
-            const cuda_gpu *g = &ctx->gpu[d];
-            const double whole = floor((double)g->fit * (double)ctx->weight_total / g->sms);
-            if (whole < (double)capacity)
-                capacity = whole < 1.0 ? 1 : (long long)whole;
-        }
-
-        /* Tolerances rounded to the job's precision, as every backend does. */
-        const size_t nv = (size_t)job->nvars;
-        if (ctx->adaptive) {
-            tol = malloc(2 * nv * ctx->real_size);
-            if (!tol) {
-                st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "cuda backend: out of memory");
-                goto fail;
-            }
-            for (size_t v = 0; v < nv; v++) {
-                if (ctx->real_size == sizeof(double)) {
-                    ((double *)tol)[v] = job->rtol[v];
-                    ((double *)tol)[nv + v] = job->atol[v];
-                } else {
-                    ((float *)tol)[v] = (float)job->rtol[v];
-                    ((float *)tol)[nv + v] = (float)job->atol[v];
-                }
-            }
-        }
-        /* Out of memory (other programs on the device, pinned memory
-         * limits): halve the batch and try once more. */
-        st = allocate(ctx, capacity, tol, err);
-        if (st == ENS_ERR_OUT_OF_MEMORY && capacity > 1) {
-            for (int d = 0; d < ctx->ngpu; d++)
-                free_buffers(&ctx->gpu[d]);
-            capacity /= 2;
-            st = allocate(ctx, capacity, tol, err);
-            if (st != ENS_OK && err) {
-                char again[ENS_ERROR_MAX];
-                snprintf(again, sizeof again, "%s", err->msg);
-                ens_fail(err, st, "%s (also after halving the batch from %lld to %lld members)",
-                         again, capacity * 2, capacity);
-            }
-        }
-        if (st != ENS_OK)
-            goto fail;
-        job->capacity = capacity;
-        ctx->job.capacity = capacity;
-    }
-    free(tol);
+    ENS_TRY(choose_kernel(ctx, err));
+    ENS_TRY(allocate_batch(ctx, job, err));
     *out = ctx;
-    return ENS_OK;
-
-fail:
-    free(all);
-    free(tol);
+    ctx = NULL;
+done:
     cuda_destroy(ctx);
     return st;
 }
@@ -984,7 +319,7 @@ static void cuda_describe(void *vctx, char *device, size_t size)
     const cuda_gpu *g = &ctx->gpu[0];
     char extra[96];
     snprintf(extra, sizeof extra, "%s%s%s", ctx->job.strict_fp ? ", strict fp" : "",
-             ctx->l96_kernel ? ", L96 " : "", ctx->l96_kernel ? ctx->l96_kernel : "");
+             ctx->lane_kernel ? ", lane kernel " : "", ctx->lane_kernel ? ctx->lane_kernel : "");
     if (ctx->ngpu == 1) {
         snprintf(device, size, "%s (device %d, %d SMs, cc %d.%d%s)", g->name, g->ordinal, g->sms,
                  g->cc_major, g->cc_minor, extra);
@@ -1243,7 +578,7 @@ static ens_status cuda_download_stats(void *vctx, const ens_member_stats *stats,
         if (rc == cudaSuccess)
             rc = cudaStreamSynchronize(g->stream[0]);
         if (rc != cudaSuccess)
-            st = cu_fail(err, "cudaMemcpyAsync", "(step counters to the host)", rc, g);
+            st = ens_cuda_fail(err, "cudaMemcpyAsync", "(step counters to the host)", rc, g);
         if (st == ENS_OK)
             ens_member_stats_from_rows(stats, (size_t)g->first, n, counters, t_fail,
                                        real == sizeof(double));
@@ -1291,7 +626,7 @@ static ens_status move_steps(cuda_ctx *ctx, double *real_rows, long long *int_ro
             rc = to_device ? cudaMemcpy(g->aux_int, ints, n * ni * sizeof *ints, kind)
                            : cudaMemcpy(ints, g->aux_int, n * ni * sizeof *ints, kind);
         if (rc != cudaSuccess)
-            st = cu_fail(err, "cudaMemcpy", "(dopri5 step state)", rc, g);
+            st = ens_cuda_fail(err, "cudaMemcpy", "(dopri5 step state)", rc, g);
         for (size_t r = 0; st == ENS_OK && !to_device && r < nr; r++)
             ens_reals_to_double((const char *)reals + r * n * real, real == sizeof(double), n,
                                 real_rows + r * total + first);
@@ -1322,21 +657,23 @@ static ens_status cuda_upload_steps(void *vctx, const double *real_rows,
     return st;
 }
 
+static const ens_backend_dopri5_ops cuda_dopri5 = {
+    /* .download_stats = */ cuda_download_stats,
+    /* .download_steps = */ cuda_download_steps,
+    /* .upload_steps = */ cuda_upload_steps,
+};
+
 extern "C" const ens_backend_ops ens_backend_cuda = {
     /* .name = */ "cuda",
     /* .device_memory = */ 1,
-    /* .probe = */ cuda_probe,
+    /* .probe = */ ens_cuda_probe,
     /* .auto_eligible = */ NULL,
     /* .create = */ cuda_create,
     /* .describe = */ cuda_describe,
     /* .upload = */ cuda_upload,
     /* .advance = */ cuda_advance,
     /* .download = */ cuda_download,
-    /* .download_stats = */ cuda_download_stats,
     /* .destroy = */ cuda_destroy,
     /* .wait = */ cuda_wait,
-    /* .download_steps = */ cuda_download_steps,
-    /* .upload_steps = */ cuda_upload_steps,
+    /* .dopri5 = */ &cuda_dopri5,
 };
-
-#endif /* !ENS_CUDA_STRICT */

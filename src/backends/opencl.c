@@ -39,7 +39,7 @@ extern const size_t ens_opencl_source_size;
 
 /* Work-items per work-group. On CPUs each work-item already fills SIMD
  * lanes (ENS_WIDTH members, see members_per_work_item) and PoCL 3.1 ran
- * Lorenz-63 RK4 as fast with 16 to 1024 (within 3%); GPUs want a few warps
+ * a 3-variable model with RK4 as fast with 16 to 1024 (within 3%); GPUs want a few warps
  * per group. */
 #define ENS_CL_LOCAL_SIZE_CPU 64
 #define ENS_CL_LOCAL_SIZE_GPU 128
@@ -298,6 +298,26 @@ static ens_status build_failure(cl_program program, const cl_device_desc *d, con
     return st;
 }
 
+/* The program for `options` built for the device in context ctx. */
+static ens_status build_program(const cl_device_desc *d, cl_context ctx, const char *options,
+                                cl_program *out, ens_error *err)
+{
+    cl_int rc = CL_SUCCESS;
+    const char *sources[] = {ens_opencl_source};
+    const size_t lengths[] = {ens_opencl_source_size};
+    cl_program prog = clCreateProgramWithSource(ctx, 1, sources, lengths, &rc);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateProgramWithSource", rc, d->name);
+    rc = clBuildProgram(prog, 1, &d->id, options, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        const ens_status st = build_failure(prog, d, options, rc, err);
+        clReleaseProgram(prog);
+        return st;
+    }
+    *out = prog;
+    return ENS_OK;
+}
+
 /* The device's context and its program for `options`, built on first use. */
 static ens_status cached_program(const cl_device_desc *d, const char *options,
                                  cl_context *context, cl_program *program, ens_error *err)
@@ -338,23 +358,11 @@ static ens_status cached_program(const cl_device_desc *d, const char *options,
         new_context = 1;
     }
     entry->context = ctx;
-    const char *sources[] = {ens_opencl_source};
-    const size_t lengths[] = {ens_opencl_source_size};
-    cl_program prog = clCreateProgramWithSource(ctx, 1, sources, lengths, &rc);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clCreateProgramWithSource", rc, d->name);
-        goto keep_context;
+    st = build_program(d, ctx, options, &entry->program, err);
+    if (st == ENS_OK) {
+        *context = ctx;
+        *program = entry->program;
     }
-    rc = clBuildProgram(prog, 1, &d->id, options, NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        st = build_failure(prog, d, options, rc, err);
-        clReleaseProgram(prog);
-        goto keep_context;
-    }
-    entry->program = prog;
-    *context = ctx;
-    *program = prog;
-keep_context:
     /* A new context is cached even when its first build fails. */
     if (entry->program || new_context) {
         entry->next = cache_head;
@@ -476,7 +484,7 @@ static ens_status fit_capacity(ens_backend_job *job, const cl_device_desc *d, si
 /* Members per work-item (ENS_WIDTH of the kernel). GPUs: one, their SIMD
  * lanes are work-items. CPUs: twice the native vector width, up to 16 (the
  * widest OpenCL vector), so that two independent vector chains hide the
- * latency of the arithmetic; PoCL 3.1 on AVX-512, Lorenz-63 RK4 double:
+ * latency of the arithmetic; PoCL 3.1 on AVX-512, a 3-variable model, RK4, double:
  * width 1 ran at 6% of the OpenMP backend, 8 at 38%, 16 at 66%. */
 static int members_per_work_item(const cl_device_desc *d, const ens_backend_job *job, int dbl)
 {
@@ -525,15 +533,7 @@ static ens_status create_adaptive_buffers(opencl_ctx *ctx, cl_context context, e
     void *tol = malloc(2 * nv * ctx->real_size);
     if (!tol)
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "opencl: out of memory");
-    for (size_t v = 0; v < nv; v++) {
-        if (ctx->real_size == sizeof(double)) {
-            ((double *)tol)[v] = job->rtol[v];
-            ((double *)tol)[nv + v] = job->atol[v];
-        } else {
-            ((float *)tol)[v] = (float)job->rtol[v];
-            ((float *)tol)[nv + v] = (float)job->atol[v];
-        }
-    }
+    ens_job_tolerances(job, tol);
     ctx->tol = clCreateBuffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                               2 * nv * ctx->real_size, tol, &rc);
     free(tol);
@@ -557,21 +557,18 @@ static ens_status create_adaptive_buffers(opencl_ctx *ctx, cl_context context, e
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
 }
 
-static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err)
+/* The requested device, if it can run the job's precision. */
+static ens_status choose_device(opencl_ctx *ctx, const ens_backend_job *job, ens_error *err)
 {
     char why[256];
-    opencl_ctx *ctx = calloc(1, sizeof *ctx);
     cl_device_list *list = malloc(sizeof *list);
     ens_status st = ENS_OK;
-    cl_int rc = CL_SUCCESS;
-    if (!ctx || !list) {
-        st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "opencl backend: out of memory");
-        goto fail;
-    }
+    if (!list)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "opencl backend: out of memory");
     st = list_devices(list, why, sizeof why);
     if (st != ENS_OK) {
         ens_fail(err, st, "opencl: %s", why);
-        goto fail;
+        goto done;
     }
     const int index = select_device(list, job->device);
     if (index < 0) {
@@ -580,33 +577,34 @@ static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err
         st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
                       "opencl: no device '%s' (a number or part of a name); devices:%s",
                       job->device, devices);
-        goto fail;
+        goto done;
     }
     ctx->dev = list->dev[index];
-    free(list);
-    list = NULL;
     const cl_device_desc *d = &ctx->dev;
     const int dbl = job->precision != ENS_PRECISION_ID_FLOAT;
-    if (dbl && !d->fp64) {
+    if (dbl && !d->fp64)
         st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
                       "opencl: device %s has no double precision (cl_khr_fp64); use --precision "
                       "float",
                       d->name);
-        goto fail;
-    }
-    if (job->strict_fp && !dbl && !d->fp32_correct_div) {
+    else if (job->strict_fp && !dbl && !d->fp32_correct_div)
         st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
                       "opencl: device %s has no correctly rounded single precision division, "
                       "which strict floating point needs; use double precision or no strict fp",
                       d->name);
-        goto fail;
-    }
     ctx->real_size = dbl ? sizeof(double) : sizeof(float);
-    st = fit_capacity(job, d, ctx->real_size, err);
-    if (st != ENS_OK)
-        goto fail;
-    ctx->job = *job;
+done:
+    free(list);
+    return st;
+}
 
+/* The job's program (built once per device and options), the command
+ * queue, the kernel and its work-group size. */
+static ens_status build_kernel(opencl_ctx *ctx, cl_context *context, ens_error *err)
+{
+    const ens_backend_job *job = &ctx->job;
+    const cl_device_desc *d = &ctx->dev;
+    const int dbl = ctx->real_size == sizeof(double);
     ctx->width = members_per_work_item(d, job, dbl);
     char options[320];
     snprintf(options, sizeof options,
@@ -615,53 +613,48 @@ static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err
              dbl, job->model, job->integrator, job->nvars, job->nparams, job->strict_fp ? 1 : 0,
              ctx->width,
              job->strict_fp ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
-    cl_context context = NULL;
     cl_program program = NULL;
-    st = cached_program(d, options, &context, &program, err);
-    if (st != ENS_OK)
-        goto fail;
-
-    ctx->queue = clCreateCommandQueue(context, d->id, 0, &rc);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clCreateCommandQueue", rc, d->name);
-        goto fail;
-    }
-    const int adaptive = ens_job_adaptive(job);
-    ctx->kernel = clCreateKernel(program, adaptive ? "ens_advance_adaptive" : "ens_advance", &rc);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clCreateKernel", rc, d->name);
-        goto fail;
-    }
+    cl_int rc = CL_SUCCESS;
+    ENS_CHECK(cached_program(d, options, context, &program, err));
+    ctx->queue = clCreateCommandQueue(*context, d->id, 0, &rc);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateCommandQueue", rc, d->name);
+    const char *name = ens_job_adaptive(job) ? "ens_advance_adaptive" : "ens_advance";
+    ctx->kernel = clCreateKernel(program, name, &rc);
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateKernel", rc, d->name);
     size_t kernel_max = 0;
     rc = clGetKernelWorkGroupInfo(ctx->kernel, d->id, CL_KERNEL_WORK_GROUP_SIZE,
                                   sizeof kernel_max, &kernel_max, NULL);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clGetKernelWorkGroupInfo", rc, d->name);
-        goto fail;
-    }
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clGetKernelWorkGroupInfo", rc, d->name);
     ctx->local_size = is_gpu_like(d) ? ENS_CL_LOCAL_SIZE_GPU : ENS_CL_LOCAL_SIZE_CPU;
     if (ctx->local_size > kernel_max)
         ctx->local_size = kernel_max > 0 ? kernel_max : 1;
+    return ENS_OK;
+}
 
+/* State and parameter buffers for the capacity, DOPRI5's, and the kernel
+ * arguments fixed for the run. */
+static ens_status create_buffers(opencl_ctx *ctx, cl_context context, ens_error *err)
+{
+    const ens_backend_job *job = &ctx->job;
+    const char *name = ctx->dev.name;
     const size_t capacity = (size_t)job->capacity;
+    const int adaptive = ens_job_adaptive(job);
+    cl_int rc = CL_SUCCESS;
     ctx->state = clCreateBuffer(context, CL_MEM_READ_WRITE,
                                 capacity * (size_t)job->nvars * ctx->real_size, NULL, &rc);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clCreateBuffer (state)", rc, d->name);
-        goto fail;
-    }
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateBuffer (state)", rc, name);
     ctx->params = clCreateBuffer(context, CL_MEM_READ_ONLY,
                                  capacity * (size_t)(job->nparams > 0 ? job->nparams : 1) *
                                      ctx->real_size,
                                  NULL, &rc);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clCreateBuffer (params)", rc, d->name);
-        goto fail;
-    }
+    if (rc != CL_SUCCESS)
+        return cl_fail(err, "clCreateBuffer (params)", rc, name);
     if (adaptive) {
-        st = create_adaptive_buffers(ctx, context, err);
-        if (st != ENS_OK)
-            goto fail;
+        ENS_CHECK(create_adaptive_buffers(ctx, context, err));
         /* The tolerances belong to the caller; the buffer holds them now. */
         ctx->job.rtol = ctx->job.atol = NULL;
     }
@@ -670,15 +663,24 @@ static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err
         rc = clSetKernelArg(ctx->kernel, 1, sizeof(cl_mem), &ctx->params);
     if (rc == CL_SUCCESS && !adaptive)
         rc = set_real_arg(ctx, 3, job->dt);
-    if (rc != CL_SUCCESS) {
-        st = cl_fail(err, "clSetKernelArg", rc, d->name);
-        goto fail;
-    }
-    *out = ctx;
-    return ENS_OK;
+    return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
+}
 
-fail:
-    free(list);
+static ens_status opencl_create(ens_backend_job *job, void **out, ens_error *err)
+{
+    opencl_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "opencl backend: out of memory");
+    ens_status st = ENS_OK;
+    cl_context context = NULL;
+    ENS_TRY(choose_device(ctx, job, err));
+    ENS_TRY(fit_capacity(job, &ctx->dev, ctx->real_size, err));
+    ctx->job = *job;
+    ENS_TRY(build_kernel(ctx, &context, err));
+    ENS_TRY(create_buffers(ctx, context, err));
+    *out = ctx;
+    ctx = NULL;
+done:
     opencl_destroy(ctx);
     return st;
 }
@@ -832,6 +834,12 @@ static ens_status opencl_upload_steps(void *vctx, const double *real_rows,
     return st;
 }
 
+static const ens_backend_dopri5_ops opencl_dopri5 = {
+    .download_stats = opencl_download_stats,
+    .download_steps = opencl_download_steps,
+    .upload_steps = opencl_upload_steps,
+};
+
 const ens_backend_ops ens_backend_opencl = {
     .name = "opencl",
     .device_memory = 1,
@@ -841,10 +849,8 @@ const ens_backend_ops ens_backend_opencl = {
     .describe = opencl_describe,
     .upload = opencl_upload,
     .advance = opencl_advance,
-    .wait = opencl_wait,
     .download = opencl_download,
-    .download_stats = opencl_download_stats,
     .destroy = opencl_destroy,
-    .download_steps = opencl_download_steps,
-    .upload_steps = opencl_upload_steps,
+    .wait = opencl_wait,
+    .dopri5 = &opencl_dopri5,
 };

@@ -32,11 +32,6 @@ static int max_threads(void)
 #endif
 }
 
-static size_t real_size(const ens_backend_job *job)
-{
-    return job->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
-}
-
 static ens_status openmp_probe(char *detail, size_t size)
 {
 #ifdef ENSOL_HAVE_OPENMP
@@ -67,25 +62,17 @@ static ens_status openmp_create(ens_backend_job *job, void **out, ens_error *err
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "openmp backend: out of memory");
     ctx->job = *job;
     const size_t capacity = (size_t)(job->capacity > 0 ? job->capacity : 1);
-    const size_t nv = (size_t)job->nvars;
-    ctx->state = malloc(capacity * nv * real_size(job));
-    ctx->params = malloc(capacity * (size_t)(job->nparams > 0 ? job->nparams : 1) * real_size(job));
+    const size_t nv = (size_t)job->nvars, real = ens_job_real_size(job);
+    ctx->state = malloc(capacity * nv * real);
+    ctx->params = malloc(capacity * (size_t)(job->nparams > 0 ? job->nparams : 1) * real);
     int ok = ctx->state && ctx->params;
     if (ok && ens_job_adaptive(job)) {
-        ctx->aux = malloc(capacity * (size_t)ENS_DOPRI5_REAL_ROWS(nv) * real_size(job));
+        ctx->aux = malloc(capacity * (size_t)ENS_DOPRI5_REAL_ROWS(nv) * real);
         ctx->aux_int = malloc(capacity * ENS_DOPRI5_INT_ROWS * sizeof *ctx->aux_int);
-        ctx->tol = malloc(2 * nv * real_size(job));
+        ctx->tol = malloc(2 * nv * real);
         ok = ctx->aux && ctx->aux_int && ctx->tol;
-        /* The job's tolerances, rounded to its precision (as every backend does). */
-        for (size_t v = 0; ok && v < nv; v++) {
-            if (job->precision == ENS_PRECISION_ID_FLOAT) {
-                ((float *)ctx->tol)[v] = (float)job->rtol[v];
-                ((float *)ctx->tol)[nv + v] = (float)job->atol[v];
-            } else {
-                ((double *)ctx->tol)[v] = job->rtol[v];
-                ((double *)ctx->tol)[nv + v] = job->atol[v];
-            }
-        }
+        if (ok)
+            ens_job_tolerances(job, ctx->tol);
         /* The job's pointers belong to the caller; the context keeps values. */
         ctx->job.rtol = ctx->job.atol = NULL;
     }
@@ -112,8 +99,9 @@ static ens_status openmp_upload(void *vctx, long long count, const void *state,
     (void)err;
     openmp_ctx *ctx = vctx;
     ctx->count = count;
-    memcpy(ctx->state, state, (size_t)count * (size_t)ctx->job.nvars * real_size(&ctx->job));
-    memcpy(ctx->params, params, (size_t)count * (size_t)ctx->job.nparams * real_size(&ctx->job));
+    const size_t real = ens_job_real_size(&ctx->job);
+    memcpy(ctx->state, state, (size_t)count * (size_t)ctx->job.nvars * real);
+    memcpy(ctx->params, params, (size_t)count * (size_t)ctx->job.nparams * real);
     ctx->steps_done = 0;
     return ENS_OK;
 }
@@ -144,7 +132,8 @@ static ens_status openmp_download(void *vctx, void *state, ens_error *err)
 {
     (void)err;
     openmp_ctx *ctx = vctx;
-    memcpy(state, ctx->state, (size_t)ctx->count * (size_t)ctx->job.nvars * real_size(&ctx->job));
+    memcpy(state, ctx->state,
+           (size_t)ctx->count * (size_t)ctx->job.nvars * ens_job_real_size(&ctx->job));
     return ENS_OK;
 }
 
@@ -154,7 +143,7 @@ static ens_status openmp_download_stats(void *vctx, const ens_member_stats *stat
     openmp_ctx *ctx = vctx;
     if (!ctx->aux_int)
         return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step counters in this job");
-    const size_t n = (size_t)ctx->count, real = real_size(&ctx->job);
+    const size_t n = (size_t)ctx->count, real = ens_job_real_size(&ctx->job);
     const size_t fail_row = ((size_t)ENS_DOPRI5_SCALARS(ctx->job.nvars) + ENS_D5_T_FAIL) * n;
     ens_member_stats_from_rows(stats, 0, n, ctx->aux_int, (const char *)ctx->aux + fail_row * real,
                                real == sizeof(double));
@@ -168,7 +157,7 @@ static ens_status openmp_download_steps(void *vctx, double *real_rows, long long
     if (!ctx->aux)
         return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step state in this job");
     const size_t n = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
-    ens_reals_to_double(ctx->aux, real_size(&ctx->job) == sizeof(double), n, real_rows);
+    ens_reals_to_double(ctx->aux, ens_job_real_size(&ctx->job) == sizeof(double), n, real_rows);
     memcpy(int_rows, ctx->aux_int, (size_t)ctx->count * ENS_DOPRI5_INT_ROWS * sizeof *int_rows);
     return ENS_OK;
 }
@@ -181,11 +170,18 @@ static ens_status openmp_upload_steps(void *vctx, const double *real_rows,
     if (!ctx->aux)
         return ens_fail(err, ENS_ERR_INTERNAL, "openmp backend: no step state in this job");
     const size_t n = (size_t)ctx->count * ENS_DOPRI5_REAL_ROWS(ctx->job.nvars);
-    ens_reals_from_double(real_rows, n, ctx->aux, real_size(&ctx->job) == sizeof(double));
+    ens_reals_from_double(real_rows, n, ctx->aux,
+                          ens_job_real_size(&ctx->job) == sizeof(double));
     memcpy(ctx->aux_int, int_rows, (size_t)ctx->count * ENS_DOPRI5_INT_ROWS * sizeof *int_rows);
     ctx->steps_done = steps_done;
     return ENS_OK;
 }
+
+static const ens_backend_dopri5_ops openmp_dopri5 = {
+    .download_stats = openmp_download_stats,
+    .download_steps = openmp_download_steps,
+    .upload_steps = openmp_upload_steps,
+};
 
 const ens_backend_ops ens_backend_openmp = {
     .name = "openmp",
@@ -195,8 +191,6 @@ const ens_backend_ops ens_backend_openmp = {
     .upload = openmp_upload,
     .advance = openmp_advance,
     .download = openmp_download,
-    .download_stats = openmp_download_stats,
     .destroy = openmp_destroy,
-    .download_steps = openmp_download_steps,
-    .upload_steps = openmp_upload_steps,
+    .dopri5 = &openmp_dopri5,
 };

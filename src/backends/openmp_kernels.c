@@ -24,8 +24,12 @@
  * are four AVX-512 registers, enough independent chains to hide FMA
  * latency. */
 #define ENS_TILE_BYTES 256
-/* The largest compile-time variable count the tiled loop takes. */
+/* The largest compile-time variable count the tiled loop takes; a model
+ * of ENS_MODEL_LIST takes it when its size is fixed and at most this, and
+ * its parameters fit the tile's. */
 #define ENS_TILE_MAX_VARS 3
+#define ENS_TILED(nvars, nparams) \
+    ((nvars) > 0 && (nvars) <= ENS_TILE_MAX_VARS && (nparams) <= ENS_MAX_PARAMS)
 /* Adaptive members per scheduling chunk: their cost varies (each takes its
  * own steps), so threads take chunks dynamically. */
 #define ENS_ADAPTIVE_CHUNK 16

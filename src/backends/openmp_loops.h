@@ -8,7 +8,7 @@
 #define ENS_SYM(name) ENS_CAT(name, ENS_SUFFIX)
 
 /*
- * Models with a small, compile-time variable count (Lorenz-63): tiles of
+ * Models with a small, compile-time variable count (ENS_TILED): tiles of
  * ENS_TILE members, the step loop outside and the lane loop inside, so the
  * lane loop vectorises across members and a tile's state stays in
  * registers for all the steps of an interval. (An `omp simd` loop over
@@ -67,8 +67,8 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
 }
 
 /*
- * Models whose size is known only at run time (Lorenz-96 with K
- * variables): one member at a time per thread, its state in a small
+ * Models whose size is known only at run time, or too large for a tile:
+ * one member at a time per thread, its state in a small
  * per-thread buffer that stays in L1; the loops over variables vectorise.
  */
 static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long count,
@@ -116,7 +116,7 @@ static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long
  * DOPRI5: one member at a time per thread, through the same per-member
  * function as every other backend (kernels/integrators/dopri5.h); members
  * take different numbers of steps, so chunks are handed out dynamically.
- * Inlined with literal model and size for Lorenz-63, as above.
+ * Inlined with literal model and size for every fixed-size model.
  */
 ENS_FN void ENS_SYM(adaptive_members)(const ens_backend_job *job, const int model, const int nv,
                                       long long count, ens_real *state, const ens_real *params,
@@ -161,11 +161,17 @@ static ens_status ENS_SYM(advance_adaptive)(const ens_backend_job *job, long lon
                                             void *state, const void *params,
                                             const ens_openmp_adaptive *a, ens_error *err)
 {
-    int failed = 0;
-    if (job->model == ENS_MODEL_LORENZ63)
-        ENS_SYM(adaptive_members)(job, ENS_MODEL_LORENZ63, 3, count, (ens_real *)state,
-                                  (const ens_real *)params, a, &failed);
-    else
+    int failed = 0, specialised = 0;
+    /* A fixed-size model's id and size as literals: the dispatch folds away. */
+#define ENS_LITERAL_DOPRI5(id, prefix, nvars, nparams, component, common_nvars) \
+    if (nvars > 0 && job->model == id) { \
+        ENS_SYM(adaptive_members)(job, id, nvars, count, (ens_real *)state, \
+                                  (const ens_real *)params, a, &failed); \
+        specialised = 1; \
+    }
+    ENS_MODEL_LIST(ENS_LITERAL_DOPRI5)
+#undef ENS_LITERAL_DOPRI5
+    if (!specialised)
         ENS_SYM(adaptive_members)(job, job->model, job->nvars, count, (ens_real *)state,
                                   (const ens_real *)params, a, &failed);
     if (failed)
@@ -177,17 +183,20 @@ static ens_status ENS_SYM(advance_adaptive)(const ens_backend_job *job, long lon
 static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, void *state,
                                    const void *params, long long nsteps, ens_error *err)
 {
-    if (job->model == ENS_MODEL_LORENZ63) {
-        const long long ntiles = (count + ENS_TILE - 1) / ENS_TILE;
-        /* Model and variable count are literals inside the parallel region
-         * so that the inlined tile loop is specialised: the right-hand side
-         * dispatch folds away and the tile stays in registers. */
-#pragma omp parallel for schedule(static) num_threads(job_threads(job)) if (ntiles > 1)
-        for (long long tile = 0; tile < ntiles; tile++)
-            ENS_SYM(advance_tile)(job, ENS_MODEL_LORENZ63, 3, count, (ens_real *)state,
-                                  (const ens_real *)params, nsteps, tile);
-        return ENS_OK;
+    const long long ntiles = (count + ENS_TILE - 1) / ENS_TILE;
+    /* Model and variable count are literals inside the parallel region so
+     * that the inlined tile loop is specialised: the right-hand side
+     * dispatch folds away and the tile stays in registers. */
+#define ENS_TILED_ADVANCE(id, prefix, nvars, nparams, component, common_nvars) \
+    if (ENS_TILED(nvars, nparams) && job->model == id) { \
+        _Pragma("omp parallel for schedule(static) num_threads(job_threads(job)) if (ntiles > 1)") \
+        for (long long tile = 0; tile < ntiles; tile++) \
+            ENS_SYM(advance_tile)(job, id, nvars, count, (ens_real *)state, \
+                                  (const ens_real *)params, nsteps, tile); \
+        return ENS_OK; \
     }
+    ENS_MODEL_LIST(ENS_TILED_ADVANCE)
+#undef ENS_TILED_ADVANCE
     return ENS_SYM(advance_members)(job, count, (ens_real *)state, (const ens_real *)params,
                                     nsteps, err);
 }

@@ -1,20 +1,29 @@
-/* Compiled-in backends, in the order `auto` tries them: the fastest kind
- * of device first, the CPU last. */
+/* Compiled-in backends, in the order `auto` tries them: that of
+ * ENS_BACKEND_LIST (core/choices.h), the fastest kind of device first, the
+ * CPU last. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backends/backend.h"
 
-static const ens_backend_ops *const backends[] = {
+/* ENS_BUILT_name: the backend's table and a comma where it is built in,
+ * nothing otherwise. */
 #ifdef ENSOL_HAVE_CUDA
-    &ens_backend_cuda,
+#define ENS_BUILT_cuda &ens_backend_cuda,
+#else
+#define ENS_BUILT_cuda
 #endif
 #ifdef ENSOL_HAVE_OPENCL
-    &ens_backend_opencl,
+#define ENS_BUILT_opencl &ens_backend_opencl,
+#else
+#define ENS_BUILT_opencl
 #endif
-    &ens_backend_openmp,
-};
+#define ENS_BUILT_openmp &ens_backend_openmp,
+
+#define ENS_BACKEND_ENTRY(id, name) ENS_BUILT_##name
+static const ens_backend_ops *const backends[] = {ENS_BACKEND_LIST(ENS_BACKEND_ENTRY)};
+#undef ENS_BACKEND_ENTRY
 
 int ens_backends_count(void) { return (int)(sizeof backends / sizeof backends[0]); }
 

@@ -1,6 +1,7 @@
-/* What every backend does with the DOPRI5 rows it keeps per member
- * (ens_portable.h): turning them into per-member results, and moving them
- * between the job's precision and double. */
+/* What every backend does with values of the job's precision: the DOPRI5
+ * rows it keeps per member (ens_portable.h) turned into per-member results
+ * and moved between the job's precision and double, and the tolerances
+ * rounded to that precision. */
 #include <math.h>
 #include <stddef.h>
 
@@ -39,4 +40,17 @@ void ens_reals_from_double(const double *src, size_t n, void *dst, int dst_doubl
         else
             ((float *)dst)[i] = (float)src[i];
     }
+}
+
+size_t ens_job_real_size(const ens_backend_job *job)
+{
+    return job->precision == ENS_PRECISION_ID_FLOAT ? sizeof(float) : sizeof(double);
+}
+
+void ens_job_tolerances(const ens_backend_job *job, void *dst)
+{
+    const size_t nv = (size_t)job->nvars, real = ens_job_real_size(job);
+    const int dbl = real == sizeof(double);
+    ens_reals_from_double(job->rtol, nv, dst, dbl);
+    ens_reals_from_double(job->atol, nv, (char *)dst + nv * real, dbl);
 }

@@ -79,7 +79,7 @@ ens_status ens_members_results(ens_config *cfg, const ens_plan *plan, ens_slab *
     ens_member_stats *ms = &slab->members;
     const long long count = slab->count;
     if (ens_job_adaptive(&plan->job)) {
-        ENS_CHECK(plan->ops->download_stats(plan->backend, ms, &cfg->error));
+        ENS_CHECK(ens_backend_dopri5_stats(&plan->backend, ms, &cfg->error));
     } else {
         /* Status and failure time were set at the saves (ens_members_check). */
         for (long long i = 0; i < count; i++) {

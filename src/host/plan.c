@@ -30,8 +30,7 @@ static void choose_auto_backend(void)
     char detail[256];
     for (int i = 0; i < ens_backends_count() && !auto_choice; i++) {
         const ens_backend_ops *ops = ens_backends_at(i);
-        if (ops->probe(detail, sizeof detail) == ENS_OK &&
-            (!ops->auto_eligible || ops->auto_eligible()))
+        if (ops->probe(detail, sizeof detail) == ENS_OK && ens_backend_auto_eligible(ops))
             auto_choice = ops;
     }
 }
@@ -224,7 +223,7 @@ static ens_backend_job backend_job(const ens_config *cfg, const ens_plan *plan, 
 static ens_status create_backend(ens_config *cfg, ens_plan *plan)
 {
     const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
-    if (adaptive && !plan->ops->download_stats)
+    if (adaptive && !ens_backend_runs_dopri5(plan->ops))
         return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
                         "backend %s cannot run the adaptive integrator dopri5", plan->ops->name);
     double *tol = adaptive ? malloc(2 * (size_t)cfg->nvars * sizeof *tol) : NULL;
@@ -233,7 +232,7 @@ static ens_status create_backend(ens_config *cfg, ens_plan *plan)
     if (adaptive)
         ens_config_tolerances(cfg, tol, tol + cfg->nvars);
     plan->job = backend_job(cfg, plan, tol);
-    ens_status st = plan->ops->create(&plan->job, &plan->backend, &cfg->error);
+    ens_status st = ens_backend_create(plan->ops, &plan->job, &plan->backend, &cfg->error);
     /* The backend has copied the tolerances. */
     free(tol);
     plan->job.rtol = plan->job.atol = NULL;
@@ -260,12 +259,12 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     plan->batch = plan->job.capacity;
     plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
     /* A restart file of a run with the same step goes on exactly where
-     * that run stood; with another step (or a backend that cannot take the
-     * state) the members start afresh from its states. */
+     * that run stood; with another step the members start afresh from its
+     * states. */
     const int adaptive = ens_job_adaptive(&plan->job);
-    plan->save_steps = adaptive && plan->ops->download_steps != NULL;
+    plan->save_steps = adaptive;
     plan->resume_steps = adaptive && plan->source && plan->source_info.steps_done >= 0 &&
-                                 plan->source_info.dt == cfg->dt && plan->ops->upload_steps
+                                 plan->source_info.dt == cfg->dt
                              ? plan->source_info.steps_done
                              : -1;
     return ENS_OK;
@@ -273,7 +272,7 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
 
 void ens_plan_release(ens_plan *plan)
 {
-    plan->ops->destroy(plan->backend);
+    ens_backend_destroy(&plan->backend);
     ens_nc_source_close(plan->source);
 }
 
@@ -300,7 +299,7 @@ ens_status ens_plan_run(ens_config *cfg, ens_plan *plan, int split)
         return st;
     }
     plan->rounds = ens_ranks_max(&plan->ranks, plan->rounds);
-    plan->ops->describe(plan->backend, plan->device, sizeof plan->device);
+    ens_backend_describe(&plan->backend, plan->device, sizeof plan->device);
     report_plan(cfg, plan);
     return ENS_OK;
 }

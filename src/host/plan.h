@@ -13,7 +13,7 @@
 
 typedef struct ens_plan {
     const ens_backend_ops *ops;
-    void *backend;
+    ens_backend backend;
     char device[128];
     ens_backend_job job;
     long long members;

@@ -32,7 +32,8 @@ ens_status ens_restart_write(const ens_config *cfg, const ens_plan *plan, ens_ba
     if (!plan->save_steps)
         return ENS_OK;
     if (slab->count > 0)
-        ENS_CHECK(plan->ops->download_steps(plan->backend, b->steps_real, b->steps_int, err));
+        ENS_CHECK(ens_backend_dopri5_download_steps(&plan->backend, b->steps_real, b->steps_int,
+                                                    err));
     return ens_nc_write_steps(restart, slab->m0, slab->count, b->steps_real, b->steps_int, err);
 }
 
@@ -41,6 +42,6 @@ ens_status ens_restart_resume(ens_config *cfg, const ens_plan *plan, ens_batch_b
 {
     ENS_CHECK(ens_nc_source_read_steps(plan->source, slab->m0, slab->count, b->steps_real,
                                        b->steps_int, &cfg->error));
-    return plan->ops->upload_steps(plan->backend, b->steps_real, b->steps_int,
-                                   plan->resume_steps, &cfg->error);
+    return ens_backend_dopri5_upload_steps(&plan->backend, b->steps_real, b->steps_int,
+                                           plan->resume_steps, &cfg->error);
 }

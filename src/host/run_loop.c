@@ -21,7 +21,7 @@ typedef struct run_loop {
     long long interval;          /* steps per backend call */
     int every_save;              /* a saved time after every interval */
     int fixed_steps;
-    /* With a backend that computes while the host works (ops->wait), the
+    /* With a backend that computes while the host works (an async one), the
      * next interval starts before the host saves and checks the last one.
      * Fixed steps only: a stopped dopri5 batch would report the step
      * counters of an interval beyond its saved states. */
@@ -75,8 +75,8 @@ static ens_status start_batch(run_loop *L, ens_slab *slab)
     ens_config *cfg = L->cfg;
     ens_plan *plan = L->plan;
     ENS_CHECK(ens_batch_fill(cfg, plan, L->b, slab));
-    ENS_CHECK(plan->ops->upload(plan->backend, slab->count, L->b->state, L->b->params,
-                                &cfg->error));
+    ENS_CHECK(ens_backend_upload(&plan->backend, slab->count, L->b->state, L->b->params,
+                                 &cfg->error));
     if (plan->resume_steps >= 0)
         ENS_CHECK(ens_restart_resume(cfg, plan, L->b, slab));
     ens_members_reset(slab);
@@ -96,11 +96,11 @@ static ens_status advance_interval(run_loop *L, ens_slab *slab, batch_steps *s, 
     ens_status st = ENS_OK;
     if (s->launched < s->done) {
         s->launch_time = now_seconds();
-        st = plan->ops->advance(plan->backend, n, &cfg->error);
+        st = ens_backend_advance(&plan->backend, n, &cfg->error);
         s->launched = s->done;
     }
-    if (st == ENS_OK && plan->ops->wait)
-        st = plan->ops->wait(plan->backend, &cfg->error);
+    if (st == ENS_OK)
+        st = ens_backend_wait(&plan->backend, &cfg->error);
     /* From launch to done: with pipelining this counts the host work it
      * overlapped too, so the rate is never overstated. */
     L->compute += now_seconds() - s->launch_time;
@@ -108,12 +108,12 @@ static ens_status advance_interval(run_loop *L, ens_slab *slab, batch_steps *s, 
     ENS_CHECK(st);
     const int saves = L->every_save || last;
     if (saves || L->fixed_steps)
-        ENS_CHECK(plan->ops->download(plan->backend, L->b->state, &cfg->error));
+        ENS_CHECK(ens_backend_download(&plan->backend, L->b->state, &cfg->error));
     if (L->pipelined && !last) {
         /* Start the next interval before working on this one. */
         const long long next = next_interval(cfg->steps, s->done, L->interval);
         s->launch_time = now_seconds();
-        st = plan->ops->advance(plan->backend, next, &cfg->error);
+        st = ens_backend_advance(&plan->backend, next, &cfg->error);
         s->launched = s->done + next;
         ENS_CHECK(st);
     }
@@ -165,9 +165,9 @@ static long long integrate_batch(run_loop *L, ens_slab *slab, long long round, e
     }
     /* An interval launched ahead when the loop stopped: let it end (its
      * results are not used) before the buffers are reused. */
-    if (slab->count > 0 && s.launched > s.done && L->plan->ops->wait) {
+    if (slab->count > 0 && s.launched > s.done) {
         ens_error ignored;
-        L->plan->ops->wait(L->plan->backend, &ignored);
+        ens_backend_wait(&L->plan->backend, &ignored);
     }
     return s.done;
 }
@@ -277,7 +277,7 @@ ens_status ens_run_batches(ens_config *cfg, ens_plan *plan, ens_batch_buffers *b
     L.every_save = cfg->output_mode != ENS_OUTPUT_ID_FINAL;
     L.fixed_steps = !ens_job_adaptive(&plan->job);
     L.interval = L.every_save ? cfg->save_every : final_mode_interval(cfg->steps);
-    L.pipelined = plan->ops->wait != NULL && L.fixed_steps;
+    L.pipelined = ens_backend_computes_async(&plan->backend) && L.fixed_steps;
     memset(done, 0, sizeof *done);
 
     ens_writer writer;
