@@ -1,5 +1,5 @@
-/* Configuration setters: each checks its own value; ens_config_validate
- * ens_config_check checks what involves several settings. */
+/* Configuration setters: each checks its own value; ens_config_check
+ * checks what involves several settings. */
 #include "core/config.h"
 
 #include <limits.h>

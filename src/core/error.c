@@ -1,3 +1,4 @@
+/* Error messages and status texts of the library (see error.h). */
 #include "core/error.h"
 
 #include <stdarg.h>
