@@ -4,7 +4,8 @@
 #         -DOUTPUT=<generated .c> -P EmbedKernels.cmake
 #
 # Expands every `#include "file"` of INPUT recursively, relative to the
-# including file, writes the flattened source to FLAT (to read when a
+# including file or else to INCLUDE_DIR (the generated model sources),
+# writes the flattened source to FLAT (to read when a
 # device compiler complains) and OUTPUT, a C file defining
 #
 #   const char ens_opencl_source[];        the flattened source, NUL-terminated
@@ -36,6 +37,9 @@ function(ens_embed_expand path chain out_var)
   file(READ "${path}" text)
   get_filename_component(dir "${path}" DIRECTORY)
   file(RELATIVE_PATH name "${ROOT}" "${path}")
+  if(DEFINED INCLUDE_DIR AND path MATCHES "^${INCLUDE_DIR}/")
+    file(RELATIVE_PATH name "${INCLUDE_DIR}" "${path}")
+  endif()
   set(result "")
   while(TRUE)
     # A quoted include at the start of a line (the leading newline, if
@@ -57,6 +61,9 @@ function(ens_embed_expand path chain out_var)
       string(APPEND result "\n")
     endif()
     get_filename_component(child "${dir}/${included}" ABSOLUTE)
+    if(NOT EXISTS "${child}" AND DEFINED INCLUDE_DIR AND EXISTS "${INCLUDE_DIR}/${included}")
+      get_filename_component(child "${INCLUDE_DIR}/${included}" ABSOLUTE)
+    endif()
     ens_embed_expand("${child}" "${chain};${path}" body)
     file(RELATIVE_PATH child_name "${ROOT}" "${child}")
     string(APPEND result "/* ---- begin ${child_name} (included by ${name}) ---- */\n"

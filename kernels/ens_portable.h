@@ -66,8 +66,8 @@ typedef int64_t ens_i64;
 /* The models, with what the backends' loops need to know of each; every
  * backend instantiates its specialised loops for every entry by expanding
  * this list, choosing by these properties, never by name:
- *   id, prefix  identifier, and the name of kernels/models/PREFIX.h whose
- *               right-hand side is ens_rhs_PREFIX
+ *   id, prefix  identifier, and the name of the model whose right-hand
+ *               side is ens_rhs_PREFIX
  *   nvars       variable count when fixed at compile time; 0: set at run time
  *   nparams     parameter count
  *   component   1: the model also provides its per-component tendency,
@@ -76,11 +76,14 @@ typedef int64_t ens_i64;
  *               lanes use; 0: it does not
  *   common_nvars  for a run-time size: a size common enough that backends
  *               compile it as a literal; 0: none
- * Adding a model: a header under models/, one line here and one entry in
- * the host registry (src/core/models.c). */
-#define ENS_MODEL_LIST(X) \
-    X(ENS_MODEL_LORENZ63, lorenz63, 3, 3, 0, 0) \
-    X(ENS_MODEL_LORENZ96, lorenz96, 0, 1, 1, 40)
+ * The list and the right-hand sides are generated at build time from the
+ * model files kernels/models/NAME.ens (src/tools/modelgen.c); adding a
+ * built-in model is adding its file there. */
+#ifndef ENS_NO_MODEL_LIST
+#include "ens_model_list.h"
+#else
+#define ENS_MODEL_LIST(X)
+#endif
 
 #define ENS_MODEL_ENUM_ENTRY(id, prefix, nvars, nparams, component, common_nvars) id,
 enum ens_model_id { ENS_MODEL_LIST(ENS_MODEL_ENUM_ENTRY) ENS_MODEL_COUNT };

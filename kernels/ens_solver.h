@@ -32,8 +32,8 @@
 #define ens_real ENS_REAL
 #define ENS_SYM(name) ENS_CAT(name, ENS_SUFFIX)
 
-#include "models/lorenz63.h"
-#include "models/lorenz96.h"
+/* The built-in models' right-hand sides, generated from kernels/models/. */
+#include "ens_model_rhs.h"
 
 ENS_FN void ENS_SYM(ens_rhs)(int model, int nv, const ens_real *ENS_RESTRICT x,
                               ens_real *ENS_RESTRICT f, const ens_real *ENS_RESTRICT p)

@@ -1,68 +1,58 @@
-/* The host-side model registry. Adding a model: its maths in
- * kernels/models/NAME.h, its id in ENS_MODEL_LIST (kernels/ens_portable.h)
- * and one entry below. */
+/* The host-side model registry: the built-in model files, embedded in the
+ * library at build time (src/tools/modelgen.c), parsed on first use by
+ * the same parser as a model file given at run time. Adding a built-in
+ * model: its file kernels/models/NAME.ens and its name in
+ * ENSOL_BUILTIN_MODELS (src/CMakeLists.txt). */
 #include "core/config.h"
 #include "core/models.h"
 
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const ens_model_info models[] = {
-    {
-        .id = ENS_MODEL_LORENZ63,
-        .name = "lorenz63",
-        .title = "Lorenz (1963) convection model",
-        .summary = "lorenz63  3 variables x, y, z; parameters sigma=10 rho=28 beta=8/3",
-        .default_nvars = 3,
-        .nparams = 3,
-        .param_names = {"sigma", "rho", "beta"},
-        .param_long_names = {"Prandtl number", "normalised Rayleigh number", "geometric factor"},
-        .param_defaults = {10.0, 28.0, 8.0 / 3.0},
-        .var_names = {"x", "y", "z"},
-        .var_long_names = {"convective intensity", "horizontal temperature difference",
-                           "vertical temperature difference"},
-        .units = "1",
-        .time_units = "1",
-        .base_state_len = 3,
-        .base_state = {-10.0, -10.0, 25.0},
-        .rhs_flops_const = 8.0,
-        .rhs_flops_per_var = 0.0,
-    },
-    {
-        .id = ENS_MODEL_LORENZ96,
-        .name = "lorenz96",
-        .title = "Lorenz (1996) model",
-        .summary = "lorenz96  K variables X (K=40, K >= 4); parameter F=8",
-        .default_nvars = 40,
-        .size_param = "K",
-        .min_nvars = 4,
-        .nparams = 1,
-        .param_names = {"F"},
-        .param_long_names = {"forcing"},
-        .param_defaults = {8.0},
-        .vector_name = "X",
-        .vector_long_name = "Lorenz-96 state",
-        .vector_dim = "k",
-        .units = "1",
-        .time_units = "1",
-        .base_state_len = 1,
-        .base_state = {8.0},
-        .rhs_flops_const = 0.0,
-        .rhs_flops_per_var = 4.0,
-    },
-};
+extern const char *const ens_builtin_model_text[];
+extern const char *const ens_builtin_model_path[];
+extern const int ens_builtin_model_count;
 
-int ens_models_count(void) { return (int)(sizeof models / sizeof models[0]); }
+enum { MAX_BUILTIN_MODELS = 64 };
+static ens_model_info *builtin[MAX_BUILTIN_MODELS];
+static int builtin_count;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+/* The files were parsed when they were generated, so they parse here; a
+ * failure is a broken build, reported once and leaving the model out. */
+static void parse_builtin(void)
+{
+    for (int i = 0; i < ens_builtin_model_count && i < MAX_BUILTIN_MODELS; i++) {
+        ens_error err = {{0}};
+        ens_model_info *m = NULL;
+        if (ens_model_parse(ens_builtin_model_text[i], ens_builtin_model_path[i], &m, &err) !=
+            ENS_OK) {
+            fprintf(stderr, "ensol: built-in model: %s\n", err.msg);
+            continue;
+        }
+        m->id = i;
+        builtin[builtin_count++] = m;
+    }
+}
+
+int ens_models_count(void)
+{
+    pthread_once(&builtin_once, parse_builtin);
+    return builtin_count;
+}
 
 const ens_model_info *ens_models_at(int index)
 {
-    return index >= 0 && index < ens_models_count() ? &models[index] : NULL;
+    return index >= 0 && index < ens_models_count() ? builtin[index] : NULL;
 }
 
 const ens_model_info *ens_models_find(const char *name)
 {
     for (int i = 0; name && i < ens_models_count(); i++)
-        if (strcmp(models[i].name, name) == 0)
-            return &models[i];
+        if (strcmp(builtin[i]->name, name) == 0)
+            return builtin[i];
     return NULL;
 }
 

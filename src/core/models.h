@@ -1,39 +1,91 @@
-/* Host-side model registry: names, parameters, variables, defaults, flops.
- * The maths lives in kernels/models/; this is what the host needs to know. */
+/* The model descriptor: what the host knows of a model (names, sizes,
+ * parameters, units, defaults), read from its model file
+ * (core/model_file.c) without a C compiler, and the registry of built-in
+ * models, whose files are embedded in the library. The maths lives in the
+ * file's right-hand side, turned into kernel source by core/model_source.c. */
 #ifndef ENS_CORE_MODELS_H
 #define ENS_CORE_MODELS_H
 
+#include <stddef.h>
+
+#include "core/error.h"
 #include "ens_portable.h"
 
 #define ENS_MAX_PARAMS 8
 
+/* A size parameter: an integer that sets array lengths (K of X[K]). */
+typedef struct ens_model_size {
+    const char *name;
+    const char *long_name;
+    int value;                      /* default */
+    int min;                        /* smallest value allowed */
+    int line;                       /* where declared */
+} ens_model_size;
+
+/* A real parameter of the right-hand side, in p[] in declaration order. */
+typedef struct ens_model_param {
+    const char *name;
+    const char *long_name;
+    const char *units;
+    double value;                   /* default */
+    int line;
+} ens_model_param;
+
+/* A state variable: a scalar (length NULL) or an array whose length is an
+ * expression of size parameters and integers ("K", "J*K"); stored in the
+ * state vector in declaration order. */
+typedef struct ens_model_var {
+    const char *name;
+    const char *long_name;
+    const char *units;
+    const char *length;             /* NULL: a scalar */
+    const char *dim;                /* NetCDF dimension of an array */
+    int line;
+} ens_model_var;
+
 typedef struct ens_model_info {
-    int id;                         /* enum ens_model_id */
+    int id;                         /* enum ens_model_id; -1: a model compiled at run time */
     const char *name;               /* "lorenz63" */
     const char *title;              /* "Lorenz (1963) convection model" */
-    const char *summary;            /* one line: parameters and defaults */
-    int default_nvars;
-    const char *size_param;         /* parameter that sets the variable count (K), or NULL */
-    int min_nvars;
+    const char *summary;            /* one line: variables, parameters and defaults */
+    const char *path;               /* the model file, for messages */
+    const char *time_units;
+    int nsizes;
+    ens_model_size *sizes;
     int nparams;
-    const char *param_names[ENS_MAX_PARAMS];
-    const char *param_long_names[ENS_MAX_PARAMS];
-    double param_defaults[ENS_MAX_PARAMS];
-    /* Variables: either one NetCDF variable per state variable (var_names
-     * has nvars entries), or one vector variable `vector_name` along the
-     * dimension `vector_dim` when var_names[0] is NULL. */
+    ens_model_param *params;
+    int nvardecls;
+    ens_model_var *vars;
+    /* Default base state: one value per state variable, or one for all. */
+    int base_state_len;
+    double *base_state;
+    int default_integrator;         /* enum ens_integrator_id; -1: none declared */
+    double default_dt;              /* 0: none declared */
+    /* Flops of one right-hand side evaluation: a + b * nvars. */
+    double rhs_flops_const, rhs_flops_per_var;
+    /* The C source: helper functions, the component function's name (or
+     * NULL), the right-hand side body, and the lines they start on. */
+    const char *functions, *component, *rhs;
+    int functions_line, rhs_line;
+
+    /* Derived (ens_model_finish): the variable count at the default
+     * sizes, whether it is fixed (no size parameter), the size parameter
+     * that sets the count of a one-array model (K), and the one view the
+     * writer takes today: scalars (var_names) or one array (vector_*). */
+    int default_nvars;
+    int fixed_nvars;
+    const char *size_param;
+    int min_nvars;
     const char *var_names[4];
     const char *var_long_names[4];
     const char *vector_name;
     const char *vector_long_name;
     const char *vector_dim;
     const char *units;              /* of the state variables */
-    const char *time_units;
-    /* Default base state: default_nvars values, or one value for all. */
-    int base_state_len;
-    double base_state[4];
-    /* Flops of one right-hand side evaluation: a + b * nvars. */
-    double rhs_flops_const, rhs_flops_per_var;
+    const char *param_names[ENS_MAX_PARAMS];
+    const char *param_long_names[ENS_MAX_PARAMS];
+    double param_defaults[ENS_MAX_PARAMS];
+    char summary_buf[256];
 } ens_model_info;
 
 int ens_models_count(void);
@@ -42,5 +94,26 @@ const ens_model_info *ens_models_find(const char *name);
 
 /* Flops of one step of `integrator` (enum ens_integrator_id) for `nvars`. */
 double ens_step_flops(const ens_model_info *model, int integrator, int nvars);
+
+/* Parse a model file's text (core/model_file.c). `path` names it in
+ * messages, which read PATH:LINE: reason. On success *out is a new
+ * descriptor (ens_model_free). */
+ens_status ens_model_parse(const char *text, const char *path, ens_model_info **out,
+                           ens_error *err);
+void ens_model_free(ens_model_info *model);
+/* Length of declared variable v at sizes `sizes` (model->nsizes values),
+ * or -1 with a message when the expression is not a positive integer. */
+long long ens_model_var_length(const ens_model_info *model, int v, const int *sizes,
+                               ens_error *err);
+/* Total state variables at `sizes`; -1 with a message when invalid. */
+long long ens_model_nvars(const ens_model_info *model, const int *sizes, ens_error *err);
+
+/* The kernel source of a model (core/model_source.c): its right-hand side
+ * as ENS_SYM(ens_rhs_PREFIX), included once per precision like the
+ * headers of kernels/models/, with #line directives into the model file.
+ * Sizes other than the one a one-array model takes from its variable
+ * count are literals of the source, from `sizes` (model->nsizes values).
+ * Returns a malloc'ed string, or NULL when out of memory. */
+char *ens_model_source(const ens_model_info *model, const char *prefix, const int *sizes);
 
 #endif
