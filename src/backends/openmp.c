@@ -40,9 +40,9 @@ static size_t real_size(const ens_backend_job *job)
 static ens_status openmp_probe(char *detail, size_t size)
 {
 #ifdef ENSOL_HAVE_OPENMP
-    snprintf(detail, size, "CPU, %d threads", max_threads());
+    snprintf(detail, size, "CPU, %d threads, %s", max_threads(), ens_openmp_cpu_variant());
 #else
-    snprintf(detail, size, "CPU, 1 thread (built without OpenMP)");
+    snprintf(detail, size, "CPU, 1 thread (built without OpenMP), %s", ens_openmp_cpu_variant());
 #endif
     return ENS_OK;
 }

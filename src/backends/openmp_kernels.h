@@ -23,4 +23,8 @@ ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count
                                      const void *params, long long nsteps,
                                      const ens_openmp_adaptive *adaptive, ens_error *err);
 
+/* Which compiled copy of the loops runs here, e.g. "x86-64-v3 loops (AVX2,
+ * FMA)" or "native loops" (openmp_dispatch.c). */
+const char *ens_openmp_cpu_variant(void);
+
 #endif
