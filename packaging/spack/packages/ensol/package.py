@@ -2,10 +2,15 @@
 # Copyright (c) The ensol authors
 #
 # Spack recipe for ensol, kept with the sources (tests/check_spack_recipe.py
-# checks its variants against the CMake options). Use it from a checkout:
+# checks its variants against the CMake options). Build a checkout with it
+# in a Spack environment, from the top of the source tree:
 #
 #   spack repo add packaging/spack
-#   spack install ensol +mpi +cuda cuda_arch=80
+#   spack env create -d spack-env && spack env activate spack-env
+#   spack develop --path "$PWD" ensol@0.2.0
+#   spack add ensol@0.2.0 +mpi +cuda cuda_arch=80 && spack install
+#
+# A published release adds its url and sha256 here.
 #
 # The variants map one to one onto CMake options (see cmake_args): +cuda,
 # +opencl, +mpi, +openmp and +native onto ENSOL_CUDA, ENSOL_OPENCL,
@@ -20,12 +25,11 @@ class Ensol(CMakePackage, CudaPackage):
     RK4, Euler, DOPRI5) on OpenMP CPU threads, OpenCL devices or CUDA GPUs,
     across MPI ranks, and writes them to NetCDF."""
 
-    homepage = "https://github.com/ensol/ensol"
-    git = "https://github.com/ensol/ensol.git"
-
     license("BSD-3-Clause")
 
-    version("main", branch="main")
+    # The version of project(VERSION) in CMakeLists.txt; sources from
+    # `spack develop` (above).
+    version("0.2.0")
 
     variant("shared", default=True, description="Build libensol as a shared library")
     variant("openmp", default=True, description="OpenMP threads in the CPU backend")
