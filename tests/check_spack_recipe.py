@@ -4,7 +4,8 @@
 """The Spack recipe (packaging/spack/packages/ensol/package.py) against the
 build: read with Python's ast (no Spack needed), its variants must be the
 CMake options of CMakeLists.txt and cmake/*.cmake, each passed on to the
-option it names, and its dependencies those the issue of packaging asks for.
+option it names; NetCDF-C with MPI exactly under +mpi; and its version the
+build's project(VERSION).
 
     check_spack_recipe.py SOURCE_DIR
 """
@@ -101,6 +102,11 @@ def main():
     for dep in (("netcdf-c~mpi", "~mpi"), ("netcdf-c+mpi", "+mpi"), ("mpi", "+mpi")):
         if dep not in depends:
             errors.append(f"no depends_on({dep[0]!r}, when={dep[1]!r})")
+    project = re.search(r"project\(ensol VERSION ([0-9.]+)", (source / "CMakeLists.txt").read_text())
+    versions = {literal_args(c)[0] for c in class_calls if call_name(c) == "version"}
+    if not project or project.group(1) not in versions:
+        errors.append(f"the recipe's versions {sorted(versions)} lack project(VERSION) "
+                      f"{project.group(1) if project else '?'}")
     if errors:
         fail("; ".join(errors))
     print(f"check_spack_recipe: variants {sorted(variants)} match the CMake options "
