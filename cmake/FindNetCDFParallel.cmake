@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # Finds a NetCDF-C built for parallel I/O through HDF5 (NC_HAS_PARALLEL4),
 # for an MPI build. Sets NetCDFParallel_FOUND, NetCDFParallel_INCLUDE_DIR
 # (the directory of netcdf.h and netcdf_par.h) and NetCDFParallel_LIBRARY.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // The ensol command-line tool, run as a child process in a fresh temporary
 // directory: exit status, stdout and stderr, and the files it leaves.
 #include <gtest/gtest.h>

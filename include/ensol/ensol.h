@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol: integrate large ensembles of ODE trajectories on CPU cores (OpenMP),
  * OpenCL devices or CUDA GPUs, and write them to NetCDF.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Lorenz (1963), "Deterministic nonperiodic flow".
  *   dx/dt = sigma (y - x)

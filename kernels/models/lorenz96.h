@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Lorenz (1996), "Predictability: a problem partly solved".
  *   dX_k/dt = (X_{k+1} - X_{k-2}) X_{k-1} - X_k + F,   k cyclic in 0..K-1

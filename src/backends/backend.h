@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The ops table every backend implements. The host scheduler (src/host)
  * drives a backend only through these calls; the maths the backend runs is

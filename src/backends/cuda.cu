@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * CUDA backend: one thread per ensemble member, its state in registers (or
  * thread-local memory for large Lorenz-96 sizes) for all the steps of an

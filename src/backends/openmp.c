@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* CPU backend: OpenMP threads across members, SIMD lanes within a thread.
  * Without OpenMP it runs the same loops on one thread. */
 #include <math.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Entry points of the CPU backend's compute loops (openmp_kernels.c). */
 #ifndef ENS_BACKENDS_OPENMP_KERNELS_H
 #define ENS_BACKENDS_OPENMP_KERNELS_H

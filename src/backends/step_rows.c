@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* What every backend does with the DOPRI5 rows it keeps per member
  * (ens_portable.h): turning them into per-member results, and moving them
  * between the job's precision and double. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol info and ensol version: what this build is and knows (the
  * version, the backends and their devices, MPI, the models).

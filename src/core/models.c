@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The host-side model registry. Adding a model: its maths in
  * kernels/models/NAME.h, its id in ENS_MODEL_LIST (kernels/ens_portable.h)
  * and one entry below. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Host-side model registry: names, parameters, variables, defaults, flops.
  * The maths lives in kernels/models/; this is what the host needs to know. */
 #ifndef ENS_CORE_MODELS_H
