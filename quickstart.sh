@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Set up, build and run ensol on a Debian or Ubuntu machine.
 #
-#   ./quickstart.sh run [ensol run options]   build, then run the default ensemble
-#   ./quickstart.sh test                       build, then run the whole test suite
+#   ./quickstart.sh run [ensol run options]   build the ensol program, then run it
+#   ./quickstart.sh test                       build everything, then run the test suite
 #
+# `run` builds only the program: no tests, no benchmarks, and the CUDA
+# backend only where nvidia-smi finds a GPU (or CMAKE_ARGS asks for it).
+# `test` builds the tests, the benchmarks and every backend found (CUDA
+# where nvcc is installed).
 # Missing system packages are installed with apt-get when running as root;
 # otherwise the script prints the command to install them and stops.
 # Environment: BUILD_DIR (default: build), CMAKE_ARGS (extra cmake options).
@@ -14,18 +19,19 @@ build_dir=${BUILD_DIR:-build}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
-# Debian package names: what building needs, and what the tests add.
-build_packages=(cmake make gcc g++ pkg-config libnetcdf-dev netcdf-bin)
+# Debian package names: what building the program needs, and what the tests
+# add (GoogleTest needs g++; so does nvcc).
+build_packages=(cmake make gcc pkg-config libnetcdf-dev netcdf-bin)
 # OpenCL on the CPU (PoCL) lets the OpenCL backend's tests run without a GPU.
 # SciPy gives the dopri5 tests their reference (tests/make_scipy_reference.py).
 # OpenMPI and the parallel NetCDF build make the test build an MPI build
 # (ENSOL_MPI=AUTO), whose tests run `mpirun -n 2` and `-n 3` (a few seconds);
 # Dask lets them open per-rank pieces with xarray's open_mfdataset.
-test_packages=(libgtest-dev python3 python3-xarray python3-netcdf4 python3-numpy
+test_packages=(g++ libgtest-dev python3 python3-xarray python3-netcdf4 python3-numpy
                python3-scipy python3-dask ocl-icd-opencl-dev opencl-headers
                pocl-opencl-icd libopenmpi-dev openmpi-bin libnetcdf-mpi-dev)
 
@@ -59,10 +65,19 @@ install_packages() {
     fi
 }
 
+# Whether a GPU and its driver are present (then `run` builds CUDA too).
+have_gpu() {
+    command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'
+}
+
+# build TARGET CMAKE-OPTIONS...: configure (CMAKE_ARGS last, so that they
+# win) and build TARGET ("all": everything).
 build() {
+    local target=$1
+    shift
     # shellcheck disable=SC2086
-    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
-    cmake --build "$build_dir" -j "$jobs"
+    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "$@" ${CMAKE_ARGS:-} >/dev/null
+    cmake --build "$build_dir" -j "$jobs" --target "$target"
 }
 
 command=${1:-}
@@ -71,13 +86,18 @@ shift
 
 case "$command" in
     run)
+        cuda=OFF
+        if have_gpu; then
+            cuda=AUTO
+            build_packages+=(g++)
+        fi
         install_packages "${build_packages[@]}"
-        build
+        build ensol_cli -DENSOL_BUILD_TESTS=OFF -DENSOL_BUILD_BENCH=OFF -DENSOL_CUDA=$cuda
         "$build_dir/ensol" run "$@"
         ;;
     test)
         install_packages "${build_packages[@]}" "${test_packages[@]}"
-        build
+        build all -DENSOL_BUILD_TESTS=ON -DENSOL_BUILD_BENCH=ON -DENSOL_CUDA=AUTO
         ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
         ;;
     -h|--help|help)

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # ensol against the NumPy peer (bench/peers/numpy_lorenz63.py) on the same
 # problem: Lorenz-63, float64, final state only, Euler and RK4.
 #

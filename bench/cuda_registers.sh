@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # Registers, stack and spills of every kernel of the CUDA backend, from
 # ptxas (nvcc -Xptxas -v), for both builds of src/backends/cuda.cu: the
 # default one (multiply-adds contracted) and the strict one (--fmad=false).

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # The first command to run on a GPU node: builds ensol with the CUDA
 # backend, shows the devices and the kernels' registers, runs the CUDA
 # tests (CUDA against OpenMP, bit for bit in strict mode), then compares

@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """Plots of ensol's throughput, as PNG (matplotlib, Agg backend).
 
   bench/plot.py --bench scaling.json [--bench more.csv ...] --peers peers.json

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol_throughput: member-steps per second of an ensol run, side by side
  * with the hand-written yardstick loop (yardstick.c) for the same maths.

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """Work-precision diagram: error at a fixed time against cost, for Euler,
 RK4 at several steps and dopri5 at several tolerances, on Lorenz-63 and
 Lorenz-96. Users choose their integrator from it.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The yardstick: see yardstick.h. Written by hand; no ensol kernel header.
  * Compiled twice, like the library's CPU loops: as is, with the library's

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The yardstick: a plain hand-written SIMD OpenMP loop for a Lorenz-63
  * ensemble, Euler and RK4, float and double. It includes no ensol kernel

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Body of the yardstick for one precision and vector width; included four
  * times by yardstick.c with YS_REAL (float, double), YS_SUFFIX (a name

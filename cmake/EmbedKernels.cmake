@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # Embeds the OpenCL program into the library (run with cmake -P).
 #
 #   cmake -DINPUT=<entry .cl> -DROOT=<source dir> -DFLAT=<flattened .cl>

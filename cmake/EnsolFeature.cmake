@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # Tri-state build options: AUTO (use when found), ON (fail when missing), OFF.
 
 function(ensol_feature name doc)

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # Finds the NetCDF-C library. Defines NetCDF_FOUND, NetCDF_VERSION and the
 # imported target NetCDF::NetCDF. Looks through pkg-config first, then
 # nc-config's prefix, then the usual paths.

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 # Finds a NetCDF-C built for parallel I/O through HDF5 (NC_HAS_PARALLEL4),
 # for an MPI build. Sets NetCDFParallel_FOUND, NetCDFParallel_INCLUDE_DIR
 # (the directory of netcdf.h and netcdf_par.h) and NetCDFParallel_LIBRARY.
@@ -60,3 +62,12 @@ find_package_handle_standard_args(NetCDFParallel
   REASON_FAILURE_MESSAGE
     "need a NetCDF-C with parallel NetCDF-4 I/O (Debian: libnetcdf-mpi-dev, HPC: the netcdf-mpi module)")
 mark_as_advanced(NetCDFParallel_INCLUDE_DIR NetCDFParallel_LIBRARY NetCDFParallel_NC_CONFIG)
+
+# Serial and parallel NetCDF in one program clash, and everything links
+# NetCDF::NetCDF (FindNetCDF.cmake): once found, it is the parallel library.
+# ensol's build and its installed package (ensolConfig.cmake) alike.
+if(NetCDFParallel_FOUND AND TARGET NetCDF::NetCDF)
+  set_target_properties(NetCDF::NetCDF PROPERTIES
+    IMPORTED_LOCATION "${NetCDFParallel_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${NetCDFParallel_INCLUDE_DIR}")
+endif()

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // Helpers for the tests that compare a backend with the OpenMP backend
 // (test_backend_conformance.cpp, test_cuda.cpp, test_opencl.cpp,
 // test_dopri5.cpp): the cases, one configuration, runs with each member's

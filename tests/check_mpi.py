@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """ensol under MPI against one process: the same run with N ranks must give
 the same file bit for bit (with --file-per-rank: the pieces joined by
 `ensol merge`) (every variable, dimension and attribute except

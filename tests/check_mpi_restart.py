@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """A run continued under MPI from its restart file ends on the bits of the
 same run made whole in one process: 120 steps on 3 ranks with
 --restart-out, then 180 more from it (--init-from), against 300 steps;

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """MPI ranks stop together: one rank that fails or is stopped must not leave
 the others waiting in a collective call.
 

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """Check that an ensol NetCDF file opens cleanly in xarray.
 
 usage: check_xarray.py FILE VAR[,VAR...] MEMBERS

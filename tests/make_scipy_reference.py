@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """Reference trajectories from SciPy for ensol's dopri5 tests.
 
 usage: /usr/bin/python3 make_scipy_reference.py INPUT OUTPUT

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // Every backend against the OpenMP backend, through the public API, written
 // once and run for each backend ensol knows but OpenMP (OpenCL, CUDA):
 // bit-for-bit agreement with strict floating point for every model x

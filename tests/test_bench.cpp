@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // ensol bench, run as a child process on tiny problems: the JSON and CSV
 // rows are well-formed and complete (a row per available backend and
 // device, positive rates, openmp on all cores is the speedup's baseline),

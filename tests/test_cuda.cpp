@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // What only the CUDA backend has, through the public API: a clear error
 // and `auto` falling back where it cannot run; Lorenz-96 beyond the
 // kernels' largest size; Lorenz-96 on groups of lanes

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // The adaptive integrator dopri5 (kernels/integrators/dopri5.h): its order
 // with fixed steps, agreement with SciPy, independence of the saves,
 // per-member status codes and counters (in memory and in the NetCDF file),

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // The ensemble as a whole, through the public API: results independent of
 // batching and threads, initial states and parameters per member as
 // documented, and rejection of bad input.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // The host layer through the public API: batching does not change what is
 // written, the statistics output matches statistics computed here from the
 // saved trajectories, the memory budget bounds the batches, and output

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // The maths of the integration, through the public API only: convergence
 // order of the integrators, analytic facts of Lorenz-96, agreement with a
 // plain reference integrator written here, and the trajectory bookkeeping.

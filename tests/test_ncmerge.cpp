@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // Joining ensemble pieces: the merged file is the file one process writes,
 // value for value and chunk for chunk; pieces that do not make one complete
 // ensemble of one run are refused, naming the file, and leave nothing.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // NetCDF writer: files written in batches read back value by value, the
 // PATH.partial / rename protocol, failures, and a check with xarray.
 #include <gtest/gtest.h>

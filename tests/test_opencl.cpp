@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // What only the OpenCL backend has, through the public API: device
 // selection by index and by name, `auto` preferring OpenCL for GPUs and
 // accelerators only, and the probe's device list. Its agreement with

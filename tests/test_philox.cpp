@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // Philox4x32-10 (kernels/rng/philox.h) against the Random123 known-answer
 // vectors, and statistical sanity of the per-member normal and uniform
 // numbers built on it.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // Helpers shared by the test suites that drive the public API.
 #ifndef ENSOL_TEST_SUPPORT_H
 #define ENSOL_TEST_SUPPORT_H

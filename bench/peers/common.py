@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """What the Python peers share: the problem, the state layout, the check
 against ensol and a small command line, so that each peer file holds only
 its own way of integrating.

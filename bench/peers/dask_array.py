@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """Dask: x, y, z as dask.array chunked over members, the RK4 step written
 as whole-array expressions (as with NumPy, but lazy), computed with the
 threaded scheduler on all cores.

@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """Numba: @njit(parallel=True, fastmath=False), prange over members, the
 whole RK4 time loop inside on scalar locals. The fastest thing a
 researcher writes in Python without leaving it.

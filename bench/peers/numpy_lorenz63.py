@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """The NumPy peer: a Lorenz-63 ensemble vectorised across members.
 
 State as structure of arrays: x, y, z of shape (members,), float64. Each step

@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """concurrent.futures.ProcessPoolExecutor over chunks of members, each
 chunk integrated by the NumPy peer (numpy_lorenz63.py, vectorised across
 the chunk's members): how a researcher puts NumPy on every core.

@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """Plain Python: a loop over members, and inside it a loop over steps, on
 Python floats. Where researchers start, before NumPy.
 

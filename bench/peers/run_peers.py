@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """ensol against the Python approaches researchers start from, on the same
 problem in one run: Lorenz-63, RK4, float64, dt 0.01, final state only.
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol: integrate large ensembles of ODE trajectories on CPU cores (OpenMP),
  * OpenCL devices or CUDA GPUs, and write them to NetCDF.
@@ -26,10 +28,9 @@
 extern "C" {
 #endif
 
-#define ENSOL_VERSION_MAJOR 0
-#define ENSOL_VERSION_MINOR 1
-#define ENSOL_VERSION_PATCH 0
-#define ENSOL_VERSION_STRING "0.1.0"
+/* ENSOL_VERSION_MAJOR, _MINOR, _PATCH and _STRING ("0.2.0"), generated
+ * from the build's project(VERSION). */
+#include "ensol/version.h"
 
 typedef enum ens_status {
     ENS_OK = 0,
@@ -46,7 +47,8 @@ typedef enum ens_status {
 /* Short fixed text for a status code ("invalid argument", ...). */
 const char *ens_status_string(ens_status status);
 
-/* The library version, e.g. "0.1.0". */
+/* The library's version, e.g. "0.2.0" (ENSOL_VERSION_STRING of the build
+ * that made it, which may differ from the header a program was built with). */
 const char *ens_version(void);
 
 typedef struct ens_config ens_config;

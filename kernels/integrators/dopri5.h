@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Dormand-Prince 5(4) with per-member step-size control, as in Hairer,
  * Norsett & Wanner, "Solving Ordinary Differential Equations I", II.4-II.6,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Forward Euler: x <- x + dt f(x). First order; what the teaching material
  * uses. Work space: nv values. Flops: rhs + 2 per variable.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * OpenCL entry of the single-source kernels: one work-item integrates
  * ENS_WIDTH ensemble members. The maths is in ../ens_solver.h and the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Philox4x32-10 counter-based generator (Salmon et al., SC'11; the
  * Random123 reference). A member's random numbers are a pure function of

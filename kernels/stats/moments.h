@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Running moments of an ensemble: count, mean, sum of squared deviations,
  * minimum and maximum. Values enter one at a time (Welford) and partial

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The interface every backend implements, in the manner of a device table
  * with optional sections. The host scheduler (src/host) drives a backend

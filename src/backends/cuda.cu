@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * CUDA backend, host side: members moved between host and device memory
  * and the kernels (cuda_kernels.cu) launched, on one GPU or split across

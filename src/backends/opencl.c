@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * OpenCL backend: one work-item per member (per few members on CPUs, see
  * members_per_work_item), running the program built from

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* CPU backend: OpenMP threads across members, SIMD lanes within a thread.
  * Without OpenMP it runs the same loops on one thread. */
 #include <math.h>
@@ -35,9 +37,9 @@ static int max_threads(void)
 static ens_status openmp_probe(char *detail, size_t size)
 {
 #ifdef ENSOL_HAVE_OPENMP
-    snprintf(detail, size, "CPU, %d threads", max_threads());
+    snprintf(detail, size, "CPU, %d threads, %s", max_threads(), ens_openmp_cpu_variant());
 #else
-    snprintf(detail, size, "CPU, 1 thread (built without OpenMP)");
+    snprintf(detail, size, "CPU, 1 thread (built without OpenMP), %s", ens_openmp_cpu_variant());
 #endif
     return ENS_OK;
 }

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The CPU backend's compute loops, compiled twice (src/CMakeLists.txt):
  * with multiply-add contraction (ens_openmp_advance_contract) and, with

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Entry points of the CPU backend's compute loops (openmp_kernels.c). */
 #ifndef ENS_BACKENDS_OPENMP_KERNELS_H
 #define ENS_BACKENDS_OPENMP_KERNELS_H
@@ -22,5 +24,9 @@ ens_status ens_openmp_advance_contract(const ens_backend_job *job, long long cou
 ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count, void *state,
                                      const void *params, long long nsteps,
                                      const ens_openmp_adaptive *adaptive, ens_error *err);
+
+/* Which compiled copy of the loops runs here, e.g. "x86-64-v3 loops (AVX2,
+ * FMA)" or "native loops" (openmp_dispatch.c). */
+const char *ens_openmp_cpu_variant(void);
 
 #endif

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The CPU backend's loops for one precision: included by openmp.c once per
  * precision after kernels/ens_solver.h, with ENS_REAL and ENS_SUFFIX set.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Compiled-in backends, in the order `auto` tries them: that of
  * ENS_BACKEND_LIST (core/choices.h), the fastest kind of device first, the
  * CPU last. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* What every backend does with values of the job's precision: the DOPRI5
  * rows it keeps per member (ens_portable.h) turned into per-member results
  * and moved between the job's precision and double, and the tolerances

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol bench: the same problem on every available backend and device,
  * warm-up and interleaved repeats, a table of member-steps/s, speedup over

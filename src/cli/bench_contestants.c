@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol bench's contestants: the openmp backend at each thread count and
  * each device of the other backends, and the configuration each runs.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The parts of ensol bench shared by its files: the options (bench_options.c),
  * the contestants and their configurations (bench_contestants.c), the timed

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol bench's command line: the options it takes (most shared with
  * ensol run through option_table.c), its --help, and their values stored

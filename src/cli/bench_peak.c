@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Measured peak flops and memory bandwidth (see bench_peak.h). Built with
  * ${ENSOL_KERNEL_TUNING}, like the library's CPU loops.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The machine's measured limits, for the roofline context of `ensol bench`:
  * peak double-precision flops of fused multiply-adds on all cores, and

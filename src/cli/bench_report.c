@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * What ensol bench prints and writes: the header with the roofline
  * context, the table rows, the scaling summary, and the JSON and CSV files.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol bench's timed rounds: every contestant at one member count, warm-ups
  * then repeats interleaved, and the rows made of their samples.

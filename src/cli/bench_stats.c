@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Timing and statistics shared by ensol bench and bench/throughput.c. */
 #define _POSIX_C_SOURCE 200809L
 

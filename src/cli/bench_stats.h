@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Timing and statistics shared by `ensol bench` (src/cli/bench.c) and the
  * throughput harness (bench/throughput.c): one copy of the clock, the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Strict number parsing for the ensol command (src/cli/main.c and
  * src/cli/bench.c). Each parser returns NULL on success or the reason the

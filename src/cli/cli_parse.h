@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Strict number parsing shared by the ensol command's subcommands (run in
  * main.c, bench in bench.c). Each parser returns NULL on success or the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The progress line of ensol run and merge, the formatting of rates,
  * durations and sizes in messages, and the command line recorded in the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * What the ensol command prints while it works and records after: the
  * progress line of run and merge, rates, durations and sizes as the

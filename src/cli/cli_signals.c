@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli_signals.h"

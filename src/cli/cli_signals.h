@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* SIGINT and SIGTERM for the ensol command: the handler only records the
  * signal; long operations poll it and stop cleanly. */
 #ifndef ENSOL_CLI_SIGNALS_H

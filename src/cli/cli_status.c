@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The exit statuses of the ensol command (cli_status.h): one mapping from
  * a library status, used by run, bench, merge and info.

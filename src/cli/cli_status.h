@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The exit statuses of the ensol command and the one rule that maps a
  * library status to them, shared by every subcommand.

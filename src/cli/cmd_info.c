@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol info and ensol version: what this build is and knows (the
  * version, the backends and their devices, MPI, the models).
@@ -7,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_build_info.h" /* ENSOL_GIT_DESCRIBE, generated at build time */
 #include "cli_status.h"
 #include "ensol/ensol.h"
 #include "options.h"
@@ -19,6 +22,15 @@ static int parse_help_only(const cli_command *cmd, int argc, char **argv)
     cli_arg args[1];
     int nargs, first_operand;
     return cli_parse(cmd, argc - 1, argv + 1, args, &nargs, &first_operand);
+}
+
+/* "ensol 0.2.0", with the commit of a build from a git checkout. */
+static void print_version(void)
+{
+    if (ENSOL_GIT_DESCRIBE[0])
+        printf("ensol %s (git %s)\n", ens_version(), ENSOL_GIT_DESCRIBE);
+    else
+        printf("ensol %s\n", ens_version());
 }
 
 static void print_backends(void)
@@ -51,7 +63,8 @@ int cmd_info(int argc, char **argv)
     int status = parse_help_only(&info, argc, argv);
     if (status != CLI_GO_ON)
         return status;
-    printf("ensol %s\n\n", ens_version());
+    print_version();
+    printf("\n");
     print_backends();
 #ifdef ENSOL_HAVE_MPI
     printf("\nMPI: built in; ranks write %s\n",
@@ -76,6 +89,6 @@ int cmd_version(int argc, char **argv)
     int status = parse_help_only(&version, argc, argv);
     if (status != CLI_GO_ON)
         return status;
-    printf("ensol %s\n", ens_version());
+    print_version();
     return cli_finish_stdout(CLI_EXIT_OK);
 }

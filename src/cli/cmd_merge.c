@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol merge: the pieces that MPI ranks write joined into the file one
  * process would have written, with a progress line and a clean stop on

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol merge: join the per-rank pieces of an MPI run into one file
  * (cmd_merge.c).

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol run: the command line applied to a configuration, the checks
  * before the run, the plan line, the run and its summary; under MPI the

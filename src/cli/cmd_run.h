@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ensol run: integrate an ensemble and write a NetCDF file (cmd_run.c).
  */

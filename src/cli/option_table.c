@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Every option of the ensol command, described once: its name, value,
  * help, default and how its value reaches an ens_config. The commands

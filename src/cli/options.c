@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The option machinery of the ensol command: from a command's list of the
  * options it takes (cli_command) come getopt_long's tables, the parsing of

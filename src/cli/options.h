@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The options of the ensol command, each described once (option_table.c),
  * and the machinery that turns a command's list of the options it takes

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Names of the run's choices, from the lists of core/choices.h. */
 #include "core/choices.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The named choices of a run, each defined by one list: integrators
  * (ENS_INTEGRATOR_LIST in kernels/ens_portable.h, which the kernels see

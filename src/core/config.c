@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Configuration setters: each checks its own value; ens_config_check
  * checks what involves several settings. */
 #include "core/config.h"

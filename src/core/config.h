@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The run configuration behind the opaque ens_config handle. */
 #ifndef ENS_CORE_CONFIG_H
 #define ENS_CORE_CONFIG_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The ensemble: each member's initial state and parameters, as pure
  * functions of (configuration, member index). */
 #include <math.h>

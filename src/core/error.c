@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Error messages and status texts of the library (see error.h). */
 #include "core/error.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Error reporting inside the library: a status plus a message (one line,
  * except a device compiler's log, which is kept whole). */
 #ifndef ENS_CORE_ERROR_H

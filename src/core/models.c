@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The host-side model registry: the built-in model files, embedded in the
  * library at build time (src/tools/modelgen.c), parsed on first use by
  * the same parser as a model file given at run time. Adding a built-in

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The model descriptor: what the host knows of a model (names, sizes,
  * parameters, units, defaults), read from its model file
  * (core/model_file.c) without a C compiler, and the registry of built-in

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* A batch's host buffers (see batch.h). */
 #include "host/batch.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * A batch's host buffers, and moving member states between them: initial
  * states and parameters in (from the configuration or the initial-state

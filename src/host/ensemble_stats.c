@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Ensemble statistics at each saved time (see ensemble_stats.h). */
 #include "host/ensemble_stats.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Ensemble statistics at each saved time: moments (count, mean, M2, min,
  * max) of each variable over the members that are ok, merged batch by

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * What needs the initial-state file before a run: checking it as part of
  * ens_config_validate (it sets the member count and the start time) and

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Each member's outcome: fixed-step members checked at every save (not
  * finite, or beyond the blow-up bound: failed, kept at their last good

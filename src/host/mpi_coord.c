@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* MPI coordination of a run (see mpi_coord.h). */
 #include "host/mpi_coord.h"
 

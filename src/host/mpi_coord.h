@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * MPI coordination of a run: which rank this process is, ranks that go on
  * or stop together, and the reductions across ranks (ensemble statistics,

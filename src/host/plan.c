@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Planning a run (see plan.h). */
 #include "host/plan.h"
 

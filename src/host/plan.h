@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Planning a run: the backend (explicit or `auto`), the memory budget and
  * the batch size that fits it, this rank's share of the members, the

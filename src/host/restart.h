@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Restart files: every member's final state, exact, in double, and for
  * DOPRI5 each member's step state, so that a run continued from the file

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * ens_run: a run into its NetCDF file (or, under MPI, one file shared by
  * the ranks or one piece per rank) and its restart file. Describes the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The run loop (see run_loop.h). */
 #include "host/run_loop.h"
 

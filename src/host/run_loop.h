@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The run loop: batch by batch, interval by interval, drive the backend,
  * check and save the members, reduce the statistics, hand each finished

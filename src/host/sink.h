@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * A batch's results on their way out (a slab), and where they go (a sink:
  * the NetCDF file, the caller's memory or the caller's callback).

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Runs into the caller's memory or the caller's callback instead of a file
  * (ens_run_to_memory, ens_run_to_memory_ex, ens_run_to_callback): their

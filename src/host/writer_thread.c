@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The writer thread (see writer_thread.h). */
 #include "host/writer_thread.h"
 

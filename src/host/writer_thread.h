@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The writer thread: the sink writes batch k while batch k+1 computes. One
  * slab is in flight at a time; the first failure is kept and returned by

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The rules the NetCDF files share; see nc_common.h. Also the writer's
  * public chunk rules, which the merge follows to lay out a merged file as
  * one process would write it. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * What the NetCDF writer, reader and merge share: a NetCDF status turned
  * into an ens_status with the failing step named, the chunk-cache rule,

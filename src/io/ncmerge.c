@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Joining ensemble pieces into one file (see ncmerge.h): the order of the
  * work and the copy of the data.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Joins the pieces of an ensemble (the files MPI ranks write when they do
  * not share one, see ens_nc_spec.piece_members) into one file with the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The merge's check of its pieces, before anything is written (see
  * ncmerge.h): each is a complete piece of an ensemble, together they cover

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The merge's definition of the merged file: piece 0's dimensions (the
  * member dimension at the ensemble's length), its variables with their

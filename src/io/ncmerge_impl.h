@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Inside the merge of ensemble pieces (ncmerge.h): the state of one merge,
  * shared by the check of the pieces (ncmerge_check.c), the definition of

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Reading initial states from an ensol output file (restart); see ncreader.h:
  * the check of its layout, and the reading of members' states, parameters
  * and step state. */

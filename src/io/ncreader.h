@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Initial states from an ensol output file (restart): the state of every
  * member at one saved time, and the parameters the file records (per-member

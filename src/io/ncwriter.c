@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The NetCDF writer's life of a file (see ncwriter.h): creating
  * PATH.partial, writing batches of members, the ensemble statistics, the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * NetCDF-4 writer for ensemble output (CF-1.8). Writes PATH.partial and
  * renames it to PATH only when the run succeeded; on failure the partial

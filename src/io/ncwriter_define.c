@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The writer's definition of a file (see ncwriter.h for the layout): the
  * spec's check, the dimensions, the variables with their chunking,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * Inside the NetCDF writer: the open file's state, shared by its
  * definition (ncwriter_define.c: dimensions, variables, attributes and the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* One output file per MPI rank: the pieces' names, and joining them. */
 #include <stdio.h>
 #include <string.h>
