@@ -146,16 +146,18 @@ if case == "signal":
     print(f"ok: rank 1 stopped, both ranks stopped at t={last}; complete {complete}, "
           f"partial {partial}")
 elif case == "open":
-    os.mkdir(os.path.join(workdir, "run.rank0001.nc.partial"))
+    # Rank 1's piece is a link into a directory that does not exist: its
+    # partial file, made next to the link's target, cannot be created.
+    os.symlink("missing/piece.nc", os.path.join(workdir, "run.rank0001.nc"))
     r = subprocess.run([mpirun, "--oversubscribe", "--allow-run-as-root", "-n", "3",
                         ensol, "run", "--members", "3000", "--steps", "100", "--threads", "1",
                         "--file-per-rank", "-o", out], env=env, capture_output=True, text=True,
                        timeout=LIMIT)
     if r.returncode == 0:
         fail("a run whose rank 1 cannot write exited 0")
-    if "MPI rank 1" not in r.stderr or "run.rank0001.nc.partial" not in r.stderr:
+    if "MPI rank 1" not in r.stderr or "missing/piece.nc.partial" not in r.stderr:
         fail(f"rank 0 does not name rank 1 and its file:\n{r.stderr}")
-    left = sorted(set(os.listdir(workdir)) - {"run.rank0001.nc.partial"})
+    left = sorted(set(os.listdir(workdir)) - {"run.rank0001.nc"})
     if left:
         fail(f"files left behind: {left}")
     print("ok: rank 1 could not open its piece; every rank stopped, no file left")

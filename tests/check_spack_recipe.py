@@ -90,8 +90,10 @@ def main():
         if name not in options and not name.startswith("CMAKE_"):
             errors.append(f"cmake_args sets {name}, which the build does not have")
     # Every backend and dependency choice of the build is a variant; the
-    # build-only and parallel-NetCDF choices (AUTO under +mpi) are not.
-    not_variants = {"ENSOL_BUILD_TESTS", "ENSOL_BUILD_BENCH", "ENSOL_PARALLEL_NETCDF"}
+    # build-only, developer (fuzzing) and parallel-NetCDF choices (AUTO
+    # under +mpi) are not.
+    not_variants = {"ENSOL_BUILD_TESTS", "ENSOL_BUILD_BENCH", "ENSOL_FUZZ",
+                    "ENSOL_PARALLEL_NETCDF"}
     for option in sorted(options - not_variants - set(from_variant.values())):
         errors.append(f"the CMake option {option} has no variant")
     for variant in ("cuda", "opencl", "mpi", "cuda_arch"):

@@ -601,14 +601,15 @@ TEST(dopri5, ApiRejectsBadSettings)
     // Settings checked against the model and precision at validation.
     const double two[2] = {1e-6, 1e-6};
     ENS_OK_OR_FAIL(c, ens_config_set_rtol_vector(c, two, 2));
-    rejected(ens_config_validate(c), "rtol has 2 values");
+    rejected(ens_config_validate(c), "rtol: 2 values");
     ENS_OK_OR_FAIL(c, ens_config_set_tolerances(c, 1e-8, 1e-9));
     ENS_OK_OR_FAIL(c, ens_config_validate(c));
     ENS_OK_OR_FAIL(c, ens_config_set_precision(c, "float"));
     rejected(ens_config_validate(c), "float");
-    // Fixed-step integrators ignore dopri5's settings.
+    // dopri5's settings given to a fixed-step integrator are a mistake.
+    ENS_OK_OR_FAIL(c, ens_config_set_precision(c, "double"));
     ENS_OK_OR_FAIL(c, ens_config_set_integrator(c, "rk4"));
-    ENS_OK_OR_FAIL(c, ens_config_validate(c));
+    rejected(ens_config_validate(c), "only the adaptive integrator dopri5");
 }
 
 #ifdef ENSOL_CLI_PATH
@@ -626,7 +627,7 @@ TEST(dopri5, CliRejectsBadTolerancesAndLimits)
         {"--rtol nan", "--rtol nan"},
         {"--rtol 1e-6,x,1e-6", "'x'"},
         {"--atol -1", "--atol -1"},
-        {"--atol 1e-9,1e-9", "atol has 2 values"},
+        {"--atol 1e-9,1e-9", "--atol 1e-9,1e-9: 2 values"},
         {"--dt-min -0.1", "--dt-min -0.1"},
         {"--dt-min 0.1 --dt-max 0.01", "--dt-max 0.01"},
         {"--max-steps -5", "--max-steps -5"},

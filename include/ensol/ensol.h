@@ -21,6 +21,7 @@
 #ifndef ENSOL_ENSOL_H
 #define ENSOL_ENSOL_H
 
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -200,11 +201,26 @@ ens_status ens_config_set_restart_path(ens_config *cfg, const char *path);
  * the pieces with ens_merge_files or `ensol merge`. It is what ranks do
  * regardless when the library has no parallel NetCDF (ens_has_parallel_io). */
 ens_status ens_config_set_file_per_rank(ens_config *cfg, int per_rank);
+/* 1: ens_run writes its file even when its uncompressed size exceeds the
+ * free space of the file system (by default such a run is refused with
+ * ENS_ERR_INVALID_ARGUMENT before it starts). */
+ens_status ens_config_set_force(ens_config *cfg, int force);
 /* Whether this library writes one file from many MPI ranks (1), or one
  * file per rank (0; and 0 without MPI). */
 int ens_has_parallel_io(void);
 /* The name of rank `rank`'s piece of PATH (see ens_config_set_file_per_rank). */
 ens_status ens_piece_path(const char *path, int rank, char *out, size_t out_size);
+/* Whether ensol may write PATH: ENS_OK when it names no file or (through
+ * symbolic links) a regular one; else ENS_ERR_INVALID_ARGUMENT with the
+ * reason ("is a FIFO, not a regular file") in why. */
+ens_status ens_check_output_path(const char *path, char *why, size_t why_size);
+/* Write a file as ensol writes its output files: `write` (returning 0 on
+ * success) fills a partial file created exclusively next to PATH (or next
+ * to its target when PATH is a symbolic link), renamed over it when
+ * complete; a PATH that is not a regular file is refused. On failure
+ * nothing is left and why says what failed. */
+ens_status ens_write_file(const char *path, int (*write)(FILE *f, void *user), void *user,
+                          char *why, size_t why_size);
 /* Called while ens_merge_files copies, with the fraction of the data done;
  * return non-zero to stop it (ENS_ERR_INTERRUPTED, no output left). */
 typedef int (*ens_merge_progress_fn)(double fraction, void *user);

@@ -239,56 +239,45 @@ int write_csv(const report *rep, FILE *f)
     return 0;
 }
 
-/* "path.partial" (the caller frees), or NULL when out of memory. */
-static char *partial_path(const char *path)
+typedef struct results_file {
+    const report *rep;
+    int (*writer)(const report *, FILE *);
+} results_file;
+
+static int write_results_to(FILE *f, void *user)
 {
-    size_t len = strlen(path) + 16;
-    char *tmp = malloc(len);
-    if (tmp)
-        snprintf(tmp, len, "%s.partial", path);
-    return tmp;
+    const results_file *r = user;
+    return r->writer(r->rep, f);
 }
 
-/* Writes to path via path.partial, renamed when complete. */
+/* Written as every ensol output (ens_write_file); returns the exit status. */
 int write_results(const char *path, const report *rep, int (*writer)(const report *, FILE *))
 {
-    char *tmp = partial_path(path);
-    if (!tmp)
-        return CLI_EXIT_FAILURE;
-    FILE *f = fopen(tmp, "w");
-    int ok = f != NULL;
-    if (ok) {
-        writer(rep, f);
-        ok = !ferror(f);
-        ok = (fclose(f) == 0) && ok;
-    }
-    if (ok)
-        ok = rename(tmp, path) == 0;
-    if (!ok) {
-        fprintf(stderr, "ensol: cannot write %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+    results_file r = {rep, writer};
+    char why[512];
+    if (ens_write_file(path, write_results_to, &r, why, sizeof why) == ENS_OK)
+        return CLI_EXIT_OK;
+    fprintf(stderr, "ensol: cannot write %s: %s\n", path, why);
+    return CLI_EXIT_FAILURE;
 }
 
-/* Fails early, before any run, when a results file cannot be created. */
+/* Fails early, before any run, when a results file cannot be written: not
+ * a regular file (exit 2), or in a directory this process cannot write. */
 int check_writable(const char *opt, const char *path)
 {
     if (!path)
         return CLI_EXIT_OK;
-    char *tmp = partial_path(path);
-    if (!tmp)
-        return CLI_EXIT_FAILURE;
-    FILE *f = fopen(tmp, "w");
-    int err = errno;
-    if (f) {
-        fclose(f);
-        unlink(tmp);
+    char why[256];
+    if (ens_check_output_path(path, why, sizeof why) != ENS_OK) {
+        fprintf(stderr, "ensol: --%s %s: %s\n", opt, path, why);
+        return CLI_EXIT_USAGE;
     }
-    free(tmp);
-    if (!f) {
-        fprintf(stderr, "ensol: --%s %s: cannot write: %s\n", opt, path, strerror(err));
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1,
+             slash ? path : ".");
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "ensol: --%s %s: cannot write: %s\n", opt, path, strerror(errno));
         return CLI_EXIT_FAILURE;
     }
     return CLI_EXIT_OK;

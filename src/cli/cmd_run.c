@@ -36,6 +36,7 @@ typedef struct run_plan {
     const char *output;
     int adaptive;         /* --integrator dopri5 */
     int file_per_rank;    /* --file-per-rank */
+    const char *restart;  /* --restart-out; NULL without */
 } run_plan;
 
 /* MPI ranks of this run; 1 without MPI (set by cmd_run_with_mpi). */
@@ -71,6 +72,7 @@ static void plan_defaults(run_plan *p)
     p->output = cli_option_by_id(OPT_OUTPUT)->def;
     p->adaptive = 0;
     p->file_per_rank = 0;
+    p->restart = NULL;
 }
 
 static void plan_note(run_plan *p, const cli_option *o, const char *arg)
@@ -82,21 +84,92 @@ static void plan_note(run_plan *p, const cli_option *o, const char *arg)
     case OPT_INTEGRATOR: p->adaptive = strcmp(arg, "dopri5") == 0; break;
     case OPT_OUTPUT: p->output = arg; break;
     case OPT_FILE_PER_RANK: p->file_per_rank = 1; break;
+    case OPT_RESTART_OUT: p->restart = arg; break;
     default: break;
     }
 }
 
-/* Prints the configuration's last error alone; returns the exit status. */
+/* The options of this command line, for messages about settings. */
+static const cli_arg *given_args;
+static int given_nargs;
+
+/* The option given for a library setting ("save_every": --save-every),
+ * and its value as typed; NULL when the command line has none. */
+static const cli_arg *given_for(const char *setting, size_t len)
+{
+    char name[64];
+    if (len == 0 || len >= sizeof name)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        name[i] = setting[i] == '_' ? '-' : setting[i];
+    name[len] = '\0';
+    const cli_arg *found = NULL;
+    for (int i = 0; i < given_nargs; i++)
+        if (strcmp(given_args[i].opt->name, name) == 0 && given_args[i].value)
+            found = &given_args[i];
+    return found;
+}
+
+/* Prints the configuration's last error; one about a setting the user
+ * gave as an option ("save_every = 100: reason", "base_state: reason")
+ * names the option and its value as typed: "--save-every 100: reason".
+ * Returns the exit status. */
 static int config_failure(const ens_config *cfg, ens_status st)
 {
-    fprintf(stderr, "ensol: %s\n", cli_config_error(cfg, st));
+    const char *msg = cli_config_error(cfg, st);
+    const size_t name = strspn(msg, "abcdefghijklmnopqrstuvwxyz_");
+    const char *reason = strstr(msg, ": ");
+    const cli_arg *a = NULL;
+    if (reason && (msg[name] == ':' || strncmp(msg + name, " = ", 3) == 0) &&
+        !memchr(msg, ':', (size_t)(reason - msg)))
+        a = given_for(msg, name);
+    if (a)
+        return cli_option_error(a->opt, a->value, reason + 2, cli_exit_status(st));
+    fprintf(stderr, "ensol: %s\n", msg);
     return cli_exit_status(st);
+}
+
+/* The output files, before any work: regular files or none yet (that
+ * they are not one file is the library's check). */
+static int check_output_options(const run_plan *plan)
+{
+    char why[256];
+    if (ens_check_output_path(plan->output, why, sizeof why) != ENS_OK) {
+        fprintf(stderr, "ensol: --output %s: %s\n", plan->output, why);
+        return CLI_EXIT_USAGE;
+    }
+    if (plan->restart && ens_check_output_path(plan->restart, why, sizeof why) != ENS_OK) {
+        fprintf(stderr, "ensol: --restart-out %s: %s\n", plan->restart, why);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* A parameter both swept and drawn at random: the library keeps the last
+ * setting, which the user cannot have meant. Returns the exit status. */
+static int check_param_variation(const cli_arg *args, int nargs)
+{
+    for (int i = 0; i < nargs; i++)
+        for (int j = 0; j < i; j++) {
+            const cli_option_id a = args[j].opt->id, b = args[i].opt->id;
+            if (!((a == OPT_SWEEP && b == OPT_RANDOM) || (a == OPT_RANDOM && b == OPT_SWEEP)))
+                continue;
+            const size_t n = strcspn(args[i].value, "=");
+            if (strcspn(args[j].value, "=") == n && strncmp(args[i].value, args[j].value, n) == 0)
+                return cli_option_error(args[i].opt, args[i].value,
+                                        "that parameter is varied already by --sweep or "
+                                        "--random; give it one of them",
+                                        CLI_EXIT_USAGE);
+        }
+    return CLI_EXIT_OK;
 }
 
 /* Applies the settings by priority, then validates the whole. Returns
  * CLI_EXIT_OK or the exit status after printing the error. */
 static int apply_settings(ens_config *cfg, const cli_arg *args, int nargs, run_plan *plan)
 {
+    if (check_param_variation(args, nargs) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
     ens_status st = ens_config_set_output_path(cfg, plan->output);
     if (st != ENS_OK)
         return config_failure(cfg, st);
@@ -116,6 +189,9 @@ static int apply_settings(ens_config *cfg, const cli_arg *args, int nargs, run_p
             plan_note(plan, o, arg);
         }
     }
+    const int status = check_output_options(plan);
+    if (status != CLI_EXIT_OK)
+        return status;
     st = ens_config_validate(cfg);
     return st == ENS_OK ? CLI_EXIT_OK : config_failure(cfg, st);
 }
@@ -136,14 +212,9 @@ static char *directory_of(const char *path)
 static int preflight(const run_plan *plan)
 {
     char detail[256] = "";
-    struct stat sb;
     if (strcmp(plan->backend, "auto") != 0 &&
         ens_backend_probe(plan->backend, detail, sizeof detail) != ENS_OK) {
         fprintf(stderr, "ensol: --backend %s: %s\n", plan->backend, detail);
-        return CLI_EXIT_FAILURE;
-    }
-    if (stat(plan->output, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "ensol: --output %s: is a directory\n", plan->output);
         return CLI_EXIT_FAILURE;
     }
     char *dir = directory_of(plan->output);
@@ -293,6 +364,8 @@ static int configure_and_run(const cli_arg *args, int nargs, int quiet, const ch
         return CLI_EXIT_FAILURE;
     }
     plan_defaults(&plan);
+    given_args = args;
+    given_nargs = nargs;
     int status = apply_settings(cfg, args, nargs, &plan);
     if (status == CLI_EXIT_OK)
         status = preflight(&plan);
@@ -340,10 +413,10 @@ static const cli_use run_uses[] = {
     CLI_HEADING("Output"),
     {.id = OPT_OUTPUT}, {.id = OPT_OUTPUT_MODE}, {.id = OPT_OUTPUT_TYPE},
     {.id = OPT_RESTART_OUT}, {.id = OPT_DEFLATE}, {.id = OPT_QUANTIZE},
-    {.id = OPT_FILE_PER_RANK}, {.id = OPT_QUIET}, {.id = OPT_HELP},
+    {.id = OPT_FILE_PER_RANK}, {.id = OPT_FORCE}, {.id = OPT_QUIET}, {.id = OPT_HELP},
 };
 
-static const cli_command run_command = {
+const cli_command cmd_run_command = {
     .name = "run",
     .usage = "ensol run [options]",
     .intro = "Integrate an ensemble of ODE trajectories and write it to a NetCDF file\n"
@@ -362,7 +435,7 @@ int cmd_run(int argc, char **argv)
     int nargs = 0, first_operand, status = CLI_EXIT_FAILURE;
     if (!history || !args)
         cli_out_of_memory();
-    else if ((status = cli_parse(&run_command, argc - 1, argv + 1, args, &nargs,
+    else if ((status = cli_parse(&cmd_run_command, argc - 1, argv + 1, args, &nargs,
                                  &first_operand)) == CLI_GO_ON) {
         int quiet = 0;
         for (int i = 0; i < nargs; i++)

@@ -6,6 +6,10 @@
 #ifndef ENSOL_CLI_CMD_RUN_H
 #define ENSOL_CLI_CMD_RUN_H
 
+/* The options `ensol run` takes, for its parser and --help. */
+struct cli_command;
+extern const struct cli_command cmd_run_command;
+
 /* argv[1] is "run". Returns the exit status (cli_status.h). */
 int cmd_run(int argc, char **argv);
 

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bench.h"
 #include "cli_status.h"
@@ -51,15 +50,19 @@ static void print_usage(FILE *f)
 /* OpenMP threads that spin between parallel regions take the core the
  * writer thread needs: on 2 cores a run writing trajectories took 3.3x the
  * longer of its integration and its writing, and 1.26x with passive waiting
- * (bench/README.md). The OpenMP runtime reads the policy when it loads, so
- * the command sets it and starts itself again, unless the user chose one. */
-static void prefer_passive_openmp_threads(char **argv)
+ * (bench/README.md). The OpenMP runtime reads the policy when it loads, in
+ * its library constructor; the program's preinit functions run before any
+ * library's constructor, so the policy is set there, unless the user chose
+ * one. (Setting it in main and starting again through /proc/self/exe broke
+ * valgrind and any tool that runs the program under its own loader.) */
+static void prefer_passive_openmp_threads(int argc, char **argv, char **envp)
 {
-    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "PASSIVE", 0) != 0)
-        return;
-    execv("/proc/self/exe", argv);
-    /* Without /proc the run goes on with the default policy. */
+    (void)argc, (void)argv, (void)envp;
+    if (!getenv("OMP_WAIT_POLICY"))
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
 }
+__attribute__((section(".preinit_array"), used)) static void (*const set_openmp_policy)(
+    int, char **, char **) = prefer_passive_openmp_threads;
 
 #ifdef ENSOL_HAVE_MPI
 /* Whether an MPI launcher (mpirun, mpiexec, srun, PBS's mpiexec) started
@@ -82,7 +85,6 @@ static int launched_by_mpi(void)
 
 int main(int argc, char **argv)
 {
-    prefer_passive_openmp_threads(argv);
     const char *cmd = argc > 1 ? argv[1] : "help";
     if (is_any(cmd, "help", "--help") || strcmp(cmd, "-h") == 0) {
         print_usage(stdout);

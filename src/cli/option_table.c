@@ -129,6 +129,15 @@ static const char *apply_file_per_rank(ens_config *cfg, const cli_option *o, con
     return NULL;
 }
 
+static const char *apply_force(ens_config *cfg, const cli_option *o, const char *arg,
+                               ens_status *st)
+{
+    (void)o;
+    (void)arg;
+    *st = ens_config_set_force(cfg, 1);
+    return NULL;
+}
+
 static const char *apply_seed(ens_config *cfg, const cli_option *o, const char *arg,
                               ens_status *st)
 {
@@ -257,7 +266,7 @@ static const char *apply_list(ens_config *cfg, const cli_option *o, const char *
         why = parse_real(field, &values[i]);
         if (why)
             why = field_error("value", field, why);
-        field = comma + 1;
+        field = comma ? comma + 1 : NULL; /* the last field has no comma */
     }
     if (!why)
         *st = o->set_list(cfg, values, (int)n);
@@ -409,6 +418,10 @@ static const cli_option options[] = {
              "instead of all writing FILE; the default when\n"
              "NetCDF has no parallel I/O",
      .apply = apply_file_per_rank},
+    {.id = OPT_FORCE, .name = "force",
+     .help = "write the output even when it is larger than\n"
+             "the free space of its file system",
+     .apply = apply_force},
 
     /* ensol bench's own: the command stores their values itself */
     {.id = OPT_TMPDIR, .name = "tmpdir", .metavar = "DIR", .def = "$TMPDIR or /tmp",

@@ -89,7 +89,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_arg *args, int 
     char shortopts[2 * MAX_USES + 3];
     build_getopt_tables(cmd, longopts, shortopts);
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 starts afresh, forgetting a previous argv's state */
     *nargs = 0;
     for (int c; (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1;) {
         if (c == '?' || c == ':')
@@ -97,6 +97,12 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_arg *args, int 
         if (c == OPT_HELP) {
             cli_print_help(cmd);
             return cli_finish_stdout(CLI_EXIT_OK);
+        }
+        /* Flags grouped in one argument (-qqq) give more options than
+         * arguments: args[] holds argc. */
+        if (*nargs >= argc) {
+            fprintf(stderr, "ensol: %s: too many options\n", argv[optind - 1]);
+            return CLI_EXIT_USAGE;
         }
         const cli_use *use = use_of(cmd, c);
         args[(*nargs)++] = (cli_arg){cli_option_by_id(use->id), use, optarg};

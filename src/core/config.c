@@ -412,7 +412,7 @@ static ens_status validate_adaptive(ens_config *cfg)
     for (int i = 0; i < 2; i++)
         if (tol[i].values && tol[i].len != 1 && tol[i].len != cfg->nvars)
             return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                            "%s has %d values but model %s has %d variables", tol[i].name,
+                            "%s: %d values, but model %s has %d variables", tol[i].name,
                             tol[i].len, cfg->model->name, cfg->nvars);
     /* Below a few units of roundoff no step can meet the tolerance: every
      * member would shrink its step to nothing. */
@@ -627,6 +627,13 @@ ens_status ens_config_set_initial_file(ens_config *cfg, const char *path, long l
     return set_string(cfg, &cfg->init_path, path, "the initial-state path");
 }
 
+ens_status ens_config_set_force(ens_config *cfg, int force)
+{
+    ENS_BEGIN(cfg);
+    cfg->force = force != 0;
+    return ENS_OK;
+}
+
 ens_status ens_config_set_file_per_rank(ens_config *cfg, int per_rank)
 {
     ENS_BEGIN(cfg);
@@ -702,6 +709,35 @@ double ens_config_time_at(const ens_config *cfg, long long t)
     return cfg->init_time + (double)(step < cfg->steps ? step : cfg->steps) * cfg->dt;
 }
 
+/* Quantizing keeps at most the bits the type on disk has. */
+static ens_status check_output_type(ens_config *cfg)
+{
+    const int type = cfg->output_type >= 0 ? cfg->output_type : cfg->precision;
+    if (type != ENS_PRECISION_ID_DOUBLE && cfg->quantize_bits > 23)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "quantize = %d: float output keeps at most 23 significant bits (52 "
+                        "when the output type is double)",
+                        cfg->quantize_bits);
+    return ENS_OK;
+}
+
+/* The adaptive integrator's settings mean nothing to the fixed-step ones:
+ * given with them they are a mistake, not to be ignored. */
+static ens_status check_fixed_step_settings(ens_config *cfg)
+{
+    const char *integrator = ens_choice_name(ENS_CHOICE_INTEGRATOR, cfg->integrator);
+    const char *setting = cfg->rtol      ? "rtol"
+                          : cfg->atol    ? "atol"
+                          : cfg->dt_min  ? "dt_min"
+                          : cfg->dt_max  ? "dt_max"
+                                         : NULL;
+    if (!setting)
+        return ENS_OK;
+    return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                    "%s: only the adaptive integrator dopri5 uses it, not %s", setting,
+                    integrator);
+}
+
 ens_status ens_config_check(ens_config *cfg)
 {
     ENS_BEGIN(cfg);
@@ -721,11 +757,11 @@ ens_status ens_config_check(ens_config *cfg)
     }
     if (cfg->output_mode != ENS_OUTPUT_ID_FINAL && cfg->save_every > cfg->steps)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "save_every = %lld is larger than steps = %lld", cfg->save_every,
+                        "save_every = %lld: larger than the %lld steps", cfg->save_every,
                         cfg->steps);
     if (cfg->base_len != 1 && cfg->base_len != cfg->nvars)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
-                        "base state has %d values but model %s has %d variables",
+                        "base_state: %d values, but model %s has %d variables",
                         cfg->base_len, cfg->model->name, cfg->nvars);
     /* Counters of member-steps and output values must fit in 63 bits. */
     const double member_steps = (double)members * (double)cfg->steps;
@@ -741,7 +777,8 @@ ens_status ens_config_check(ens_config *cfg)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "output of %lld members x %lld times x %d variables is too large",
                         members, ens_config_ntimes(cfg), cfg->nvars);
+    ENS_CHECK(check_output_type(cfg));
     if (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5)
         return validate_adaptive(cfg);
-    return ENS_OK;
+    return check_fixed_step_settings(cfg);
 }

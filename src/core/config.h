@@ -65,6 +65,7 @@ struct ens_config {
     double init_time;            /* model time of those states (set by validate) */
     char *restart_path;          /* final states written here, or NULL */
     int file_per_rank;           /* under MPI: one piece per rank, not one shared file */
+    int force;                   /* write even an output larger than the free space */
 
     ens_progress_fn progress;
     void *progress_user;

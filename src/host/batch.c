@@ -3,6 +3,7 @@
 /* A batch's host buffers (see batch.h). */
 #include "host/batch.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,14 +134,31 @@ static void fill_member(const ens_config *cfg, const ens_plan *plan, ens_batch_b
     }
 }
 
+/* An initial state from a file must be finite: a NaN member would start
+ * from garbage or be taken for a failure of the run. */
+static ens_status check_file_states(ens_config *cfg, const double *states, const ens_slab *slab)
+{
+    const size_t n = (size_t)slab->count;
+    for (size_t v = 0; v < (size_t)cfg->nvars; v++)
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(states[v * n + i]))
+                return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                                "initial-state file '%s': member %lld: state variable %zu is "
+                                "%g; initial states must be finite",
+                                cfg->init_path, slab->m0 + (long long)i, v, states[v * n + i]);
+    return ENS_OK;
+}
+
 ens_status ens_batch_fill(ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
                           ens_slab *slab)
 {
     const int nvars = cfg->nvars;
     const long long count = slab->count;
-    if (plan->source)
+    if (plan->source) {
         ENS_CHECK(ens_nc_source_read(plan->source, slab->m0, count, b->from_file,
                                      b->from_file + (size_t)count * (size_t)nvars, &cfg->error));
+        ENS_CHECK(check_file_states(cfg, b->from_file, slab));
+    }
 #pragma omp parallel if (count >= ENS_PARALLEL_MIN_MEMBERS)
     {
         double x[ENS_MAX_INLINE_VARS];

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "io/ncreader.h"
+#include "io/out_file.h"
 
 /* An initial-state file sets the member count and the start time. */
 static ens_status check_initial_file(ens_config *cfg)
@@ -32,11 +33,33 @@ static ens_status check_initial_file(ens_config *cfg)
     return ENS_OK;
 }
 
+/* The output and restart files: regular files or none yet, and not one
+ * file (both would be renamed to the same name). */
+static ens_status check_output_files(ens_config *cfg)
+{
+    if (cfg->output_path)
+        ENS_CHECK(ens_out_check(cfg->output_path, &cfg->error));
+    if (!cfg->restart_path)
+        return ENS_OK;
+    ENS_CHECK(ens_out_check(cfg->restart_path, &cfg->error));
+    char *out = cfg->output_path ? ens_out_target(cfg->output_path) : NULL;
+    char *restart = ens_out_target(cfg->restart_path);
+    const int same = out && restart && strcmp(out, restart) == 0;
+    free(out);
+    free(restart);
+    if (same)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "restart_out = %s: is the output file; name another",
+                        cfg->restart_path);
+    return ENS_OK;
+}
+
 ens_status ens_config_validate(ens_config *cfg)
 {
     if (!cfg)
         return ENS_ERR_INVALID_ARGUMENT;
     cfg->error.msg[0] = '\0';
+    ENS_CHECK(check_output_files(cfg));
     ENS_CHECK(check_initial_file(cfg));
     return ens_config_check(cfg);
 }

@@ -75,6 +75,14 @@ void ens_members_check(const ens_config *cfg, const ens_plan *plan, ens_batch_bu
     }
 }
 
+void ens_members_start(const ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
+                       ens_slab *slab, double time)
+{
+    /* A member that fails its first check keeps its initial state. */
+    memcpy(b->last_good, b->state, (size_t)slab->count * (size_t)cfg->nvars * plan->real_size);
+    ens_members_check(cfg, plan, b, slab, time);
+}
+
 ens_status ens_members_results(ens_config *cfg, const ens_plan *plan, ens_slab *slab,
                                long long steps, ens_member_tally *tally)
 {

@@ -26,6 +26,11 @@ void ens_members_reset(ens_slab *slab);
 void ens_members_check(const ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
                        ens_slab *slab, double time);
 
+/* The first check of a batch, at its start: as ens_members_check, the
+ * last good state being the initial one. */
+void ens_members_start(const ens_config *cfg, const ens_plan *plan, ens_batch_buffers *b,
+                       ens_slab *slab, double time);
+
 /* Each member's outcome into the slab and the tally: from the backend for
  * an adaptive integrator; with fixed steps, `steps` accepted steps and the
  * status set by the checks. */

@@ -149,7 +149,16 @@ static double device_bytes(const ens_config *cfg, const ens_plan *plan)
     return (double)plan->batch * per_member;
 }
 
-static void report_plan(const ens_config *cfg, const ens_plan *plan)
+double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
+{
+    const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
+                                                    : plan->real_size == sizeof(double);
+    return plan->trajectory ? (double)plan->members * (double)plan->ntimes * cfg->nvars *
+                                  (output_double ? 8.0 : 4.0)
+                            : 0.0;
+}
+
+void ens_plan_report(const ens_config *cfg, const ens_plan *plan)
 {
     if (!cfg->plan_fn)
         return;
@@ -159,8 +168,6 @@ static void report_plan(const ens_config *cfg, const ens_plan *plan)
     const double touched = (double)(plan->batch + 1000) * (double)plan->ntimes *
                            (double)cfg->nvars * 8.0;
     fixed = touched < fixed ? touched : fixed;
-    const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
-                                                    : plan->real_size == sizeof(double);
     ens_run_plan p = {
         .members = plan->members,
         .batches = (plan->end - plan->first + plan->batch - 1) / plan->batch,
@@ -168,9 +175,7 @@ static void report_plan(const ens_config *cfg, const ens_plan *plan)
         .saved_times = plan->ntimes,
         .host_bytes = fixed + per_member * (double)plan->batch,
         .device_bytes = device_bytes(cfg, plan),
-        .output_bytes = plan->trajectory ? (double)plan->members * (double)plan->ntimes *
-                                               cfg->nvars * (output_double ? 8.0 : 4.0)
-                                         : 0.0,
+        .output_bytes = ens_plan_output_bytes(cfg, plan),
     };
     snprintf(p.backend, sizeof p.backend, "%s", plan->ops->name);
     snprintf(p.device, sizeof p.device, "%s", plan->device);
@@ -302,6 +307,6 @@ ens_status ens_plan_run(ens_config *cfg, ens_plan *plan, int split)
     }
     plan->rounds = ens_ranks_max(&plan->ranks, plan->rounds);
     ens_backend_describe(&plan->backend, plan->device, sizeof plan->device);
-    report_plan(cfg, plan);
+    ens_plan_report(cfg, plan);
     return ENS_OK;
 }

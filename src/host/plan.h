@@ -52,4 +52,12 @@ const ens_param_origin *ens_plan_param_origin(const ens_plan *plan);
  * the variables, at most the writer's default. */
 size_t ens_plan_cache_limit(const ens_config *cfg);
 
+/* Bytes of the states the run's file will hold, uncompressed (0 when it
+ * holds no states). */
+double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan);
+
+/* Hand the plan to the configuration's plan callback, if any (ens_plan_run
+ * does, once it has planned). */
+void ens_plan_report(const ens_config *cfg, const ens_plan *plan);
+
 #endif

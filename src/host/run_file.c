@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "host/restart.h"
 #include "host/run_loop.h"
+#include "io/out_file.h"
 
 /* The file's description and the storage it points to. */
 typedef struct file_layout {
@@ -246,9 +248,28 @@ static ens_status netcdf_write(void *self, const ens_slab *slab, int states_doub
     return ens_nc_write_members(self, slab->m0, slab->count, &slab->members, err);
 }
 
-/* Open the run's file, run into it, close it. */
+/* Close the restart file, committed only when the run succeeded; a
+ * failure becomes the run's when it had none. */
+static ens_status close_restart(ens_config *cfg, ens_nc_writer **restart, ens_status st)
+{
+    if (!*restart)
+        return st;
+    ens_error err;
+    const ens_status rst =
+        ens_nc_close(*restart, st == ENS_OK ? ENS_NC_COMMIT : ENS_NC_DISCARD, NULL, &err);
+    *restart = NULL;
+    if (st == ENS_OK && rst != ENS_OK) {
+        st = rst;
+        cfg->error = err;
+    }
+    return st;
+}
+
+/* Open the run's file, run into it, close it: the restart file first, so
+ * that the run's file is committed only when both are complete. */
 static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
-                                ens_batch_buffers *b, ens_nc_writer *restart, ens_run_info *info)
+                                ens_batch_buffers *b, ens_nc_writer **restart,
+                                ens_run_info *info)
 {
     ens_nc_writer *writer = NULL;
     ens_status st = ens_nc_open(&f->spec, &writer, &cfg->error);
@@ -261,7 +282,8 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
         return st;
     }
     ens_sink sink = {.write = netcdf_write, .self = writer};
-    const ens_run_outputs out = {.sink = &sink, .restart = restart, .shared_file = f->shared_file};
+    const ens_run_outputs out = {.sink = &sink, .restart = *restart,
+                                 .shared_file = f->shared_file};
     ens_progress_state done;
     if (info)
         memset(info, 0, sizeof *info);
@@ -269,6 +291,8 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
     const unsigned long long bytes = ens_nc_bytes_written(writer);
     if (plan->stats)
         st = write_stats(cfg, plan, writer, st, &done, b);
+    st = close_restart(cfg, restart, st);
+    ens_ranks_agree(&plan->ranks, &cfg->error, &st);
     st = close_file(cfg, plan, writer, f->shared_file, st, &done);
     if (info) {
         info->bytes_written = bytes;
@@ -291,18 +315,41 @@ static ens_status run_with_files(ens_config *cfg, ens_plan *plan, file_layout *f
         ens_ranks_agree(&plan->ranks, &cfg->error, &st);
     }
     if (st == ENS_OK)
-        st = run_into_file(cfg, plan, f, &b, restart, info);
-    if (restart) {
-        ens_error err;
-        const ens_status rst = ens_nc_close(restart, st == ENS_OK ? ENS_NC_COMMIT : ENS_NC_DISCARD,
-                                            NULL, &err);
-        if (st == ENS_OK && rst != ENS_OK) {
-            st = rst;
-            cfg->error = err;
-        }
-    }
+        st = run_into_file(cfg, plan, f, &b, &restart, info);
+    st = close_restart(cfg, &restart, st);
     ens_batch_free(&b);
     return st;
+}
+
+/* Free bytes for an unprivileged writer on the file system of `path`'s
+ * target; -1 when unknown. */
+static double free_bytes(const char *path)
+{
+    char *target = ens_out_target(path);
+    char *slash = target ? strrchr(target, '/') : NULL;
+    if (slash)
+        slash[slash == target ? 1 : 0] = '\0'; /* its directory, "/" kept */
+    struct statvfs fs;
+    const int ok = target && statvfs(slash ? target : ".", &fs) == 0;
+    free(target);
+    return ok ? (double)fs.f_bavail * (double)fs.f_frsize : -1.0;
+}
+
+/* A run whose output cannot fit stops before it starts, unless forced:
+ * filling a disk hurts everyone on it. Compression may shrink the file,
+ * so this is for the uncompressed size only. */
+static ens_status check_free_space(ens_config *cfg, const ens_plan *plan)
+{
+    if (cfg->force || cfg->deflate_level > 0 || plan->ranks.rank != 0)
+        return ENS_OK;
+    const double need = ens_plan_output_bytes(cfg, plan);
+    const double have = free_bytes(cfg->output_path);
+    if (have < 0 || need <= have)
+        return ENS_OK;
+    return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                    "output = %s: the run would write %.3g GB, but its file system has "
+                    "%.3g GB free (force it to write anyway)",
+                    cfg->output_path, need / 1e9, have / 1e9);
 }
 
 ens_status ens_run(ens_config *cfg, ens_run_info *info)
@@ -312,11 +359,21 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     if (!cfg->output_path)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "no output path set (ens_config_set_output_path)");
+    /* The plan is reported once the run is known to fit: a refused run
+     * says only why. */
     ens_plan plan;
-    ENS_CHECK(ens_plan_run(cfg, &plan, 1));
+    const ens_plan_fn report = cfg->plan_fn;
+    cfg->plan_fn = NULL;
+    ens_status st = ens_plan_run(cfg, &plan, 1);
+    cfg->plan_fn = report;
+    ENS_CHECK(st);
     file_layout f;
     memset(&f, 0, sizeof f);
-    ens_status st;
+    st = check_free_space(cfg, &plan);
+    ens_ranks_agree(&plan.ranks, &cfg->error, &st);
+    if (st != ENS_OK)
+        goto done;
+    ens_plan_report(cfg, &plan);
     ENS_TRY(record_values(cfg, &plan, &f));
     ENS_TRY(choose_files(cfg, &plan, &f));
     describe_file(cfg, &plan, &f);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) The ensol authors */
 /* The run loop (see run_loop.h). */
+#define _POSIX_C_SOURCE 200809L
+
 #include "host/run_loop.h"
 
 #include <stdio.h>
@@ -83,7 +85,7 @@ static ens_status start_batch(run_loop *L, ens_slab *slab)
         ENS_CHECK(ens_restart_resume(cfg, plan, L->b, slab));
     ens_members_reset(slab);
     if (L->fixed_steps)
-        ens_members_check(cfg, plan, L->b, slab, cfg->init_time);
+        ens_members_start(cfg, plan, L->b, slab, cfg->init_time);
     return L->every_save ? save(L, slab, 0) : ENS_OK;
 }
 

@@ -5,9 +5,12 @@
 
 #include <string.h>
 
+#include "io/nc_common.h"
+
 static void *writer_main(void *arg)
 {
     ens_writer *w = arg;
+    ens_nc_quiet_thread(); /* the sinks write NetCDF */
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->pending && !w->quit)

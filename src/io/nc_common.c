@@ -7,8 +7,12 @@
 
 #include "io/nc_common.h"
 #include "io/ncwriter.h"
+#include "io/out_file.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +40,41 @@ ens_status ens_nc_check(ens_error *err, int nc_status, const char *fmt, ...)
     va_end(ap);
     return ens_fail(err, nc_status == NC_ENOMEM ? ENS_ERR_OUT_OF_MEMORY : ENS_ERR_IO, "%s: %s",
                     what, nc_strerror(nc_status));
+}
+
+/* ---- HDF5 under NetCDF ----------------------------------------------------- */
+
+/* HDF5's own calls, found in the HDF5 that NetCDF loaded (dlsym: linking
+ * HDF5 here could bring a second, different HDF5 into the process). Their
+ * C types as HDF5 1.10+ declares them: hid_t is int64_t, H5E_DEFAULT 0. */
+typedef int (*hdf5_dont_atexit_fn)(void);
+typedef int (*hdf5_set_auto_fn)(int64_t stack, void *func, void *client_data);
+
+static void *hdf5_call(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+/* H5dont_atexit must come before HDF5 starts, so before any NetCDF call. */
+static void library_init_once(void)
+{
+    hdf5_dont_atexit_fn dont_atexit = (hdf5_dont_atexit_fn)hdf5_call("H5dont_atexit");
+    if (dont_atexit)
+        dont_atexit();
+}
+
+void ens_nc_library_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, library_init_once);
+}
+
+void ens_nc_quiet_thread(void)
+{
+    ens_nc_library_init();
+    hdf5_set_auto_fn set_auto = (hdf5_set_auto_fn)hdf5_call("H5Eset_auto2");
+    if (set_auto)
+        set_auto(0, NULL, NULL);
 }
 
 /* ---- chunks and their cache --------------------------------------------- */
@@ -177,34 +216,20 @@ char *ens_nc_history_text(const char *stamp, const char *line, const char *older
     return h;
 }
 
-/* ---- PATH.partial -------------------------------------------------------- */
+/* ---- storage errors ------------------------------------------------------ */
 
-char *ens_nc_partial_name(const char *path)
+ens_status ens_nc_check_storage(ens_error *err, int nc_status, const char *file,
+                                const char *fmt, ...)
 {
-    size_t len = strlen(path);
-    char *partial = malloc(len + sizeof ".partial");
-    if (partial) {
-        memcpy(partial, path, len);
-        memcpy(partial + len, ".partial", sizeof ".partial");
-    }
-    return partial;
-}
-
-int ens_nc_probe_create(const char *path)
-{
-    FILE *probe = fopen(path, "wb");
-    if (!probe)
-        return errno ? errno : EIO;
-    fclose(probe);
-    return 0;
-}
-
-ens_status ens_nc_commit_partial(const char *partial, const char *path, ens_error *err)
-{
-    if (rename(partial, path) == 0)
+    if (nc_status == NC_NOERR)
         return ENS_OK;
-    ens_status st = ens_fail(err, ENS_ERR_IO, "cannot rename '%s' to '%s': %s", partial, path,
-                             strerror(errno));
-    remove(partial);
-    return st;
+    const int why = nc_status == NC_ENOMEM ? 0 : ens_out_storage_errno(file);
+    char what[ENS_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (why)
+        return ens_fail(err, ENS_ERR_IO, "%s: %s", what, strerror(why));
+    return ens_nc_check(err, nc_status, "%s", what);
 }

@@ -3,8 +3,9 @@
 /*
  * What the NetCDF writer, reader and merge share: a NetCDF status turned
  * into an ens_status with the failing step named, the chunk-cache rule,
- * whole text attributes, the "stamp: command" lines of history, and the
- * PATH.partial handling (its name, the create probe, the final rename).
+ * whole text attributes, the "stamp: command" lines of history, and
+ * storage errors that NetCDF hides. How output files are named, created
+ * and renamed is io/out_file.h.
  * The chunk shape itself is public: ens_nc_state_chunks (ncwriter.h).
  */
 #ifndef ENS_IO_NC_COMMON_H
@@ -45,16 +46,22 @@ void ens_nc_utc_stamp(char *buf, size_t size);
  * of memory. */
 char *ens_nc_history_text(const char *stamp, const char *line, const char *older);
 
-/* PATH.partial, the name a file has until it is complete; malloc'd. */
-char *ens_nc_partial_name(const char *path);
+/* Before the first NetCDF call of the process: HDF5 is told not to close
+ * its files at exit (H5dont_atexit). A file whose close failed (a full
+ * disk) stays open in HDF5, and HDF5 crashes closing it at exit; ensol
+ * removes such a file itself. Once per process; where HDF5 cannot be
+ * found, nothing. */
+void ens_nc_library_init(void);
 
-/* Create `path` empty with stdio: 0, or errno where it cannot be. HDF5
- * reports an unwritable place only as "HDF error"; errno says why
- * (permission, missing directory). */
-int ens_nc_probe_create(const char *path);
+/* HDF5 prints its error stack to stderr from every thread but the one
+ * NetCDF initialised it on; a thread that calls NetCDF calls this first,
+ * so that failures are reported only as ensol's one line. */
+void ens_nc_quiet_thread(void);
 
-/* Rename a finished `partial` to `path`; where that fails, remove it and
- * fail with ENS_ERR_IO. */
-ens_status ens_nc_commit_partial(const char *partial, const char *path, ens_error *err);
+/* As ens_nc_check, but where storage failed under NetCDF (a full disk,
+ * a quota, an I/O error: HDF5 says only "HDF error"), the reason is
+ * errno's text (ens_out_storage_errno of `file`). */
+ens_status ens_nc_check_storage(ens_error *err, int nc_status, const char *file,
+                                const char *fmt, ...) ENS_PRINTF_LIKE(4, 5);
 
 #endif

@@ -11,8 +11,11 @@
  * piece 0 and one other piece are open at a time, so thousands of pieces
  * do not run into the open-file limit.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include "io/nc_common.h"
 #include "io/ncmerge_impl.h"
+#include "io/out_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -315,20 +318,30 @@ static ens_status check_pieces(ens_merge *m, const char *const *paths)
     return ENS_OK;
 }
 
+/* The output's partial file, created exclusively next to the file the
+ * merge replaces (ens_out_create_partial). */
 static ens_status create_output(ens_merge *m)
 {
-    const int probe_errno = ens_nc_probe_create(m->partial);
-    if (probe_errno)
+    char *target = ens_out_target(m->output);
+    if (!target)
+        return ens_fail(m->err, ENS_ERR_OUT_OF_MEMORY, "merge into '%s': out of memory",
+                        m->output);
+    char *partial = NULL;
+    const int why = ens_out_create_partial(target, &partial);
+    free(target);
+    if (why)
         return ens_fail(m->err, ENS_ERR_IO, "cannot create output file '%s': %s", m->partial,
-                        strerror(probe_errno));
+                        strerror(why));
+    free(m->partial);
+    m->partial = partial;
     m->made_partial = 1;
     const int st = nc_create(m->partial, NC_NETCDF4 | NC_CLOBBER, &m->out);
     if (st == NC_NOERR)
         return ENS_OK;
     m->out = -1;
     /* Creation fails as ENS_ERR_IO whatever NetCDF says. */
-    return ens_fail(m->err, ENS_ERR_IO, "cannot create output file '%s': %s", m->partial,
-                    nc_strerror(st));
+    ens_nc_check_storage(m->err, st, m->partial, "cannot create output file '%s'", m->partial);
+    return ENS_ERR_IO;
 }
 
 static ens_status run_merge(ens_merge *m, const char *const *paths, const char *history)
@@ -338,28 +351,41 @@ static ens_status run_merge(ens_merge *m, const char *const *paths, const char *
     ENS_CHECK(ens_merge_define_output(m, history));
     ENS_CHECK(copy_data(m));
     const int st = nc_close(m->out);
+    /* A file that failed to close is left alone (see ens_nc_library_init). */
     m->out = -1;
-    if (st != NC_NOERR)
-        return ens_fail(m->err, ENS_ERR_IO, "cannot close output file '%s': %s", m->partial,
-                        nc_strerror(st));
-    return ens_nc_commit_partial(m->partial, m->output, m->err);
+    if (st != NC_NOERR) {
+        ens_nc_check_storage(m->err, st, m->partial, "cannot close output file '%s'",
+                             m->partial);
+        return ENS_ERR_IO;
+    }
+    char *target = ens_out_target(m->output);
+    if (!target)
+        return ens_fail(m->err, ENS_ERR_OUT_OF_MEMORY, "merge into '%s': out of memory",
+                        m->output);
+    const ens_status cst = ens_out_commit(m->partial, target, m->err);
+    free(target);
+    m->made_partial = cst == ENS_OK ? 0 : m->made_partial;
+    return cst;
 }
 
 ens_status ens_nc_merge(const char *output, const char *const *pieces, int npieces,
                         const char *history, ens_merge_progress_fn progress, void *user,
                         ens_error *err)
 {
-    if (!output || !output[0] || !pieces || npieces < 1)
+    if (!output || !output[0])
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                        "merge: an output file and at least one piece are needed");
+                        "the output file for the merged pieces has no name");
+    if (!pieces || npieces < 1)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "no pieces to merge into '%s'", output);
     for (int i = 0; i < npieces; i++)
         if (!pieces[i] || !pieces[i][0])
-            return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "merge: piece %d has no name", i);
+            return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "piece %d has no name", i + 1);
 
+    ens_nc_library_init();
     ens_merge m = {.output = output, .npieces = npieces, .in0 = -1, .in = -1, .out = -1,
                    .progress = progress, .progress_user = user, .err = err};
     ens_status st;
-    m.partial = ens_nc_partial_name(output);
+    m.partial = ens_out_partial_name(output);
     m.pieces = calloc((size_t)npieces, sizeof *m.pieces);
     if (!m.partial || !m.pieces) {
         st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "merge into '%s': out of memory", output);

@@ -146,10 +146,29 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
     return ENS_OK;
 }
 
+/* A stopped run's file holds fill values where members never got: marked
+ * incomplete, or a partial file that was never closed (SIGKILL). */
+static ens_status check_complete(const ens_nc_source *s, ens_error *err)
+{
+    const size_t len = strlen(s->path), suffix = strlen(".partial");
+    if (nc_inq_att(s->ncid, NC_GLOBAL, "incomplete", NULL, NULL) == NC_NOERR)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': the file is from a run that was stopped "
+                        "before its end; start from a complete file",
+                        s->path);
+    if (len >= suffix && strcmp(s->path + len - suffix, ".partial") == 0)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': a partial file, from a run that has not "
+                        "finished or was killed; start from a complete file",
+                        s->path);
+    return ENS_OK;
+}
+
 ens_status ens_nc_source_open(const char *path, long long time_index,
                               const ens_model_info *model, int nvars, ens_nc_source **out,
                               ens_nc_source_info *info, ens_error *err)
 {
+    ens_nc_library_init();
     ens_nc_source *s = calloc(1, sizeof *s);
     if (!s || !(s->path = malloc(strlen(path) + 1))) {
         free(s);
@@ -170,6 +189,7 @@ ens_status ens_nc_source_open(const char *path, long long time_index,
                         nc_strerror(opened));
     }
     ens_status st;
+    ENS_TRY(check_complete(s, err));
     ENS_TRY(check_layout(s, info, err));
     *out = s;
 done:

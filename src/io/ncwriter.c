@@ -10,8 +10,11 @@
  * ENS_ERR_OUT_OF_MEMORY) with a one-line message naming the file and
  * nc_strerror's text.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include "io/nc_common.h"
 #include "io/ncwriter_impl.h"
+#include "io/out_file.h"
 
 #include "stats/moments.h"
 
@@ -20,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <netcdf.h>
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
 #include <mpi.h>
@@ -39,20 +41,18 @@ static void writer_free(ens_nc_writer *w)
 
 /* ---- opening ---------------------------------------------------------------- */
 
-/* The writer of `spec`, not yet with a file. */
+/* The writer of `spec`, not yet with a file; its path is the file that
+ * the run replaces (through symbolic links). */
 static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *err)
 {
     ens_nc_writer *w = calloc(1, sizeof *w);
-    if (w) {
-        w->path = malloc(strlen(spec->path) + 1);
-        w->partial = ens_nc_partial_name(spec->path);
-    }
-    if (!w || !w->path || !w->partial) {
+    if (w)
+        w->path = ens_out_target(spec->path);
+    if (!w || !w->path) {
         writer_free(w);
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory",
                         spec->path);
     }
-    strcpy(w->path, spec->path);
     w->model = spec->model;
     w->vector = spec->model->var_names[0] == NULL;
     w->nvars = spec->nvars;
@@ -74,18 +74,28 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
     return ENS_OK;
 }
 
-/* Create PATH.partial. Probe with stdio first, for errno's reason; under
- * MPI rank 0 probes and tells the others, so all fail together. */
+/* Create the partial file, exclusively (ens_out_create_partial); under
+ * MPI rank 0 creates it and tells the others its name, or why it could
+ * not, so that all fail together. */
 static ens_status create_file(ens_nc_writer *w, ens_error *err)
 {
-    int probe_errno = w->rank == 0 ? ens_nc_probe_create(w->partial) : 0;
+    int why = 0;
+    if (w->rank == 0)
+        why = ens_out_create_partial(w->path, &w->partial);
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
-    if (w->parallel)
-        MPI_Bcast(&probe_errno, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (w->parallel) {
+        char name[ENS_ERROR_MAX] = "";
+        if (w->rank == 0 && !why)
+            snprintf(name, sizeof name, "%s", w->partial);
+        MPI_Bcast(&why, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Bcast(name, (int)sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
+        if (w->rank != 0 && !why && !(w->partial = strdup(name)))
+            why = ENOMEM; /* this rank then fails the collective create */
+    }
 #endif
-    if (probe_errno)
-        return ens_fail(err, ENS_ERR_IO, "cannot create output file '%s': %s", w->partial,
-                        strerror(probe_errno));
+    if (why)
+        return ens_fail(err, ENS_ERR_IO, "cannot create output file '%s.partial': %s",
+                        w->path, strerror(why));
     int st;
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
     if (w->parallel)
@@ -94,12 +104,13 @@ static ens_status create_file(ens_nc_writer *w, ens_error *err)
     else
 #endif
         st = nc_create(w->partial, NC_NETCDF4 | NC_CLOBBER, &w->ncid);
-    if (st != NC_NOERR && w->rank == 0)
-        remove(w->partial);
+    if (st == NC_NOERR)
+        return ENS_OK;
     /* Creation fails as ENS_ERR_IO whatever NetCDF says. */
-    return st == NC_NOERR ? ENS_OK
-                          : ens_fail(err, ENS_ERR_IO, "cannot create output file '%s': %s",
-                                     w->partial, nc_strerror(st));
+    ens_nc_check_storage(err, st, w->partial, "cannot create output file '%s'", w->partial);
+    if (w->rank == 0)
+        remove(w->partial);
+    return ENS_ERR_IO;
 }
 
 ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *err)
@@ -116,6 +127,7 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     ens_nc_writer *w = NULL;
     ens_status st;
     int created = 0;
+    ens_nc_library_init();
     ENS_TRY(writer_new(spec, &w, err));
     ENS_TRY(create_file(w, err));
     created = 1;
@@ -123,7 +135,10 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
     *out = w;
 done:
     if (st != ENS_OK && created) {
-        nc_abort(w->ncid); /* best effort: the file is removed anyway */
+        /* Best effort, the file is removed anyway; after a storage failure
+         * HDF5 crashes aborting it, so it is left (ens_nc_library_init). */
+        if (!w->storage_failed)
+            nc_abort(w->ncid);
         if (w->rank == 0)
             remove(w->partial);
     }
@@ -305,7 +320,7 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
         st = w->vector ? write_vector_states(w, &b, &what) : write_scalar_states(w, &b, &what);
     if (st == NC_NOERR)
         st = write_params(w, b.m0, b.n, params, &what);
-    ENS_CHECK(ens_nc_check(err, st, "cannot write %s of members %lld..%lld to '%s'", what, m0,
+    ENS_CHECK(ens_nc_check_storage(err, st, w->partial, "cannot write %s of members %lld..%lld to '%s'", what, m0,
                            m0 + count - 1, w->partial));
     if (w->write_states)
         w->bytes_written += (unsigned long long)b.n * b.TW * b.V * (w->disk_double ? 8u : 4u);
@@ -358,7 +373,7 @@ ens_status ens_nc_write_stats(ens_nc_writer *w, long long times, const ens_momen
     }
     free(values);
     free(column);
-    return ens_nc_check(err, st, "cannot write the ensemble statistics to '%s'", w->partial);
+    return ens_nc_check_storage(err, st, w->partial, "cannot write the ensemble statistics to '%s'", w->partial);
 }
 
 ens_status ens_nc_write_steps(ens_nc_writer *w, long long m0, long long count,
@@ -390,7 +405,7 @@ ens_status ens_nc_write_steps(ens_nc_writer *w, long long m0, long long count,
         st = nc_put_vara_longlong(w->ncid, w->steps_int_id, start, cnt, ints);
     free(reals);
     free(ints);
-    return ens_nc_check(err, st,
+    return ens_nc_check_storage(err, st, w->partial,
                         "cannot write the dopri5 step state of members %lld..%lld to '%s'", m0,
                         m0 + count - 1, w->partial);
 }
@@ -444,7 +459,7 @@ ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
         what = "failure_time";
         st = nc_put_vara_double(w->ncid, w->failure_id, &start, &cnt, stats->failure_time);
     }
-    return ens_nc_check(err, st, "cannot write %s of members %lld..%lld to '%s'", what, m0,
+    return ens_nc_check_storage(err, st, w->partial, "cannot write %s of members %lld..%lld to '%s'", what, m0,
                         m0 + count - 1, w->partial);
 }
 
@@ -495,13 +510,19 @@ ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
     if (!w)
         return ENS_OK;
     int marked = outcome == ENS_NC_KEEP_PARTIAL ? mark_incomplete(w, incomplete) : NC_NOERR;
-    int st = nc_close(w->ncid);
-    if (st == NC_NOERR)
-        st = marked;
+    /* A failed close leaves the file open in HDF5, which can then neither
+     * close nor abort it (both crash): it is left as it is, and removed. */
+    const int st = nc_close(w->ncid);
+    ens_status rc = ENS_OK;
     /* Closing fails as ENS_ERR_IO whatever NetCDF says. */
-    ens_status rc = st == NC_NOERR ? ENS_OK
-                                   : ens_fail(err, ENS_ERR_IO, "cannot close output file '%s': %s",
-                                              w->partial, nc_strerror(st));
+    if (st != NC_NOERR) {
+        ens_nc_check_storage(err, st, w->partial, "cannot close output file '%s'", w->partial);
+        rc = ENS_ERR_IO;
+    } else if (marked != NC_NOERR) {
+        ens_nc_check_storage(err, marked, w->partial, "cannot mark output file '%s' incomplete",
+                             w->partial);
+        rc = ENS_ERR_IO;
+    }
     int renames = 1;
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
     /* Every rank has closed before rank 0 alone renames or removes. */
@@ -513,7 +534,7 @@ ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
     if (renames && (outcome == ENS_NC_DISCARD || rc != ENS_OK))
         remove(w->partial); /* nothing under either name may look complete */
     else if (renames && outcome == ENS_NC_COMMIT)
-        rc = ens_nc_commit_partial(w->partial, w->path, err);
+        rc = ens_out_commit(w->partial, w->path, err);
     writer_free(w);
     return rc;
 }

@@ -8,6 +8,7 @@
  */
 #include "io/nc_common.h"
 #include "io/ncwriter_impl.h"
+#include "io/out_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -38,9 +39,11 @@ typedef struct file_dims {
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
 /* A definition step's NetCDF status, its failure naming what was defined. */
-static ens_status defined(const ens_nc_writer *w, ens_error *err, int st, const char *what)
+static ens_status defined(ens_nc_writer *w, ens_error *err, int st, const char *what)
 {
-    return ens_nc_check(err, st, "cannot write %s to output file '%s'", what, w->partial);
+    if (st != NC_NOERR && ens_out_storage_errno(w->partial))
+        w->storage_failed = 1;
+    return ens_nc_check_storage(err, st, w->partial, "cannot write %s to output file '%s'", what, w->partial);
 }
 #define DEFINE(call, what) ENS_CHECK(defined(w, err, (call), (what)))
 
@@ -177,6 +180,19 @@ static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const fi
         int *id = &w->state_id[v];
         DEFINE(nc_def_var(ncid, name, type, w->vector ? 3 : 2, dims, id), name);
         DEFINE(nc_def_var_chunking(ncid, *id, NC_CHUNKED, w->chunk), name);
+        /* NaN where nothing was written (members a stopped run never
+         * reached): readers mask it, as they mask missing times. A file
+         * shared by MPI ranks records the value but is not filled (see
+         * ens_nc_define_file): the attribute is written on its own. */
+        const double nan = NAN;
+        const float nanf = NAN;
+        const void *fill = s->disk_double ? (const void *)&nan : (const void *)&nanf;
+        if (w->parallel) {
+            DEFINE(nc_def_var_fill(ncid, *id, NC_NOFILL, NULL), name);
+            DEFINE(nc_put_att(ncid, *id, "_FillValue", type, 1, fill), name);
+        } else {
+            DEFINE(nc_def_var_fill(ncid, *id, NC_FILL, fill), name);
+        }
         DEFINE(put_text(ncid, *id, "long_name", or_empty(lname)), name);
         DEFINE(put_text(ncid, *id, "units", or_empty(m->units)), name);
         if (s->deflate_level > 0)
@@ -489,6 +505,13 @@ static ens_status make_collective(ens_nc_writer *w, ens_error *err)
 ens_status ens_nc_define_file(ens_nc_writer *w, const ens_nc_spec *s, ens_error *err)
 {
     file_dims d;
+    /* Parallel HDF5 writes fill values when it creates a variable, with a
+     * barrier; a rank whose write fails (a full disk) skips it and the
+     * others wait forever. Every value is written anyway, so none is
+     * filled. */
+    int old_fill;
+    if (w->parallel)
+        DEFINE(nc_set_fill(w->ncid, NC_NOFILL, &old_fill), "fill mode");
     ENS_CHECK(define_coordinates(w, s, &d, err));
     ENS_CHECK(define_states(w, s, &d, err));
     ENS_CHECK(define_stats(w, s, &d, err));

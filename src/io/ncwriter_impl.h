@@ -38,7 +38,11 @@ struct ens_nc_writer {
     unsigned long long bytes_written;
     int parallel;    /* one file of all MPI ranks (spec->parallel) */
     int rank;        /* this process's rank; 0 without MPI */
+    int storage_failed; /* a write failed for want of space or an I/O error:
+                           HDF5 then crashes aborting the file, so it is left */
 };
+
+
 
 /* Whether the spec describes a file that can be written. */
 ens_status ens_nc_check_spec(const ens_nc_spec *s, ens_error *err);

@@ -34,10 +34,7 @@ ens_status ens_merge_files(const char *output, const char *const *pieces, int np
                            char *error, size_t error_size)
 {
     ens_error err = {{0}};
-    ens_status st = !output || !*output || !pieces || npieces < 1
-                        ? ens_fail(&err, ENS_ERR_INVALID_ARGUMENT,
-                                   "merge: an output path and at least one piece are needed")
-                        : ens_nc_merge(output, pieces, npieces, history, progress, user, &err);
+    ens_status st = ens_nc_merge(output, pieces, npieces, history, progress, user, &err);
     if (error && error_size > 0)
         snprintf(error, error_size, "%s", st == ENS_OK ? "" : err.msg);
     return st;
