@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) The ensol authors
 """The shipped models against SciPy: each model's ensol run is compared
 with scipy.integrate.solve_ivp on the same initial states and parameters.
 

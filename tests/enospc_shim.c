@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * A full disk for tests that cannot mount a small tmpfs: loaded with
  * LD_PRELOAD, it lets writes to files whose name contains ".partial"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // Nothing lost and nothing wrong under faults and awkward input: output
 // paths that are not regular files, symbolic links, two runs writing one
 // file, full disks (an LD_PRELOAD shim failing writes with ENOSPC),

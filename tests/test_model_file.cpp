@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 // The model file parser (src/core/model_file.c) and generator
 // (src/core/model_source.c): what a file declares, the built-in files, and
 // bad files reported as FILE:LINE: reason.

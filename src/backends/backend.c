@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The one place that calls a backend's slots: each wrapper supplies the
  * default of an optional slot, so that callers never test one. */
 #include <stddef.h>

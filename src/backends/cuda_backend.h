@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The CUDA backend's host side, shared by its files: a device of the run
  * (cuda_gpu), how CUDA failures become messages, and the device queries
  * (cuda_devices.cu) that the backend (cuda.cu) builds on. */

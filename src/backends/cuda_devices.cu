@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The CUDA devices: which ones this build has code for, their
  * descriptions for `ensol info` and messages, and the devices a job's

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * The CUDA backend's kernels: one thread per ensemble member, its state in
  * registers (or thread-local memory for large run-time sizes) for all the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* What the CUDA backend's host side (cuda.cu) needs of its kernels
  * (cuda_kernels.cu): the table of kernels, one per build, and the sizes
  * they are compiled for. */

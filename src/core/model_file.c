@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The model file parser: declarations, one per line, and the C blocks of
  * the right-hand side, into a model descriptor (core/models.h). Needs no C
  * compiler: the host reads names, sizes and units from here. The format

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The kernel source of a model file: its right-hand side as a function of
  * the portable C subset of kernels/ (C, CUDA C and OpenCL C alike), with
  * named access to variables, parameters and sizes through macros bound to

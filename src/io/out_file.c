@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* The rules every output file follows (see out_file.h), and the public
  * calls that give them to text reports (ens_write_file). */
 #define _GNU_SOURCE /* mkstemps */

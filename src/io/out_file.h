@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * How every output file of ensol is written (run files, restart files,
  * merged files, bench reports): the final name is only ever a regular

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /* Build step: the built-in models' kernel source from their model files
  * (kernels/models/NAME.ens), through the same parser and generator as a
  * model given at run time.

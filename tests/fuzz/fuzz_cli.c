@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) The ensol authors */
 /*
  * libFuzzer target for the command line of `ensol run`: the input, split
  * at NUL bytes, is the argument list; what the parser accepts is applied
