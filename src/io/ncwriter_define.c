@@ -21,12 +21,6 @@
 #include <netcdf_par.h>
 #endif
 
-#ifndef ENSOL_VERSION
-#define ENSOL_VERSION_TEXT ens_version()
-#else
-#define ENSOL_VERSION_TEXT ENSOL_VERSION
-#endif
-
 /* Members per block when writing the member coordinate. */
 #define COORD_BLOCK 65536
 
@@ -372,7 +366,7 @@ static ens_status define_identity(ens_nc_writer *w, const ens_nc_spec *s, ens_er
     DEFINE(put_text(ncid, NC_GLOBAL, "Conventions", "CF-1.8"), GLOBALS);
     snprintf(buf, sizeof buf, "ensol %s ensemble, %lld members", s->model->name, s->members);
     DEFINE(put_text(ncid, NC_GLOBAL, "title", buf), GLOBALS);
-    snprintf(buf, sizeof buf, "ensol %s", ENSOL_VERSION_TEXT);
+    snprintf(buf, sizeof buf, "ensol %s", ens_version());
     DEFINE(put_text(ncid, NC_GLOBAL, "source", buf), GLOBALS);
 
     char *h = ens_nc_history_text(stamp, s->history && s->history[0] ? s->history : "ensol",
