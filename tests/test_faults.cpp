@@ -444,3 +444,40 @@ TEST_F(faults, ProgressCallbackStopsTheOpeningOfAHugeFile)
         << ens_config_last_error(c);
     EXPECT_TRUE(files().empty());
 }
+
+// A final-state run calls its backend for long intervals (10^4 steps of
+// 10^5 members here: seconds); the progress callback, where a signal stops
+// the run, is asked within them too, so the stop comes before the
+// interval's end.
+TEST_F(faults, ProgressCallbackIsAskedWithinALongInterval)
+{
+    // Intervals of 10^4 steps (1% of the run), each well over 0.1 s for a
+    // batch: the callback must also be asked at a step inside one.
+    Config c;
+    ENS_OK_OR_FAIL(c, ens_config_set_backend(c, "openmp"));
+    ENS_OK_OR_FAIL(c, ens_config_set_integrator(c, "rk4"));
+    ENS_OK_OR_FAIL(c, ens_config_set_members(c, 100000));
+    ENS_OK_OR_FAIL(c, ens_config_set_steps(c, 1000000));
+    ENS_OK_OR_FAIL(c, ens_config_set_output_mode(c, "final"));
+    ENS_OK_OR_FAIL(c, ens_config_set_output_path(c, (work / "long.nc").c_str()));
+    struct Seen {
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        double inside = -1; // a model time asked at that is not an interval's end
+    } seen;
+    ENS_OK_OR_FAIL(c, ens_config_set_progress(
+                          c,
+                          [](const ens_progress *p, void *user) {
+                              Seen *s = static_cast<Seen *>(user);
+                              const double interval = 10000 * 0.01;
+                              const double r = std::fmod(p->sim_time, interval);
+                              if (r > 1e-9 && interval - r > 1e-9)
+                                  s->inside = p->sim_time;
+                              return s->inside > 0 || std::chrono::steady_clock::now() - s->start >
+                                                          std::chrono::seconds(20)
+                                         ? 1
+                                         : 0;
+                          },
+                          &seen));
+    EXPECT_EQ(ens_run(c, nullptr), ENS_ERR_INTERRUPTED);
+    EXPECT_GT(seen.inside, 0.0) << "asked only where intervals ended";
+}
