@@ -561,6 +561,12 @@ TEST_F(bench, bad_options_exit_2_with_one_line)
     expect_rejected({"--threads", "-1"}, "--threads -1");
     expect_rejected({"--threads", "1,x"}, "--threads 1,x: T 'x'");
     expect_rejected({"--members", "100,x"}, "--members 100,x: N 'x'");
+    expect_rejected({"--members", "1,,2"}, "--members 1,,2: N ''");
+    expect_rejected({"--members", "1,2,"}, "--members 1,2,: N ''");
+    expect_rejected({"--threads", "1,,2"}, "--threads 1,,2: T ''");
+    expect_rejected({"--threads", "100000"}, "--threads 100000: must be from 0 (all cores) to");
+    expect_rejected({"--threads", "1,100000"}, "--threads 1,100000: T '100000'");
+    expect_rejected({"--backends", "openmp,"}, "unknown backend ''");
     expect_rejected({"--backends", "nosuch"}, "unknown backend 'nosuch'");
     expect_rejected({"--repeats", "0"}, "--repeats 0");
     expect_rejected({"--warmup", "-1"}, "--warmup -1");

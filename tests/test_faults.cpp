@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -379,4 +382,104 @@ TEST_F(faults, MergeIntoAnEmptyNameIsRefusedInOneLine)
     const Result r = run({"merge", "", "a.nc", "b.nc"});
     EXPECT_EQ(r.status, 2) << r.err;
     EXPECT_EQ(r.err, "ensol: merge: the output file for the merged pieces has no name\n");
+}
+
+// A signal while a huge ensemble's file is prepared (10^8 members: seconds
+// of member coordinate) stops the run within a second, and leaves nothing.
+TEST_F(faults, SignalWhileTheFileIsPreparedStopsWithinASecond)
+{
+    const pid_t pid = start({"run", "--members", "100000000", "--steps", "1", "--output-mode",
+                             "final", "--max-memory", "64M", "--force", "-o", "huge.nc"});
+    ASSERT_GT(pid, 0);
+    // The plan line is printed once the handlers are installed, just
+    // before the file is created.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (read_text(dir.path + "/err").find('\n') == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto sent = std::chrono::steady_clock::now();
+    kill(pid, SIGTERM);
+    const Result r = finish(pid);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
+    EXPECT_LT(seconds, 1.0) << r.err;
+    EXPECT_NE(r.err.find("terminated by SIGTERM: run stopped while its output file was "
+                         "prepared"),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(files().empty());
+}
+
+// Through the library: the progress callback is asked while the file is
+// opened (nothing done yet); stopping there leaves no file.
+TEST_F(faults, ProgressCallbackStopsTheOpeningOfAHugeFile)
+{
+    Config c;
+    ENS_OK_OR_FAIL(c, ens_config_set_members(c, 3000000));
+    ENS_OK_OR_FAIL(c, ens_config_set_steps(c, 1));
+    ENS_OK_OR_FAIL(c, ens_config_set_output_mode(c, "final"));
+    ENS_OK_OR_FAIL(c, ens_config_set_max_memory(c, 64e6));
+    ENS_OK_OR_FAIL(c, ens_config_set_output_path(c, (work / "huge.nc").c_str()));
+    struct Seen {
+        int calls = 0;
+        double fraction = -1;
+        long long done = -1;
+    } seen;
+    ENS_OK_OR_FAIL(c, ens_config_set_progress(
+                          c,
+                          [](const ens_progress *p, void *user) {
+                              Seen *s = static_cast<Seen *>(user);
+                              if (s->calls++ == 0) {
+                                  s->fraction = p->fraction;
+                                  s->done = p->members_done;
+                              }
+                              return 1;
+                          },
+                          &seen));
+    EXPECT_EQ(ens_run(c, nullptr), ENS_ERR_INTERRUPTED);
+    EXPECT_EQ(seen.calls, 1);
+    EXPECT_EQ(seen.fraction, 0.0);
+    EXPECT_EQ(seen.done, 0);
+    EXPECT_NE(std::string(ens_config_last_error(c)).find("prepared"), std::string::npos)
+        << ens_config_last_error(c);
+    EXPECT_TRUE(files().empty());
+}
+
+// A final-state run calls its backend for long intervals (10^4 steps of
+// 10^5 members here: seconds); the progress callback, where a signal stops
+// the run, is asked within them too, so the stop comes before the
+// interval's end.
+TEST_F(faults, ProgressCallbackIsAskedWithinALongInterval)
+{
+    // Intervals of 10^4 steps (1% of the run), each well over 0.1 s for a
+    // batch: the callback must also be asked at a step inside one.
+    Config c;
+    ENS_OK_OR_FAIL(c, ens_config_set_backend(c, "openmp"));
+    ENS_OK_OR_FAIL(c, ens_config_set_integrator(c, "rk4"));
+    ENS_OK_OR_FAIL(c, ens_config_set_members(c, 100000));
+    ENS_OK_OR_FAIL(c, ens_config_set_steps(c, 1000000));
+    ENS_OK_OR_FAIL(c, ens_config_set_output_mode(c, "final"));
+    ENS_OK_OR_FAIL(c, ens_config_set_output_path(c, (work / "long.nc").c_str()));
+    struct Seen {
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        double inside = -1; // a model time asked at that is not an interval's end
+    } seen;
+    ENS_OK_OR_FAIL(c, ens_config_set_progress(
+                          c,
+                          [](const ens_progress *p, void *user) {
+                              Seen *s = static_cast<Seen *>(user);
+                              const double interval = 10000 * 0.01;
+                              const double r = std::fmod(p->sim_time, interval);
+                              if (r > 1e-9 && interval - r > 1e-9)
+                                  s->inside = p->sim_time;
+                              return s->inside > 0 || std::chrono::steady_clock::now() - s->start >
+                                                          std::chrono::seconds(20)
+                                         ? 1
+                                         : 0;
+                          },
+                          &seen));
+    EXPECT_EQ(ens_run(c, nullptr), ENS_ERR_INTERRUPTED);
+    EXPECT_GT(seen.inside, 0.0) << "asked only where intervals ended";
 }

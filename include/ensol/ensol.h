@@ -235,8 +235,12 @@ ens_status ens_merge_files(const char *output, const char *const *pieces, int np
 /* Recorded in the file's `history` attribute (the CLI stores its command line). */
 ens_status ens_config_set_history(ens_config *cfg, const char *history);
 
-/* Called after each batch and save interval from the calling thread.
- * Return non-zero to stop the run (it then fails with ENS_ERR_INTERRUPTED). */
+/* Called after each batch and save interval from the calling thread, about
+ * every tenth of a second within a long interval of fixed steps on the
+ * openmp backend, and (with nothing done yet) while a huge ensemble's
+ * files are opened.
+ * Return non-zero to stop the run (it then fails with ENS_ERR_INTERRUPTED;
+ * stopped before its first batch, it leaves no file). */
 typedef struct ens_progress {
     long long members_done;   /* members whose whole run has finished */
     long long members_total;

@@ -59,6 +59,11 @@ static void openmp_destroy(void *vctx)
 
 static ens_status openmp_create(ens_backend_job *job, void **out, ens_error *err)
 {
+    if (job->device && job->device[0])
+        return ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
+                        "openmp: no device '%s': it runs on this machine's CPU, which it does "
+                        "not choose (devices are for opencl and cuda)",
+                        job->device);
     openmp_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "openmp backend: out of memory");

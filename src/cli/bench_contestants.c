@@ -102,7 +102,21 @@ int check_problem(const bench_opts *o, problem_facts *f)
         else
             fprintf(stderr, "ensol: %s\n", msg);
         status = cli_exit_status(st);
-    } else {
+    }
+    /* Each thread count as the library takes it, before any work: one out
+     * of range is bad input, not a failed row. */
+    for (int i = 0; i < o->nthreads && status == CLI_GO_ON; i++) {
+        st = ens_config_set_threads(cfg, o->threads[i]);
+        if (st != ENS_OK) {
+            const char *why = setter_reason(cli_config_error(cfg, st));
+            char num[32];
+            snprintf(num, sizeof num, "%d", o->threads[i]);
+            fprintf(stderr, "ensol: --threads %s: %s\n", o->threads_arg,
+                    o->nthreads > 1 ? field_error("T", num, why) : why);
+            status = cli_exit_status(st);
+        }
+    }
+    if (status == CLI_GO_ON) {
         f->nvars = ens_config_nvars(cfg);
         f->flops = ens_config_step_flops(cfg);
         f->real_bytes = strcmp(o->precision, "float") == 0 ? 4 : 8;

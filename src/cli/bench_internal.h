@@ -45,6 +45,7 @@ typedef struct bench_opts {
     const char *json, *csv, *tmpdir;
     /* the argument texts, for messages */
     const char *members_arg;
+    const char *threads_arg;
 } bench_opts;
 
 /* Parses argv (argv[0] is "bench") into o; the backend names are split in

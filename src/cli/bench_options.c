@@ -94,8 +94,8 @@ static const char *parse_members(const char *arg, long long *out, int *n)
             }
         }
     } else if (!why) {
-        char *save = NULL;
-        for (char *f = strtok_r(copy, ",", &save); f && !why; f = strtok_r(NULL, ",", &save)) {
+        char *rest = copy;
+        for (char *f = next_field(&rest); f && !why; f = next_field(&rest)) {
             long long v;
             if (*n == MAX_SIZES) {
                 snprintf(why_buf, sizeof why_buf, "more than %d member counts", MAX_SIZES);
@@ -124,11 +124,10 @@ static const char *parse_members(const char *arg, long long *out, int *n)
 
 static const char *parse_threads(const char *arg, int *out, int *n)
 {
-    char *copy = strdup(arg), *save = NULL;
+    char *copy = strdup(arg), *rest = copy;
     const char *why = copy ? NULL : "out of memory";
     *n = 0;
-    for (char *f = copy ? strtok_r(copy, ",", &save) : NULL; f && !why;
-         f = strtok_r(NULL, ",", &save)) {
+    for (char *f = next_field(&rest); f && !why; f = next_field(&rest)) {
         int v;
         if (*n == MAX_CONTESTANTS)
             why = "too many thread counts";
@@ -161,9 +160,9 @@ static const char *built_in_list(void)
 static const char *parse_backends(char *storage, const char **out, int *n)
 {
     static char why_buf[512];
-    char *save = NULL;
+    char *rest = storage;
     *n = 0;
-    for (char *f = strtok_r(storage, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+    for (char *f = next_field(&rest); f; f = next_field(&rest)) {
         if (!cli_backend_built_in(f)) {
             snprintf(why_buf, sizeof why_buf, "unknown backend '%s' (built in: %s)", f,
                      built_in_list());
@@ -261,6 +260,7 @@ static void set_defaults(bench_opts *o)
     o->nmembers = 1;
     o->members_arg = "1e6";
     o->threads[0] = 0;
+    o->threads_arg = "0";
     o->nthreads = 1;
     o->repeats = 5;
     o->warmup = 1;
@@ -299,7 +299,7 @@ static const char *store(bench_opts *o, cli_option_id id, const char *arg, char 
     case OPT_OUTPUT_TYPE: o->output_type = arg; break;
     case OPT_TMPDIR: o->tmpdir = arg; break;
     case OPT_MEMBERS: o->members_arg = arg; return parse_members(arg, o->members, &o->nmembers);
-    case OPT_THREADS: return parse_threads(arg, o->threads, &o->nthreads);
+    case OPT_THREADS: o->threads_arg = arg; return parse_threads(arg, o->threads, &o->nthreads);
     case OPT_BACKENDS:
         strcpy(backends_storage, arg); /* sized for the longest argument */
         return parse_backends(backends_storage, o->backends, &o->nbackends);

@@ -82,6 +82,18 @@ const char *parse_real(const char *s, double *out)
     return NULL;
 }
 
+char *next_field(char **rest)
+{
+    char *field = *rest;
+    if (!field)
+        return NULL;
+    char *comma = strchr(field, ',');
+    if (comma)
+        *comma = '\0';
+    *rest = comma ? comma + 1 : NULL;
+    return field;
+}
+
 /* A rejected field of a compound argument, e.g. "N 'x': not an integer". */
 const char *field_error(const char *label, const char *field, const char *why)
 {

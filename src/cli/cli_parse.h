@@ -19,6 +19,11 @@ const char *parse_u64(const char *s, uint64_t *out);
 /* A finite double; underflow to 0 or a subnormal is accepted as such. */
 const char *parse_real(const char *s, double *out);
 
+/* The next comma-separated field of *rest (advanced past it), or NULL
+ * after the last; empty fields are returned as "", where strtok would
+ * skip them and take "1,,2" for "1,2". */
+char *next_field(char **rest);
+
 /* A rejected field of a compound argument, e.g. "N 'x': not an integer"
  * (a static buffer, overwritten by the next call). */
 const char *field_error(const char *label, const char *field, const char *why);

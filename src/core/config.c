@@ -778,6 +778,14 @@ ens_status ens_config_check(ens_config *cfg)
                         "output of %lld members x %lld times x %d variables is too large",
                         members, ens_config_ntimes(cfg), cfg->nvars);
     ENS_CHECK(check_output_type(cfg));
+    /* The CPU backend has no devices: a request for one is a mistake (with
+     * `auto` the backend refuses it, if auto comes to the CPU). */
+    if (cfg->device[0] &&
+        strcmp(cfg->backend, ens_choice_name(ENS_CHOICE_BACKEND, ENS_BACKEND_ID_OPENMP)) == 0)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "device = %s: the openmp backend runs on this machine's CPU and has "
+                        "no devices to choose from",
+                        cfg->device);
     if (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5)
         return validate_adaptive(cfg);
     return check_fixed_step_settings(cfg);

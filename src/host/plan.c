@@ -120,6 +120,12 @@ static ens_status choose_batch(ens_config *cfg, ens_plan *plan)
     const double batch = floor((budget - fixed) / per_member);
     const double least = members < ENS_MIN_BATCH_MEMBERS ? (double)members
                                                          : ENS_MIN_BATCH_MEMBERS;
+    /* Blame one member when even one does not fit: that is the need. */
+    if (batch < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "max memory = %.0f MB is too small: one member with %lld saved times "
+                        "needs %.0f MB",
+                        budget / 1e6, plan->ntimes, (fixed + per_member) / 1e6);
     if (batch < least)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "max memory = %.0f MB is too small: a batch of %.0f members with %lld "

@@ -30,7 +30,18 @@ typedef struct file_layout {
     char piece_path[4096], restart_piece_path[4096];
     int pieces;          /* one piece per MPI rank */
     int shared_file;     /* one file written by all ranks */
+    ens_config *cfg;     /* whose progress callback may stop the files' opening */
+    long long members;   /* this rank's */
 } file_layout;
+
+/* Asked while the files are opened: the caller's progress callback, with
+ * nothing done yet, may stop the run before its first batch. */
+static int stop_opening(void *user)
+{
+    const file_layout *f = user;
+    const ens_progress p = {.members_total = f->members};
+    return f->cfg->progress && f->cfg->progress(&p, f->cfg->progress_user);
+}
 
 static void free_layout(file_layout *f)
 {
@@ -89,8 +100,10 @@ static ens_status choose_files(ens_config *cfg, const ens_plan *plan, file_layou
     return ENS_OK;
 }
 
-static void describe_file(const ens_config *cfg, const ens_plan *plan, file_layout *f)
+static void describe_file(ens_config *cfg, const ens_plan *plan, file_layout *f)
 {
+    f->cfg = cfg;
+    f->members = plan->end - plan->first;
     const int output_type = cfg->output_type >= 0 ? cfg->output_type : cfg->precision;
     f->spec = (ens_nc_spec){
         .path = f->pieces ? f->piece_path : cfg->output_path,
@@ -126,6 +139,8 @@ static void describe_file(const ens_config *cfg, const ens_plan *plan, file_layo
         .parallel = f->shared_file,
         .first_member = f->pieces ? plan->first : 0,
         .piece_members = f->pieces ? plan->end - plan->first : 0,
+        .stop = stop_opening,
+        .stop_user = f,
     };
     f->restart_spec = ens_restart_spec(cfg, plan, &f->spec,
                                        f->pieces ? f->restart_piece_path : cfg->restart_path,

@@ -31,6 +31,13 @@ typedef struct run_loop {
      * counters of an interval beyond its saved states. */
     int pipelined;
     double compute, member_steps_done;
+    /* Fixed steps on a backend that returns when done: an interval goes to
+     * it in pieces of this many steps, sized to take about a tenth of a
+     * second, so that a stop asked for mid-interval is seen in time. The
+     * pieces change nothing: the states are checked and saved where the
+     * whole interval ends. One process only: MPI ranks stop together, at
+     * the end of an interval they agree on. */
+    long long piece;
     long long batches;
     ens_member_tally tally;
 } run_loop;
@@ -89,18 +96,46 @@ static ens_status start_batch(run_loop *L, ens_slab *slab)
     return L->every_save ? save(L, slab, 0) : ENS_OK;
 }
 
+static ens_status report_progress(run_loop *L, const ens_slab *slab, long long round,
+                                  long long steps_done, int last);
+
+/* The n steps of an interval in pieces (L->piece), the caller's progress
+ * callback asked between them. */
+static ens_status advance_in_pieces(run_loop *L, const ens_slab *slab, long long round,
+                                    long long first_step, long long n)
+{
+    ens_status st = ENS_OK;
+    for (long long done = 0; done < n && st == ENS_OK;) {
+        if (done > 0)
+            st = report_progress(L, slab, round, first_step + done, 0);
+        const long long piece = n - done < L->piece ? n - done : L->piece;
+        const double t0 = now_seconds();
+        if (st == ENS_OK)
+            st = ens_backend_advance(&L->plan->backend, piece, &L->cfg->error);
+        const double took = now_seconds() - t0;
+        done += piece;
+        if (took > 0.2 && L->piece > 1)
+            L->piece = (long long)((double)L->piece * 0.1 / took) + 1;
+        else if (took < 0.05 && piece == L->piece && L->piece < n)
+            L->piece *= 2;
+    }
+    return st;
+}
+
 /* One interval of n steps, ending at s->done: advance (unless launched
  * ahead), wait, download, launch the next one ahead when pipelined, then
  * check, save and reduce. */
-static ens_status advance_interval(run_loop *L, ens_slab *slab, batch_steps *s, long long n,
-                                   int last)
+static ens_status advance_interval(run_loop *L, ens_slab *slab, long long round, batch_steps *s,
+                                   long long n, int last)
 {
     ens_config *cfg = L->cfg;
     ens_plan *plan = L->plan;
     ens_status st = ENS_OK;
     if (s->launched < s->done) {
         s->launch_time = now_seconds();
-        st = ens_backend_advance(&plan->backend, n, &cfg->error);
+        st = L->fixed_steps && !L->pipelined && plan->ranks.nranks <= 1
+                 ? advance_in_pieces(L, slab, round, s->done - n, n)
+                 : ens_backend_advance(&plan->backend, n, &cfg->error);
         s->launched = s->done;
     }
     if (st == ENS_OK)
@@ -160,7 +195,7 @@ static long long integrate_batch(run_loop *L, ens_slab *slab, long long round, e
         s.done += n;
         const int last = s.done == cfg->steps;
         if (slab->count > 0)
-            *st = advance_interval(L, slab, &s, n, last);
+            *st = advance_interval(L, slab, round, &s, n, last);
         if (*st == ENS_OK && (L->every_save || last))
             slab->times++;
         if (*st == ENS_OK)
@@ -282,6 +317,7 @@ ens_status ens_run_batches(ens_config *cfg, ens_plan *plan, ens_batch_buffers *b
     L.fixed_steps = !ens_job_adaptive(&plan->job);
     L.interval = L.every_save ? cfg->save_every : final_mode_interval(cfg->steps);
     L.pipelined = ens_backend_computes_async(&plan->backend) && L.fixed_steps;
+    L.piece = 1;
     memset(done, 0, sizeof *done);
 
     ens_writer writer;

@@ -123,6 +123,12 @@ size_t ens_nc_row_cache_bytes(int nd, const size_t *len, const size_t *chunk, si
  * so that a chunk holds CHUNK_MIN_BYTES..CHUNK_MAX_BYTES where the shape
  * allows. Too big: shrink members, then times, then the vector dimension.
  * Too small: grow times, then members. */
+size_t ens_nc_member_chunk(long long members, size_t rows)
+{
+    const size_t values = (size_t)1 << 20, chunk = rows > 0 && rows < values ? values / rows : 1;
+    return members > 0 && (size_t)members < chunk ? (size_t)members : chunk;
+}
+
 void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long members,
                          long long ntimes, size_t chunk[3])
 {

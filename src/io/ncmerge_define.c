@@ -82,9 +82,14 @@ static ens_status define_storage(ens_merge *m, const var_def *d)
         ENS_CHECK(read_check(m, state_chunks(in, d->v, d->n2d, m->total, c3), d->name));
         st = nc_def_var_chunking(m->out, d->nv, NC_CHUNKED, c3);
     } else if (storage == NC_CHUNKED && ndims > 0) {
+        /* Per-member variables as the writer chunks them for the whole
+         * ensemble (a piece's chunks are cut to its members). */
+        size_t rows = 1;
         for (int i = 0; i < ndims; i++)
-            if (dims[i] == d->in_mdim && chunk[i] > (size_t)m->total)
-                chunk[i] = (size_t)m->total;
+            rows *= dims[i] == d->in_mdim ? 1 : chunk[i];
+        for (int i = 0; i < ndims; i++)
+            if (dims[i] == d->in_mdim)
+                chunk[i] = ens_nc_member_chunk(m->total, rows);
         st = nc_def_var_chunking(m->out, d->nv, NC_CHUNKED, chunk);
 #ifdef NC_COMPACT
     } else if (storage == NC_COMPACT && !has_member) {

@@ -80,6 +80,12 @@ typedef struct ens_nc_spec {
      * integration started afresh, where it stands. */
     int write_steps;
     long long steps_done;
+    /* Asked between blocks of the member coordinate of over 10^6 members,
+     * which takes seconds for a huge ensemble: non-zero stops ens_nc_open with
+     * ENS_ERR_INTERRUPTED, nothing left. NULL: never. Not asked for a file
+     * shared by MPI ranks (its writes are collective: all or none). */
+    int (*stop)(void *user);
+    void *stop_user;
 } ens_nc_spec;
 
 /* The step state of a restart file: variables and the attribute with the
@@ -104,6 +110,12 @@ typedef struct ens_nc_adaptive {
  * variable of nvars components, else one (member, time) per variable). */
 void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long members,
                          long long ntimes, size_t chunk[3]);
+
+/* Members per chunk of a per-member variable of `rows` values per member
+ * in a file of `members` members: a chunked variable is filled chunk by
+ * chunk as it is written, where a contiguous one is filled whole at its
+ * first write (seconds for 10^9 members, which no signal interrupts). */
+size_t ens_nc_member_chunk(long long members, size_t rows);
 
 /* Slots for a chunk cache of `cache_bytes` holding chunks of `chunk_bytes`
  * (0 counts as 1): the smallest prime >= 10 * chunks + 1, as HDF5 wants. */
