@@ -36,6 +36,8 @@ typedef struct ens_backend_job {
     ens_precision_id precision;
     double dt;              /* fixed-step: the step; DOPRI5: the first step and
                                the unit of advance() */
+    double t0;              /* model time at steps = 0 (ens_job_model_time): the
+                               right-hand side's time origin */
     /* DOPRI5 only (ens_job_adaptive) */
     const double *rtol;     /* nvars values each */
     const double *atol;
@@ -157,6 +159,13 @@ static inline int ens_job_adaptive(const ens_backend_job *job)
 static inline double ens_job_time(const ens_backend_job *job, long long steps)
 {
     return (double)steps * job->dt;
+}
+
+/* The model time, which the right-hand side sees, `steps` steps of dt
+ * after t0; rounded to the job's precision once by every backend. */
+static inline double ens_job_model_time(const ens_backend_job *job, long long steps)
+{
+    return job->t0 + (double)steps * job->dt;
 }
 
 /* DOPRI5's first step: dt within [dt_min, dt_max]. */

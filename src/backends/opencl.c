@@ -512,8 +512,10 @@ static cl_int set_real_arg(opencl_ctx *ctx, cl_uint index, double value)
 enum {
     ADAPTIVE_ARG_AUX = 2, ADAPTIVE_ARG_AUX_INT, ADAPTIVE_ARG_TOL, ADAPTIVE_ARG_COUNT,
     ADAPTIVE_ARG_T_END, ADAPTIVE_ARG_H0, ADAPTIVE_ARG_DT_MIN, ADAPTIVE_ARG_DT_MAX,
-    ADAPTIVE_ARG_MAX_STEPS, ADAPTIVE_ARG_FRESH
+    ADAPTIVE_ARG_MAX_STEPS, ADAPTIVE_ARG_FRESH, ADAPTIVE_ARG_T0
 };
+/* Kernel arguments of ens_advance. */
+enum { FIXED_ARG_COUNT = 2, FIXED_ARG_DT, FIXED_ARG_NSTEPS, FIXED_ARG_T_START };
 
 /* DOPRI5's per-member buffers, its tolerances (rounded to the job's
  * precision, as every backend does) and the arguments fixed for the run. */
@@ -556,6 +558,8 @@ static ens_status create_adaptive_buffers(opencl_ctx *ctx, cl_context context, e
         rc = set_real_arg(ctx, ADAPTIVE_ARG_DT_MAX, job->dt_max > 0 ? job->dt_max : no_limit);
     if (rc == CL_SUCCESS)
         rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_MAX_STEPS, sizeof max_steps, &max_steps);
+    if (rc == CL_SUCCESS)
+        rc = set_real_arg(ctx, ADAPTIVE_ARG_T0, job->t0);
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
 }
 
@@ -664,7 +668,7 @@ static ens_status create_buffers(opencl_ctx *ctx, cl_context context, ens_error 
     if (rc == CL_SUCCESS)
         rc = clSetKernelArg(ctx->kernel, 1, sizeof(cl_mem), &ctx->params);
     if (rc == CL_SUCCESS && !adaptive)
-        rc = set_real_arg(ctx, 3, job->dt);
+        rc = set_real_arg(ctx, FIXED_ARG_DT, job->dt);
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
 }
 
@@ -729,9 +733,12 @@ static ens_status opencl_advance(void *vctx, long long nsteps, ens_error *err)
         if (rc == CL_SUCCESS)
             rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_FRESH, sizeof fresh, &fresh);
     } else {
-        rc = clSetKernelArg(ctx->kernel, 2, sizeof count, &count);
+        rc = clSetKernelArg(ctx->kernel, FIXED_ARG_COUNT, sizeof count, &count);
         if (rc == CL_SUCCESS)
-            rc = clSetKernelArg(ctx->kernel, 4, sizeof steps, &steps);
+            rc = clSetKernelArg(ctx->kernel, FIXED_ARG_NSTEPS, sizeof steps, &steps);
+        if (rc == CL_SUCCESS)
+            rc = set_real_arg(ctx, FIXED_ARG_T_START,
+                              ens_job_model_time(&ctx->job, ctx->steps_done));
     }
     ctx->steps_done += nsteps;
     if (rc != CL_SUCCESS)

@@ -122,12 +122,13 @@ static ens_status openmp_advance(void *vctx, long long nsteps, ens_error *err)
         };
         a = &adaptive;
     }
+    const double t_start = ens_job_model_time(&ctx->job, ctx->steps_done);
     ctx->steps_done += nsteps;
     if (ctx->job.strict_fp)
         return ens_openmp_advance_strict(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                         a, err);
+                                         t_start, a, err);
     return ens_openmp_advance_contract(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                       a, err);
+                                       t_start, a, err);
 }
 
 static ens_status openmp_download(void *vctx, void *state, ens_error *err)

@@ -619,6 +619,20 @@ static void derive_views(ens_model_info *m)
         m->vector_name = m->vars[0].name;
         m->vector_long_name = m->vars[0].long_name;
         m->vector_dim = m->vars[0].dim;
+    } else {
+        /* Several arrays, or arrays and scalars: the writer's one view is
+         * the whole state vector, its long name saying what lies where. */
+        char *s = m->state_long_name_buf;
+        const size_t size = sizeof m->state_long_name_buf;
+        size_t used = (size_t)snprintf(s, size, "state vector:");
+        for (int v = 0; v < m->nvardecls && used < size; v++)
+            used += (size_t)snprintf(s + used, size - used, "%s %s%s%s%s", v ? "," : "",
+                                     m->vars[v].name, m->vars[v].length ? "[" : "",
+                                     m->vars[v].length ? m->vars[v].length : "",
+                                     m->vars[v].length ? "]" : "");
+        m->vector_name = "state";
+        m->vector_long_name = m->state_long_name_buf;
+        m->vector_dim = "state_index";
     }
     m->units = m->vars[0].units;
     for (int j = 0; j < m->nparams; j++) {

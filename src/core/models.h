@@ -73,7 +73,8 @@ typedef struct ens_model_info {
     /* Derived (ens_model_finish): the variable count at the default
      * sizes, whether it is fixed (no size parameter), the size parameter
      * that sets the count of a one-array model (K), and the one view the
-     * writer takes today: scalars (var_names) or one array (vector_*). */
+     * writer takes today: scalars (var_names) or one array (vector_*; the
+ * whole state, named "state", for several arrays or more than 4 scalars). */
     int default_nvars;
     int fixed_nvars;
     const char *size_param;
@@ -88,6 +89,7 @@ typedef struct ens_model_info {
     const char *param_long_names[ENS_MAX_PARAMS];
     double param_defaults[ENS_MAX_PARAMS];
     char summary_buf[256];
+    char state_long_name_buf[160];
 } ens_model_info;
 
 int ens_models_count(void);

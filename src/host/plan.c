@@ -214,6 +214,9 @@ static ens_backend_job backend_job(const ens_config *cfg, const ens_plan *plan, 
         .integrator = cfg->integrator,
         .precision = (ens_precision_id)cfg->precision,
         .dt = cfg->dt,
+        /* Resumed step state counts its steps from the first run's start. */
+        .t0 = cfg->init_time -
+              (plan->resume_steps > 0 ? (double)plan->resume_steps * cfg->dt : 0.0),
         .rtol = tol,
         .atol = tol ? tol + cfg->nvars : NULL,
         .dt_min = cfg->dt_min,
@@ -262,18 +265,18 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     plan->trajectory = cfg->output_mode != ENS_OUTPUT_ID_STATS;
     plan->stats = ens_config_writes_stats(cfg);
     ENS_CHECK(choose_batch(cfg, plan));
-    ENS_CHECK(create_backend(cfg, plan));
-    plan->batch = plan->job.capacity;
-    plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
     /* A restart file of a run with the same step goes on exactly where
      * that run stood; with another step the members start afresh from its
      * states. */
-    const int adaptive = ens_job_adaptive(&plan->job);
+    const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
     plan->save_steps = adaptive;
     plan->resume_steps = adaptive && plan->source && plan->source_info.steps_done >= 0 &&
                                  plan->source_info.dt == cfg->dt
                              ? plan->source_info.steps_done
                              : -1;
+    ENS_CHECK(create_backend(cfg, plan));
+    plan->batch = plan->job.capacity;
+    plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
     return ENS_OK;
 }
 
