@@ -29,5 +29,8 @@ ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count
 /* Which compiled copy of the loops runs here, e.g. "x86-64-v3 loops (AVX2,
  * FMA)" or "native loops" (openmp_dispatch.c). */
 const char *ens_openmp_cpu_variant(void);
+/* The compiler flags of that copy (-march=...), which loops compiled at
+ * run time for a model file take too (openmp_model.c). */
+const char *ens_openmp_cpu_flags(void);
 
 #endif

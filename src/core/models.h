@@ -105,6 +105,8 @@ double ens_step_flops(const ens_model_info *model, int integrator, int nvars);
 ens_status ens_model_parse(const char *text, const char *path, ens_model_info **out,
                            ens_error *err);
 void ens_model_free(ens_model_info *model);
+/* Read and parse the model file at `path` (ens_model_parse). */
+ens_status ens_model_read_file(const char *path, ens_model_info **out, ens_error *err);
 /* Length of declared variable v at sizes `sizes` (model->nsizes values),
  * or -1 with a message when the expression is not a positive integer. */
 long long ens_model_var_length(const ens_model_info *model, int v, const int *sizes,

@@ -45,6 +45,9 @@ static ens_status select_backend(ens_config *cfg, const ens_backend_ops **out)
         if (!auto_choice)
             return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE, "no backend can run here");
         *out = auto_choice;
+        /* A model file runs where it can be compiled at run time. */
+        if (cfg->model->id < 0 && !ens_backend_runs_model_files(auto_choice) && ens_backends_find("openmp"))
+            *out = ens_backends_find("openmp");
         return ENS_OK;
     }
     const ens_backend_ops *ops = ens_backends_find(cfg->backend);
@@ -55,6 +58,11 @@ static ens_status select_backend(ens_config *cfg, const ens_backend_ops **out)
     if (ops->probe(detail, sizeof detail) != ENS_OK)
         return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE, "backend %s cannot run: %s",
                         cfg->backend, detail);
+    if (cfg->model->id < 0 && !ens_backend_runs_model_files(ops))
+        return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
+                        "backend %s cannot run a model file given at run time yet (model %s "
+                        "from %s): use --backend openmp", cfg->backend, cfg->model->name,
+                        cfg->model->path);
     *out = ops;
     return ENS_OK;
 }
@@ -209,6 +217,7 @@ static ens_backend_job backend_job(const ens_config *cfg, const ens_plan *plan, 
 {
     return (ens_backend_job){
         .model = cfg->model->id,
+        .user_model = cfg->model->id < 0 ? cfg->model : NULL,
         .nvars = cfg->nvars,
         .nparams = cfg->model->nparams,
         .integrator = cfg->integrator,
