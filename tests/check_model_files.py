@@ -154,6 +154,35 @@ def main(argv):
     check_bad(ensol, work, env, "size",
               "model m\nsize K = 0\nvar X[K]\nrhs\n    ddt(X)[0] = 0;\nend\n", 2, ["positive integer"])
 
+    # OpenCL builds the model file into the program it builds per run.
+    info = run(ensol, ["info"], env).stdout
+    if any(line.split()[:2] == ["opencl", "available:"] for line in info.splitlines()):
+        common = ["--backend", "opencl", "--strict-fp", "--members", "37", "--steps", "60",
+                  "--save-every", "20", "--integrator", "rk4"]
+        out = os.path.join(work, "lorenz63_cl.nc")
+        r = run(ensol, ["run", "--model", os.path.join(work, "lorenz63_copy.ens"), "-o", out]
+                + common, env)
+        expect(r.returncode == 0 and same_bits(out, os.path.join(work, "lorenz63_b.nc")),
+               f"lorenz63 by path on OpenCL = built-in on OpenMP, bit for bit (strict) "
+               f"[{r.stderr.strip()[-200:]}]")
+        # cos() of OpenCL and of the C library differ in the last bits: the
+        # forced model by path against the built-in on OpenCL itself.
+        out, ref = os.path.join(work, "duffing_cl.nc"), os.path.join(work, "duffing_clb.nc")
+        r = run(ensol, ["run", "--model", os.path.join(work, "duffing_copy.ens"), "-o", out]
+                + common, env)
+        b = run(ensol, ["run", "--model", "duffing", "-o", ref] + common, env)
+        expect(r.returncode == 0 and b.returncode == 0 and same_bits(out, ref),
+               f"duffing by path on OpenCL = built-in on OpenCL, bit for bit (strict) "
+               f"[{r.stderr.strip()[-200:]}]")
+        bad = os.path.join(work, "bad_syntax.ens")
+        out = os.path.join(work, "bad_cl.nc")
+        r = run(ensol, ["run", "--model", bad, "--backend", "opencl", "--steps", "5", "-o", out],
+                env)
+        expect(r.returncode == 2 and f"{bad}:8: " in r.stderr and not os.path.exists(out),
+               f"a syntax error on OpenCL: {bad}:8: ..., exit 2 [{r.stderr.strip()}]")
+    else:
+        print("opencl: not available here, not checked")
+
     print(f"{len(FAILURES)} failure(s)")
     return 1 if FAILURES else 0
 

@@ -134,21 +134,26 @@ static int write_file(const char *path, const char *text, const char *tail)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* The compiler's first error line, as FILE:LINE: message (the column
- * dropped), into `msg`. */
-static void first_error(const char *log_path, char *msg, size_t size)
+/* "FILE:LINE:COL" -> "FILE:LINE" in place. */
+static void drop_column(char *where)
 {
-    snprintf(msg, size, "the C compiler failed without a message");
-    FILE *f = fopen(log_path, "r");
-    if (!f)
-        return;
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
+    char *last = strrchr(where, ':');
+    if (last && last[1] >= '0' && last[1] <= '9' && strchr(where, ':') != last)
+        *last = '\0';
+}
+
+void ens_cc_first_error(const char *log, char *msg, size_t size)
+{
+    snprintf(msg, size, "the compiler failed without a message");
+    for (const char *s = log; s && *s;) {
+        const size_t len = strcspn(s, "\n");
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), s);
+        s += len + (s[len] == '\n');
         char *e = strstr(line, "error: ");
         if (!e)
             continue;
-        line[strcspn(line, "\n")] = '\0';
-        char *where_end = e;
+        char *text = e + 7, *where = line, *where_end = e;
         while (where_end > line && (where_end[-1] == ' ' || where_end[-1] == ':'))
             where_end--;
         /* "fatal " of "fatal error: " */
@@ -158,14 +163,31 @@ static void first_error(const char *log_path, char *msg, size_t size)
                 where_end--;
         }
         *where_end = '\0';
-        /* FILE:LINE:COL -> FILE:LINE */
-        char *last = strrchr(line, ':');
-        if (last && last[1] >= '0' && last[1] <= '9' && strchr(line, ':') != last)
-            *last = '\0';
-        snprintf(msg, size, "%s: %s", line[0] ? line : "compiler", e + 7);
-        break;
+        /* "error: FILE:LINE:COL: message" (PoCL's logs): the place follows */
+        char *colon = strstr(text, ": ");
+        if (!where[0] && colon && colon > text && colon[-1] >= '0' && colon[-1] <= '9') {
+            *colon = '\0';
+            where = text;
+            text = colon + 2;
+        }
+        drop_column(where);
+        snprintf(msg, size, "%s: %s", where[0] ? where : "compiler", text);
+        return;
     }
-    fclose(f);
+}
+
+static void first_error(const char *log_path, char *msg, size_t size)
+{
+    enum { LOG_MAX = 65536 };
+    char *log = malloc(LOG_MAX);
+    FILE *f = log ? fopen(log_path, "r") : NULL;
+    const size_t n = f ? fread(log, 1, LOG_MAX - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (log)
+        log[n] = '\0';
+    ens_cc_first_error(log, msg, size);
+    free(log);
 }
 
 static double seconds_now(void)

@@ -9,6 +9,8 @@
 #ifndef ENS_BACKENDS_CC_CACHE_H
 #define ENS_BACKENDS_CC_CACHE_H
 
+#include <stddef.h>
+
 #include "core/error.h"
 
 /* The symbol every cached object defines: the hash it was built for, so
@@ -30,5 +32,8 @@ ens_status ens_cc_load(const char *source, const char *extra_flags, ens_cc_objec
 /* Look up a symbol of a loaded object; NULL when absent. */
 void *ens_cc_symbol(const ens_cc_object *obj, const char *name);
 void ens_cc_unload(ens_cc_object *obj);
+/* A compiler's log to its first error, as FILE:LINE: message (the column
+ * dropped); backends that compile through a runtime (OpenCL) use it too. */
+void ens_cc_first_error(const char *log, char *msg, size_t size);
 
 #endif

@@ -97,7 +97,7 @@ static ens_status openmp_create(ens_backend_job *job, void **out, ens_error *err
             return st;
         }
         ctx->model_job = ctx->job;
-        ctx->model_job.model = ENS_OPENMP_MODEL_ID;
+        ctx->model_job.model = ENS_MODEL_FILE_ID;
     }
     *out = ctx;
     return ENS_OK;

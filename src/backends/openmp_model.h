@@ -7,6 +7,7 @@
 #define ENS_BACKENDS_OPENMP_MODEL_H
 
 #include "backends/cc_cache.h"
+#include "backends/model_program.h"
 #include "backends/openmp_kernels.h"
 
 typedef ens_status ens_openmp_advance_fn(const ens_backend_job *job, long long count,
@@ -16,8 +17,7 @@ typedef ens_status ens_openmp_advance_fn(const ens_backend_job *job, long long c
 
 /* The loops for job->user_model in the job's floating-point mode, loaded
  * into *obj (ens_cc_unload); *fn takes a copy of the job whose model is
- * ENS_OPENMP_MODEL_ID. */
-#define ENS_OPENMP_MODEL_ID 0
+ * ENS_MODEL_FILE_ID (model_program.h). */
 ens_status ens_openmp_model_load(const ens_backend_job *job, ens_cc_object *obj,
                                  ens_openmp_advance_fn **fn, ens_error *err);
 
