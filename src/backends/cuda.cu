@@ -671,6 +671,7 @@ static const ens_backend_dopri5_ops cuda_dopri5 = {
 extern "C" const ens_backend_ops ens_backend_cuda = {
     /* .name = */ "cuda",
     /* .device_memory = */ 1,
+    /* .model_files = */ 0,
     /* .probe = */ ens_cuda_probe,
     /* .auto_eligible = */ NULL,
     /* .create = */ cuda_create,
