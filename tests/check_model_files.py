@@ -154,6 +154,60 @@ def main(argv):
     check_bad(ensol, work, env, "size",
               "model m\nsize K = 0\nvar X[K]\nrhs\n    ddt(X)[0] = 0;\nend\n", 2, ["positive integer"])
 
+    # What works on a built-in model works on a model file (small runs).
+    r = run(ensol, ["info", "--model", good], env)
+    expect(r.returncode == 0 and "var x" in r.stdout and "param a = 1" in r.stdout,
+           f"ensol info --model PATH prints the declarations [{r.stdout.strip()[:200]}]")
+    r = run(ensol, ["bench", "--model", good, "--members", "64", "--steps", "20", "--repeats",
+                    "1", "--warmup", "0", "--no-peak", "--backends", "openmp"], env)
+    expect(r.returncode == 0 and "64" in r.stdout,
+           f"ensol bench --model PATH [{(r.stdout + r.stderr).strip()[-300:]}]")
+    out = os.path.join(work, "sweep.nc")
+    r = run(ensol, ["run", "--model", good, "--sweep", "a=1:4:4", "--steps", "50",
+                    "--backend", "openmp", "-o", out], env)
+    if r.returncode == 0:
+        with netCDF4.Dataset(out) as d:
+            a = np.asarray(d["a"][:])
+            x = np.asarray(d["x"][:])
+        expect(np.allclose(a, [1, 2, 3, 4]) and not np.allclose(x[0, -1], x[3, -1]),
+               "per-member parameters (--sweep) on a model file")
+    else:
+        expect(False, f"--sweep on a model file [{r.stderr.strip()}]")
+    # dopri5 on the harmonic oscillator: x = cos(sqrt(a) t) from x=1, y=0.
+    out = os.path.join(work, "d5.nc")
+    r = run(ensol, ["run", "--model", good, "--integrator", "dopri5", "--rtol", "1e-10",
+                    "--atol", "1e-10", "--perturb", "0", "--members", "2", "--steps", "100",
+                    "--param", "a=4", "--backend", "openmp", "-o", out], env)
+    if r.returncode == 0:
+        with netCDF4.Dataset(out) as d:
+            t = np.asarray(d["time"][:])
+            x = np.asarray(d["x"][:])
+        expect(np.max(np.abs(x[0] - np.cos(2 * t))) < 1e-8, "dopri5 on a model file")
+    else:
+        expect(False, f"dopri5 on a model file [{r.stderr.strip()}]")
+    out = os.path.join(work, "stats.nc")
+    r = run(ensol, ["run", "--model", good, "--output-mode", "stats", "--members", "50",
+                    "--steps", "20", "--backend", "openmp", "-o", out], env)
+    expect(r.returncode == 0 and os.path.exists(out), f"stats mode on a model file "
+           f"[{r.stderr.strip()[-200:]}]")
+    # A restart continues exactly as one run (the forced model: the time goes on too).
+    duff = os.path.join(work, "duffing_copy.ens")
+    common = ["--model", duff, "--integrator", "rk4", "--members", "5", "--backend", "openmp",
+              "--output-mode", "final"]
+    one, half, rest = (os.path.join(work, f"{n}.nc") for n in ["one", "half", "rest"])
+    restart = os.path.join(work, "restart.nc")
+    r1 = run(ensol, ["run"] + common + ["--steps", "200", "-o", one], env)
+    r2 = run(ensol, ["run"] + common + ["--steps", "100", "-o", half, "--restart-out", restart],
+             env)
+    r3 = run(ensol, ["run", "--model", duff, "--integrator", "rk4", "--backend", "openmp",
+                     "--output-mode", "final", "--steps", "100", "--init-from", restart,
+                     "-o", rest], env)
+    ok = r1.returncode == r2.returncode == r3.returncode == 0
+    if ok:
+        with netCDF4.Dataset(one) as a, netCDF4.Dataset(rest) as b:
+            ok = np.array_equal(np.asarray(a["x"][:]), np.asarray(b["x"][:]))
+    expect(ok, f"restart of a forced model file = one run [{r2.stderr[-200:]} {r3.stderr[-200:]}]")
+
     # OpenCL builds the model file into the program it builds per run.
     info = run(ensol, ["info"], env).stdout
     if any(line.split()[:2] == ["opencl", "available:"] for line in info.splitlines()):

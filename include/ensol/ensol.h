@@ -73,6 +73,9 @@ ens_status ens_config_set_model(ens_config *cfg, const char *name);
 ens_status ens_config_set_model_file(ens_config *cfg, const char *path);
 ens_status ens_config_set_model_source(ens_config *cfg, const char *text,
                                        const char *name_for_messages);
+/* What the selected model declares (variables, units, sizes, parameters,
+ * defaults), as lines of text into buf (truncated to size). */
+ens_status ens_config_describe_model(const ens_config *cfg, char *buf, size_t size);
 
 /* Set a parameter shared by all members (sigma, rho, beta; F). The model's
  * size parameter (K for lorenz96) is set here too and must be an integer. */
