@@ -69,7 +69,7 @@ typedef int64_t ens_i64;
  * backend instantiates its specialised loops for every entry by expanding
  * this list, choosing by these properties, never by name:
  *   id, prefix  identifier, and the name of the model whose right-hand
- *               side is ens_rhs_PREFIX
+ *               side is ens_rhs_PREFIX(nv, t, x, f, p)
  *   nvars       variable count when fixed at compile time; 0: set at run time
  *   nparams     parameter count
  *   component   1: the model also provides its per-component tendency,

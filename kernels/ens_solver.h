@@ -11,13 +11,14 @@
  * program once per build (with -DENS_REAL=...), the CUDA file twice.
  *
  * Functions defined (NAME followed by ENS_SUFFIX):
- *   ens_rhs(model, nv, x, f, p)            model right-hand side dispatch
+ *   ens_rhs(model, nv, t, x, f, p)         model right-hand side dispatch
  *   ens_component_tendency(model, ...)     one component's tendency, for
  *                                          models with a component form
  *   ens_euler_step / ens_rk4_step(...)     one step of an integrator
- *   ens_advance(model, integrator, nv, x, work, p, dt, nsteps)
+ *   ens_advance(model, integrator, nv, t0, x, work, p, dt, nsteps)
  *                                          nsteps fixed steps (Euler, RK4) of
- *                                          one member, with its state in
+ *                                          one member from time t0, step s
+ *                                          at t0 + s dt, with its state in
  *                                          private memory
  *   ens_dopri5_member(...)                 one member of the adaptive
  *                                          integrator advanced to a time
@@ -37,11 +38,11 @@
 /* The built-in models' right-hand sides, generated from kernels/models/. */
 #include "ens_model_rhs.h"
 
-ENS_FN void ENS_SYM(ens_rhs)(int model, int nv, const ens_real *ENS_RESTRICT x,
+ENS_FN void ENS_SYM(ens_rhs)(int model, int nv, ens_real t, const ens_real *ENS_RESTRICT x,
                               ens_real *ENS_RESTRICT f, const ens_real *ENS_RESTRICT p)
 {
 #define ENS_RHS_CASE(id, prefix, nvars, nparams, component, common_nvars) \
-    case id: ENS_SYM(ens_rhs_##prefix)(nv, x, f, p); break;
+    case id: ENS_SYM(ens_rhs_##prefix)(nv, t, x, f, p); break;
     switch (model) { ENS_MODEL_LIST(ENS_RHS_CASE) default: break; }
 #undef ENS_RHS_CASE
 }
@@ -74,16 +75,21 @@ ENS_FN ens_real ENS_SYM(ens_component_tendency)(int model, ens_real x_next, ens_
  * variable (DOPRI5 has its own: ENS_DOPRI5_WORK_PER_VAR). */
 #define ENS_MAX_WORK_PER_VAR 3
 
-ENS_FN void ENS_SYM(ens_advance)(int model, int integrator, int nv,
+/* The time of step s of an interval starting at t0: computed afresh, not
+ * summed, so that every backend has the same bits and no drift. */
+#define ENS_STEP_TIME(T, t0, s, dt) ((t0) + (T)(s) * (dt))
+
+ENS_FN void ENS_SYM(ens_advance)(int model, int integrator, int nv, ens_real t0,
                                   ens_real *ENS_RESTRICT x, ens_real *ENS_RESTRICT work,
                                   const ens_real *ENS_RESTRICT p, ens_real dt, long nsteps)
 {
     if (integrator == ENS_INTEGRATOR_ID_RK4) {
         for (long s = 0; s < nsteps; s++)
-            ENS_SYM(ens_rk4_step)(model, nv, x, work, p, dt);
+            ENS_SYM(ens_rk4_step)(model, nv, ENS_STEP_TIME(ens_real, t0, s, dt), x, work, p, dt);
     } else {
         for (long s = 0; s < nsteps; s++)
-            ENS_SYM(ens_euler_step)(model, nv, x, work, p, dt);
+            ENS_SYM(ens_euler_step)(model, nv, ENS_STEP_TIME(ens_real, t0, s, dt), x, work, p,
+                                    dt);
     }
 }
 

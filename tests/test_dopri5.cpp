@@ -172,9 +172,9 @@ std::vector<long double> lorenz63_rk4(long double T, long steps)
 std::vector<double> dopri5_fixed(double T, int n)
 {
     std::vector<double> x = {-10.0, -10.0, 25.0}, k1(3), k(15), y(3), k7(3);
-    ens_rhs_d(ENS_MODEL_LORENZ63, 3, x.data(), k1.data(), kP63);
+    ens_rhs_d(ENS_MODEL_LORENZ63, 3, 0.0, x.data(), k1.data(), kP63);
     for (int s = 0; s < n; s++) {
-        ens_dopri5_step_d(ENS_MODEL_LORENZ63, 3, x.data(), k1.data(), k.data(), y.data(),
+        ens_dopri5_step_d(ENS_MODEL_LORENZ63, 3, 0.0, x.data(), k1.data(), k.data(), y.data(),
                           k7.data(), kP63, T / n);
         x = y;
         k1 = k7;
@@ -221,8 +221,8 @@ TEST(dopri5, ErrorEstimateAndDenseOutputHaveLocalOrderFive)
     for (double h = 0.02; h >= 0.0025; h /= 2) {
         const std::vector<long double> mid = lorenz63_rk4((long double)h / 2, 2000);
         std::vector<double> x = {-10.0, -10.0, 25.0}, k1(3), k(15), y(3), k7(3), rc(15), out(3);
-        ens_rhs_d(ENS_MODEL_LORENZ63, 3, x.data(), k1.data(), kP63);
-        ens_dopri5_step_d(ENS_MODEL_LORENZ63, 3, x.data(), k1.data(), k.data(), y.data(),
+        ens_rhs_d(ENS_MODEL_LORENZ63, 3, 0.0, x.data(), k1.data(), kP63);
+        ens_dopri5_step_d(ENS_MODEL_LORENZ63, 3, 0.0, x.data(), k1.data(), k.data(), y.data(),
                           k7.data(), kP63, h);
         double est = 0;
         for (int v = 0; v < 3; v++)

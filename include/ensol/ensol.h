@@ -65,6 +65,18 @@ const char *ens_config_last_error(const ens_config *cfg);
  * size and base state to the model's defaults. Default: lorenz63. */
 ens_status ens_config_set_model(ens_config *cfg, const char *name);
 
+/* Select a model file (README, "Your own model") read from `path`, or
+ * given as its text (`name_for_messages` names it in FILE:LINE messages).
+ * Its declarations are checked here; its right-hand side is compiled when
+ * a run starts (OpenMP backend: the system C compiler, cached per user).
+ * Resets parameters, size and base state like ens_config_set_model. */
+ens_status ens_config_set_model_file(ens_config *cfg, const char *path);
+ens_status ens_config_set_model_source(ens_config *cfg, const char *text,
+                                       const char *name_for_messages);
+/* What the selected model declares (variables, units, sizes, parameters,
+ * defaults), as lines of text into buf (truncated to size). */
+ens_status ens_config_describe_model(const ens_config *cfg, char *buf, size_t size);
+
 /* Set a parameter shared by all members (sigma, rho, beta; F). The model's
  * size parameter (K for lorenz96) is set here too and must be an integer. */
 ens_status ens_config_set_param(ens_config *cfg, const char *name, double value);

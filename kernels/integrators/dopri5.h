@@ -36,18 +36,22 @@ typedef struct ENS_SYM(ens_dopri5_ctl_s) {
     ens_real dt_min;    /* 0: none */
     ens_real dt_max;    /* the precision's largest finite value: none */
     ens_real t_end;     /* advance to this time */
+    ens_real t0;        /* model time at t = 0, added to the stage times the
+                           right-hand side sees (the member times stay
+                           relative, as restart files keep them) */
     ens_i64 max_steps;  /* attempted steps per member and run */
     int fresh;          /* 1: start the members from `state` at t = 0 */
 } ENS_SYM(ens_dopri5_ctl);
 
 /*
- * One step of size h from x, with k1 = f(x): the 5th-order solution into
+ * One step of size h from (t, x), with k1 = f(t, x): the 5th-order solution into
  * y, f(y) into k7 and the stages k2..k6 into k[0..5nv) (for the error and
  * dense output).
  * Flops: 6 rhs + 46 per variable (with the error norm and the dense
  * output of an accepted step: 6 rhs + 82).
  */
-ENS_FN void ENS_SYM(ens_dopri5_step)(int model, int nv, const ens_real *ENS_RESTRICT x,
+ENS_FN void ENS_SYM(ens_dopri5_step)(int model, int nv, ens_real t,
+                                      const ens_real *ENS_RESTRICT x,
                                       const ens_real *ENS_RESTRICT k1, ens_real *ENS_RESTRICT k,
                                       ens_real *ENS_RESTRICT y, ens_real *ENS_RESTRICT k7,
                                       const ens_real *ENS_RESTRICT p, ens_real h)
@@ -55,28 +59,28 @@ ENS_FN void ENS_SYM(ens_dopri5_step)(int model, int nv, const ens_real *ENS_REST
     ens_real *k2 = k, *k3 = k + nv, *k4 = k + 2 * nv, *k5 = k + 3 * nv, *k6 = k + 4 * nv;
     for (int v = 0; v < nv; v++)
         y[v] = x[v] + h * (ENS_D5_R(1, 5) * k1[v]);
-    ENS_SYM(ens_rhs)(model, nv, y, k2, p);
+    ENS_SYM(ens_rhs)(model, nv, t + ENS_D5_R(1, 5) * h, y, k2, p);
     for (int v = 0; v < nv; v++)
         y[v] = x[v] + h * (ENS_D5_R(3, 40) * k1[v] + ENS_D5_R(9, 40) * k2[v]);
-    ENS_SYM(ens_rhs)(model, nv, y, k3, p);
+    ENS_SYM(ens_rhs)(model, nv, t + ENS_D5_R(3, 10) * h, y, k3, p);
     for (int v = 0; v < nv; v++)
         y[v] = x[v] + h * (ENS_D5_R(44, 45) * k1[v] - ENS_D5_R(56, 15) * k2[v] +
                            ENS_D5_R(32, 9) * k3[v]);
-    ENS_SYM(ens_rhs)(model, nv, y, k4, p);
+    ENS_SYM(ens_rhs)(model, nv, t + ENS_D5_R(4, 5) * h, y, k4, p);
     for (int v = 0; v < nv; v++)
         y[v] = x[v] + h * (ENS_D5_R(19372, 6561) * k1[v] - ENS_D5_R(25360, 2187) * k2[v] +
                            ENS_D5_R(64448, 6561) * k3[v] - ENS_D5_R(212, 729) * k4[v]);
-    ENS_SYM(ens_rhs)(model, nv, y, k5, p);
+    ENS_SYM(ens_rhs)(model, nv, t + ENS_D5_R(8, 9) * h, y, k5, p);
     for (int v = 0; v < nv; v++)
         y[v] = x[v] + h * (ENS_D5_R(9017, 3168) * k1[v] - ENS_D5_R(355, 33) * k2[v] +
                            ENS_D5_R(46732, 5247) * k3[v] + ENS_D5_R(49, 176) * k4[v] -
                            ENS_D5_R(5103, 18656) * k5[v]);
-    ENS_SYM(ens_rhs)(model, nv, y, k6, p);
+    ENS_SYM(ens_rhs)(model, nv, t + h, y, k6, p);
     for (int v = 0; v < nv; v++)
         y[v] = x[v] + h * (ENS_D5_R(35, 384) * k1[v] + ENS_D5_R(500, 1113) * k3[v] +
                            ENS_D5_R(125, 192) * k4[v] - ENS_D5_R(2187, 6784) * k5[v] +
                            ENS_D5_R(11, 84) * k6[v]);
-    ENS_SYM(ens_rhs)(model, nv, y, k7, p);
+    ENS_SYM(ens_rhs)(model, nv, t + h, y, k7, p);
 }
 
 /* The step's error y5 - y4 in variable v (Hairer's e coefficients). */
@@ -240,7 +244,7 @@ ENS_FN void ENS_SYM(ens_dopri5_start)(int model, int nv, ens_real *ENS_RESTRICT 
                                        const ENS_SYM(ens_dopri5_ctl) *ctl)
 {
     ens_real *s = mem + ENS_DOPRI5_SCALARS(nv);
-    ENS_SYM(ens_rhs)(model, nv, mem, mem + nv, p);
+    ENS_SYM(ens_rhs)(model, nv, ctl->t0, mem, mem + nv, p);
     s[ENS_D5_T] = 0;
     s[ENS_D5_T_PREV] = 0;
     s[ENS_D5_H_LAST] = 0;
@@ -285,7 +289,7 @@ ENS_FN void ENS_SYM(ens_dopri5_advance)(int model, int nv, ens_real *ENS_RESTRIC
         }
         const ens_real t = s[ENS_D5_T];
         const ens_real h = s[ENS_D5_H];
-        ENS_SYM(ens_dopri5_step)(model, nv, x, k1, k, y, k7, p, h);
+        ENS_SYM(ens_dopri5_step)(model, nv, ctl->t0 + t, x, k1, k, y, k7, p, h);
         const ens_real err2 = ENS_SYM(ens_dopri5_error2)(nv, x, y, k1, k, k7, h, tol);
         const int finite = !ENS_SYM(ens_dopri5_nonfinite)(err2);
         ens_real lerr = 0, hnew;

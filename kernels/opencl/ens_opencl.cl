@@ -90,7 +90,8 @@ ENS_FN void ens_cl_store(ENS_REAL value, __global ENS_SCALAR *row, ulong m0, ulo
  * fastest, as everywhere in ensol. */
 __kernel void ens_advance(__global ENS_SCALAR *restrict state,
                           __global const ENS_SCALAR *restrict params,
-                          const ulong count, const ENS_SCALAR dt, const long nsteps)
+                          const ulong count, const ENS_SCALAR dt, const long nsteps,
+                          const ENS_SCALAR t_start)
 {
     const ulong m0 = (ulong)get_global_id(0) * ENS_WIDTH;
     if (m0 >= count)
@@ -104,8 +105,8 @@ __kernel void ens_advance(__global ENS_SCALAR *restrict state,
     for (int j = 0; j < ENS_NPARAMS; j++)
         p[j] = ens_cl_load(params + j * count, m0, count);
 
-    ENS_CAT(ens_advance, ENS_SUFFIX)(ENS_MODEL, ENS_INTEGRATOR, ENS_NVARS, x, work, p,
-                                     (ENS_REAL)dt, nsteps);
+    ENS_CAT(ens_advance, ENS_SUFFIX)(ENS_MODEL, ENS_INTEGRATOR, ENS_NVARS, (ENS_REAL)t_start, x,
+                                     work, p, (ENS_REAL)dt, nsteps);
 
     for (int v = 0; v < ENS_NVARS; v++)
         ens_cl_store(x[v], state + v * count, m0, count);
@@ -124,7 +125,7 @@ __kernel void ens_advance_adaptive(__global ENS_SCALAR *restrict state,
                                    const ulong count, const ENS_SCALAR t_end,
                                    const ENS_SCALAR h0, const ENS_SCALAR dt_min,
                                    const ENS_SCALAR dt_max, const long max_steps,
-                                   const int fresh)
+                                   const int fresh, const ENS_SCALAR t0)
 {
     const ulong m = (ulong)get_global_id(0);
     if (m >= count)
@@ -134,7 +135,7 @@ __kernel void ens_advance_adaptive(__global ENS_SCALAR *restrict state,
     ENS_REAL p[ENS_PARAMS_ALLOC];
     const ENS_CAT(ens_dopri5_ctl, ENS_SUFFIX) ctl = {
         .h0 = h0, .dt_min = dt_min, .dt_max = dt_max, .t_end = t_end,
-        .max_steps = max_steps, .fresh = fresh,
+        .max_steps = max_steps, .fresh = fresh, .t0 = t0,
     };
     ENS_CAT(ens_dopri5_member, ENS_SUFFIX)(ENS_MODEL, ENS_NVARS, ENS_NPARAMS, m, count, state,
                                            params, aux, aux_int, tol, &ctl, mem, work, p);

@@ -13,6 +13,8 @@ int ens_backend_auto_eligible(const ens_backend_ops *ops)
 
 int ens_backend_runs_dopri5(const ens_backend_ops *ops) { return ops->dopri5 != NULL; }
 
+int ens_backend_runs_model_files(const ens_backend_ops *ops) { return ops->model_files; }
+
 ens_status ens_backend_create(const ens_backend_ops *ops, ens_backend_job *job,
                               ens_backend *backend, ens_error *err)
 {

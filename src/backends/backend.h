@@ -26,16 +26,21 @@
 
 #include "core/choices.h"
 #include "core/error.h"
+#include "core/models.h"
 #include "ens_portable.h"
 
 typedef struct ens_backend_job {
-    int model;              /* enum ens_model_id */
+    int model;              /* enum ens_model_id; -1: user_model */
+    const ens_model_info *user_model; /* a model file given at run time, compiled by
+                               backends with model_files; NULL: a built-in model */
     int nvars;
     int nparams;
     int integrator;         /* enum ens_integrator_id */
     ens_precision_id precision;
     double dt;              /* fixed-step: the step; DOPRI5: the first step and
                                the unit of advance() */
+    double t0;              /* model time at steps = 0 (ens_job_model_time): the
+                               right-hand side's time origin */
     /* DOPRI5 only (ens_job_adaptive) */
     const double *rtol;     /* nvars values each */
     const double *atol;
@@ -77,6 +82,7 @@ typedef struct ens_backend_ops {
     /* ---- discovery ---- */
     const char *name;
     int device_memory;      /* buffers live in device memory, apart from the host's */
+    int model_files;        /* runs model files given at run time (job.user_model) */
     /* Can this backend run here? `detail` gets its devices or the reason not. */
     ens_status (*probe)(char *detail, size_t detail_size);
     /* Optional (default: yes): whether `auto` should take this backend when
@@ -120,6 +126,8 @@ typedef struct ens_backend {
 /* Discovery (backend.c). */
 int ens_backend_auto_eligible(const ens_backend_ops *ops);
 int ens_backend_runs_dopri5(const ens_backend_ops *ops);
+/* Whether the backend runs a model file given at run time (job.user_model). */
+int ens_backend_runs_model_files(const ens_backend_ops *ops);
 
 /* The run (backend.c): each wraps its slot, with the default where the
  * slot is optional. create fills `backend` only on success; destroy takes
@@ -157,6 +165,13 @@ static inline int ens_job_adaptive(const ens_backend_job *job)
 static inline double ens_job_time(const ens_backend_job *job, long long steps)
 {
     return (double)steps * job->dt;
+}
+
+/* The model time, which the right-hand side sees, `steps` steps of dt
+ * after t0; rounded to the job's precision once by every backend. */
+static inline double ens_job_model_time(const ens_backend_job *job, long long steps)
+{
+    return job->t0 + (double)steps * job->dt;
 }
 
 /* DOPRI5's first step: dt within [dt_min, dt_max]. */

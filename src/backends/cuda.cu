@@ -448,7 +448,8 @@ static ens_status cuda_upload(void *vctx, long long count, const void *state, co
 
 /* Launch the kernel on members [first, first + n) of device g's share. */
 static cudaError_t launch(cuda_ctx *ctx, cuda_gpu *g, long long first, long long n,
-                          long long nsteps, int fresh, double t_end, cudaStream_t stream)
+                          long long nsteps, int fresh, double t_start, double t_end,
+                          cudaStream_t stream)
 {
     const ens_backend_job *job = &ctx->job;
     ens_u64 stride = (ens_u64)g->count, first_u = (ens_u64)first, n_u = (ens_u64)n;
@@ -459,13 +460,14 @@ static cudaError_t launch(cuda_ctx *ctx, cuda_gpu *g, long long first, long long
     if (ctx->adaptive) {
         double h0 = ens_job_first_step(job), dt_min = job->dt_min, dt_max = job->dt_max;
         long long max_steps = job->max_steps;
+        double t0 = job->t0;
         void *args[] = {&g->state, &g->params, &g->aux, &g->aux_int, &g->tol,
                         &stride,   &first_u,   &n_u,    &nv,         &t_end,
-                        &h0,       &dt_min,    &dt_max, &max_steps,  &fresh};
+                        &h0,       &dt_min,    &dt_max, &max_steps,  &fresh, &t0};
         return cudaLaunchKernel(ctx->kernel.func, grid, block, args, 0, stream);
     }
     double dt = job->dt;
-    void *args[] = {&g->state, &g->params, &stride, &first_u, &n_u, &nv, &dt, &nsteps};
+    void *args[] = {&g->state, &g->params, &stride, &first_u, &n_u, &nv, &dt, &nsteps, &t_start};
     return cudaLaunchKernel(ctx->kernel.func, grid, block, args, 0, stream);
 }
 
@@ -483,6 +485,7 @@ static ens_status cuda_advance(void *vctx, long long nsteps, ens_error *err)
     ctx->host_current = 0;
     const int fresh = ctx->steps_done == 0;
     const double t_end = ens_job_time(&ctx->job, ctx->steps_done + nsteps);
+    const double t_start = ens_job_model_time(&ctx->job, ctx->steps_done);
     ctx->steps_done += nsteps;
     for (int d = 0; d < ctx->ngpu; d++) {
         cuda_gpu *g = &ctx->gpu[d];
@@ -495,7 +498,7 @@ static ens_status cuda_advance(void *vctx, long long nsteps, ens_error *err)
             chunk_range(g, chunks, c, &first, &n);
             cudaStream_t stream = g->stream[c % ENS_CUDA_STREAMS];
             CU_CHECK_WHAT(g, "(integration kernel)",
-                          launch(ctx, g, first, n, nsteps, fresh, t_end, stream));
+                          launch(ctx, g, first, n, nsteps, fresh, t_start, t_end, stream));
             if (ctx->prefetch) {
                 const size_t pitch = (size_t)g->count * real, off = (size_t)first * real;
                 CU_CHECK_WHAT(g, "(state to the host)",
@@ -668,6 +671,7 @@ static const ens_backend_dopri5_ops cuda_dopri5 = {
 extern "C" const ens_backend_ops ens_backend_cuda = {
     /* .name = */ "cuda",
     /* .device_memory = */ 1,
+    /* .model_files = */ 0,
     /* .probe = */ ens_cuda_probe,
     /* .auto_eligible = */ NULL,
     /* .create = */ cuda_create,

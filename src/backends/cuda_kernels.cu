@@ -52,10 +52,10 @@ template <typename R> struct maths;
             return ens_component_tendency_##S(model, next, prev2, prev, x, p0);            \
         }                                                                                  \
         static __device__ __forceinline__ void advance(int model, int integrator, int nv,  \
-                                                       R *x, R *work, const R *p, R dt,    \
-                                                       long nsteps)                        \
+                                                       R t0, R *x, R *work, const R *p,    \
+                                                       R dt, long nsteps)                  \
         {                                                                                  \
-            ens_advance_##S(model, integrator, nv, x, work, p, dt, nsteps);                \
+            ens_advance_##S(model, integrator, nv, t0, x, work, p, dt, nsteps);            \
         }                                                                                  \
         static __device__ __forceinline__ void dopri5(int model, int nv, int np, ens_u64 m, \
                                                       ens_u64 stride, R *state,            \
@@ -74,7 +74,7 @@ ENS_CUDA_MATHS(float, f, FLT_MAX)
 /*
  * Fixed steps (Euler, RK4): members first .. first+n-1 of arrays with row
  * stride `stride` (state[v * stride + m], params[j * stride + m]), each
- * advanced by nsteps steps of dt. NV: the size of the per-thread arrays;
+ * advanced by nsteps steps of dt from model time t_start. NV: the size of the per-thread arrays;
  * EXACT: NV is the model's size (else nv_run <= NV is); NP: parameters.
  * The scalar arguments are doubles, rounded to R here as the CPU backend
  * rounds them.
@@ -82,7 +82,8 @@ ENS_CUDA_MATHS(float, f, FLT_MAX)
 template <typename R, int MODEL, int INTEGRATOR, int NV, bool EXACT, int NP>
 __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
     ens_cuda_fixed(R *__restrict__ state, const R *__restrict__ params, ens_u64 stride,
-                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps)
+                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps,
+                   double t_start)
 {
     const ens_u64 i = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n)
@@ -96,7 +97,7 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
         x[v] = state[(ens_u64)v * stride + m];
     for (int j = 0; j < NP; j++)
         p[j] = params[(ens_u64)j * stride + m];
-    maths<R>::advance(MODEL, INTEGRATOR, nv, x, work, p, (R)dt, (long)nsteps);
+    maths<R>::advance(MODEL, INTEGRATOR, nv, (R)t_start, x, work, p, (R)dt, (long)nsteps);
     for (int v = 0; v < nv; v++)
         state[(ens_u64)v * stride + m] = x[v];
 }
@@ -177,7 +178,8 @@ __device__ __forceinline__ void group_rhs(const lane_blocks &b, const R (&x)[J],
 template <typename R, int MODEL, int INTEGRATOR, int G, int J, int K_EXACT>
 __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
     ens_cuda_lanes(R *__restrict__ state, const R *__restrict__ params, ens_u64 stride,
-                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps)
+                   ens_u64 first, ens_u64 n, int nv_run, double dt, long long nsteps,
+                   double t_start)
 {
     static_assert(G == 8 || G == 16 || G == 32, "a group is a warp or part of one");
     static_assert(ENS_CUDA_BLOCK % 32 == 0, "blocks of whole warps");
@@ -202,17 +204,19 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
     const R p0 = b.count > 0 ? params[m] : (R)0;
     const R h = (R)dt;
     /* The integrator's step (kernels/integrators/) over this lane's block. */
-#define ENS_LANE_RHS(in, out) group_rhs<R, MODEL, G, J>(b, in, out, p0)
+    /* A component form is autonomous: the stage times go unused. */
+    const R t0 = (R)t_start;
+#define ENS_LANE_RHS(tt, in, out) group_rhs<R, MODEL, G, J>(b, in, out, p0)
     if (INTEGRATOR == ENS_INTEGRATOR_ID_RK4) {
         R sum[J], xs[J];
 #pragma unroll
         for (int j = 0; j < J; j++)
             sum[j] = xs[j] = (R)0;
         for (long long s = 0; s < nsteps; s++)
-            ENS_RK4_STEP(R, J, b.B, x, sum, xs, f, h, ENS_LANE_RHS);
+            ENS_RK4_STEP(R, J, b.B, ENS_STEP_TIME(R, t0, s, h), x, sum, xs, f, h, ENS_LANE_RHS);
     } else {
         for (long long s = 0; s < nsteps; s++)
-            ENS_EULER_STEP(R, J, b.B, x, f, h, ENS_LANE_RHS);
+            ENS_EULER_STEP(R, J, b.B, ENS_STEP_TIME(R, t0, s, h), x, f, h, ENS_LANE_RHS);
     }
 #undef ENS_LANE_RHS
 #pragma unroll
@@ -233,7 +237,7 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
     ens_cuda_dopri5(R *__restrict__ state, const R *__restrict__ params, R *__restrict__ aux,
                     ens_i64 *__restrict__ aux_int, const R *__restrict__ tol, ens_u64 stride,
                     ens_u64 first, ens_u64 n, int nv_run, double t_end, double h0,
-                    double dt_min, double dt_max, long long max_steps, int fresh)
+                    double dt_min, double dt_max, long long max_steps, int fresh, double t0)
 {
     const ens_u64 i = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n)
@@ -246,6 +250,7 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
     ctl.t_end = (R)t_end;
     ctl.max_steps = max_steps;
     ctl.fresh = fresh;
+    ctl.t0 = (R)t0;
     R mem[ENS_DOPRI5_REAL_ROWS(NV)], work[ENS_DOPRI5_WORK_PER_VAR * NV], p[NP];
     maths<R>::dopri5(MODEL, nv, NP, first + i, stride, state, params, aux, aux_int, tol, &ctl,
                      mem, work, p);

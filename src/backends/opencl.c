@@ -28,6 +28,8 @@
 #endif
 
 #include "backends/backend.h"
+#include "backends/cc_cache.h"
+#include "backends/model_program.h"
 
 #ifndef CL_PLATFORM_NOT_FOUND_KHR
 #define CL_PLATFORM_NOT_FOUND_KHR -1001 /* what ICD loaders return without a platform */
@@ -35,6 +37,8 @@
 
 extern const char ens_opencl_source[];
 extern const size_t ens_opencl_source_size;
+/* The same kernels with the stand-in model list for model files. */
+extern const char ens_opencl_file_source[];
 
 #define ENS_CL_MAX_PLATFORMS 16
 #define ENS_CL_MAX_DEVICES 64
@@ -272,6 +276,7 @@ typedef struct cl_cached_program {
     cl_device_id device;
     cl_context context;
     char *options;
+    char *model_source; /* a model file's program source; NULL: the built-in models */
     cl_program program; /* NULL for the entry that only holds the device's context */
 } cl_cached_program;
 
@@ -279,7 +284,7 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static cl_cached_program *cache_head;
 
 static ens_status build_failure(cl_program program, const cl_device_desc *d, const char *options,
-                                cl_int rc, ens_error *err)
+                                int model_file, cl_int rc, ens_error *err)
 {
     size_t size = 0;
     char *log = NULL;
@@ -291,28 +296,36 @@ static ens_status build_failure(cl_program program, const cl_device_desc *d, con
             size = 0;
         log[size] = '\0';
     }
-    ens_status st = ens_fail(err, ENS_ERR_BACKEND,
-                             "opencl: clBuildProgram failed on %s: %s (%d); options: %s; "
-                             "compiler log:\n%s",
-                             d->name, cl_error_name(rc), (int)rc, options,
-                             log ? log : "(unavailable)");
+    ens_status st;
+    if (model_file && rc == CL_BUILD_PROGRAM_FAILURE && log && strstr(log, "error: ")) {
+        /* The model file's own mistake, FILE:LINE through its #line directives. */
+        char msg[ENS_ERROR_MAX];
+        ens_cc_first_error(log, msg, sizeof msg);
+        st = ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "%s", msg);
+    } else {
+        st = ens_fail(err, ENS_ERR_BACKEND,
+                      "opencl: clBuildProgram failed on %s: %s (%d); options: %s; "
+                      "compiler log:\n%s",
+                      d->name, cl_error_name(rc), (int)rc, options,
+                      log ? log : "(unavailable)");
+    }
     free(log);
     return st;
 }
 
 /* The program for `options` built for the device in context ctx. */
 static ens_status build_program(const cl_device_desc *d, cl_context ctx, const char *options,
-                                cl_program *out, ens_error *err)
+                                const char *model_source, cl_program *out, ens_error *err)
 {
     cl_int rc = CL_SUCCESS;
-    const char *sources[] = {ens_opencl_source};
-    const size_t lengths[] = {ens_opencl_source_size};
+    const char *sources[] = {model_source ? model_source : ens_opencl_source};
+    const size_t lengths[] = {model_source ? strlen(model_source) : ens_opencl_source_size};
     cl_program prog = clCreateProgramWithSource(ctx, 1, sources, lengths, &rc);
     if (rc != CL_SUCCESS)
         return cl_fail(err, "clCreateProgramWithSource", rc, d->name);
     rc = clBuildProgram(prog, 1, &d->id, options, NULL, NULL);
     if (rc != CL_SUCCESS) {
-        const ens_status st = build_failure(prog, d, options, rc, err);
+        const ens_status st = build_failure(prog, d, options, model_source != NULL, rc, err);
         clReleaseProgram(prog);
         return st;
     }
@@ -320,9 +333,11 @@ static ens_status build_program(const cl_device_desc *d, cl_context ctx, const c
     return ENS_OK;
 }
 
-/* The device's context and its program for `options`, built on first use. */
+/* The device's context and its program for `options` (and the source of
+ * a model file, NULL for the built-in models), built on first use. */
 static ens_status cached_program(const cl_device_desc *d, const char *options,
-                                 cl_context *context, cl_program *program, ens_error *err)
+                                 const char *model_source, cl_context *context,
+                                 cl_program *program, ens_error *err)
 {
     ens_status st = ENS_OK;
     cl_int rc = CL_SUCCESS;
@@ -333,7 +348,10 @@ static ens_status cached_program(const cl_device_desc *d, const char *options,
         if (e->device != d->id)
             continue;
         ctx = e->context;
-        if (e->program && strcmp(e->options, options) == 0) {
+        const int same_source = model_source ? e->model_source &&
+                                                   strcmp(e->model_source, model_source) == 0
+                                             : !e->model_source;
+        if (e->program && strcmp(e->options, options) == 0 && same_source) {
             *context = e->context;
             *program = e->program;
             pthread_mutex_unlock(&cache_lock);
@@ -348,6 +366,12 @@ static ens_status cached_program(const cl_device_desc *d, const char *options,
         goto done;
     }
     strcpy(entry->options, options);
+    if (model_source && (entry->model_source = malloc(strlen(model_source) + 1)) != NULL)
+        strcpy(entry->model_source, model_source);
+    if (model_source && !entry->model_source) {
+        st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "opencl: out of memory");
+        goto done;
+    }
     entry->device = d->id;
     if (!ctx) {
         const cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
@@ -360,7 +384,7 @@ static ens_status cached_program(const cl_device_desc *d, const char *options,
         new_context = 1;
     }
     entry->context = ctx;
-    st = build_program(d, ctx, options, &entry->program, err);
+    st = build_program(d, ctx, options, model_source, &entry->program, err);
     if (st == ENS_OK) {
         *context = ctx;
         *program = entry->program;
@@ -372,8 +396,10 @@ static ens_status cached_program(const cl_device_desc *d, const char *options,
         entry = NULL;
     }
 done:
-    if (entry)
+    if (entry) {
         free(entry->options);
+        free(entry->model_source);
+    }
     free(entry);
     pthread_mutex_unlock(&cache_lock);
     return st;
@@ -512,8 +538,10 @@ static cl_int set_real_arg(opencl_ctx *ctx, cl_uint index, double value)
 enum {
     ADAPTIVE_ARG_AUX = 2, ADAPTIVE_ARG_AUX_INT, ADAPTIVE_ARG_TOL, ADAPTIVE_ARG_COUNT,
     ADAPTIVE_ARG_T_END, ADAPTIVE_ARG_H0, ADAPTIVE_ARG_DT_MIN, ADAPTIVE_ARG_DT_MAX,
-    ADAPTIVE_ARG_MAX_STEPS, ADAPTIVE_ARG_FRESH
+    ADAPTIVE_ARG_MAX_STEPS, ADAPTIVE_ARG_FRESH, ADAPTIVE_ARG_T0
 };
+/* Kernel arguments of ens_advance. */
+enum { FIXED_ARG_COUNT = 2, FIXED_ARG_DT, FIXED_ARG_NSTEPS, FIXED_ARG_T_START };
 
 /* DOPRI5's per-member buffers, its tolerances (rounded to the job's
  * precision, as every backend does) and the arguments fixed for the run. */
@@ -556,6 +584,8 @@ static ens_status create_adaptive_buffers(opencl_ctx *ctx, cl_context context, e
         rc = set_real_arg(ctx, ADAPTIVE_ARG_DT_MAX, job->dt_max > 0 ? job->dt_max : no_limit);
     if (rc == CL_SUCCESS)
         rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_MAX_STEPS, sizeof max_steps, &max_steps);
+    if (rc == CL_SUCCESS)
+        rc = set_real_arg(ctx, ADAPTIVE_ARG_T0, job->t0);
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
 }
 
@@ -612,12 +642,19 @@ static ens_status build_kernel(opencl_ctx *ctx, cl_context *context, ens_error *
     snprintf(options, sizeof options,
              "-DENS_USE_DOUBLE=%d -DENS_MODEL=%d -DENS_INTEGRATOR=%d -DENS_NVARS=%d "
              "-DENS_NPARAMS=%d -DENS_STRICT_FP=%d -DENS_WIDTH=%d%s",
-             dbl, job->model, job->integrator, job->nvars, job->nparams, job->strict_fp ? 1 : 0,
+             dbl, job->user_model ? ENS_MODEL_FILE_ID : job->model, job->integrator, job->nvars, job->nparams, job->strict_fp ? 1 : 0,
              ctx->width,
              job->strict_fp ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
     cl_program program = NULL;
     cl_int rc = CL_SUCCESS;
-    ENS_CHECK(cached_program(d, options, context, &program, err));
+    char *model_source =
+        job->user_model ? ens_model_program(job->user_model, ens_opencl_file_source, "", "")
+                        : NULL;
+    if (job->user_model && !model_source)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "opencl: out of memory");
+    const ens_status built = cached_program(d, options, model_source, context, &program, err);
+    free(model_source);
+    ENS_CHECK(built);
     ctx->queue = clCreateCommandQueue(*context, d->id, 0, &rc);
     if (rc != CL_SUCCESS)
         return cl_fail(err, "clCreateCommandQueue", rc, d->name);
@@ -664,7 +701,7 @@ static ens_status create_buffers(opencl_ctx *ctx, cl_context context, ens_error 
     if (rc == CL_SUCCESS)
         rc = clSetKernelArg(ctx->kernel, 1, sizeof(cl_mem), &ctx->params);
     if (rc == CL_SUCCESS && !adaptive)
-        rc = set_real_arg(ctx, 3, job->dt);
+        rc = set_real_arg(ctx, FIXED_ARG_DT, job->dt);
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
 }
 
@@ -729,9 +766,12 @@ static ens_status opencl_advance(void *vctx, long long nsteps, ens_error *err)
         if (rc == CL_SUCCESS)
             rc = clSetKernelArg(ctx->kernel, ADAPTIVE_ARG_FRESH, sizeof fresh, &fresh);
     } else {
-        rc = clSetKernelArg(ctx->kernel, 2, sizeof count, &count);
+        rc = clSetKernelArg(ctx->kernel, FIXED_ARG_COUNT, sizeof count, &count);
         if (rc == CL_SUCCESS)
-            rc = clSetKernelArg(ctx->kernel, 4, sizeof steps, &steps);
+            rc = clSetKernelArg(ctx->kernel, FIXED_ARG_NSTEPS, sizeof steps, &steps);
+        if (rc == CL_SUCCESS)
+            rc = set_real_arg(ctx, FIXED_ARG_T_START,
+                              ens_job_model_time(&ctx->job, ctx->steps_done));
     }
     ctx->steps_done += nsteps;
     if (rc != CL_SUCCESS)
@@ -845,6 +885,7 @@ static const ens_backend_dopri5_ops opencl_dopri5 = {
 const ens_backend_ops ens_backend_opencl = {
     .name = "opencl",
     .device_memory = 1,
+    .model_files = 1,
     .probe = opencl_probe,
     .auto_eligible = opencl_auto_eligible,
     .create = opencl_create,

@@ -12,9 +12,14 @@
 #endif
 
 #include "backends/openmp_kernels.h"
+#include "backends/openmp_model.h"
 
 typedef struct openmp_ctx {
     ens_backend_job job;
+    /* A model file's loops, compiled at run time, and the job they take */
+    ens_cc_object model_object;
+    ens_openmp_advance_fn *model_advance;
+    ens_backend_job model_job;
     long long count;
     void *state;
     void *params;
@@ -54,6 +59,7 @@ static void openmp_destroy(void *vctx)
     free(ctx->aux);
     free(ctx->aux_int);
     free(ctx->tol);
+    ens_cc_unload(&ctx->model_object);
     free(ctx);
 }
 
@@ -88,6 +94,16 @@ static ens_status openmp_create(ens_backend_job *job, void **out, ens_error *err
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
                         "openmp backend: cannot allocate state for %lld members", job->capacity);
     }
+    if (job->user_model) {
+        const ens_status st =
+            ens_openmp_model_load(&ctx->job, &ctx->model_object, &ctx->model_advance, err);
+        if (st != ENS_OK) {
+            openmp_destroy(ctx);
+            return st;
+        }
+        ctx->model_job = ctx->job;
+        ctx->model_job.model = ENS_MODEL_FILE_ID;
+    }
     *out = ctx;
     return ENS_OK;
 }
@@ -96,8 +112,14 @@ static void openmp_describe(void *vctx, char *device, size_t size)
 {
     openmp_ctx *ctx = vctx;
     const int threads = ctx->job.threads > 0 ? ctx->job.threads : max_threads();
-    snprintf(device, size, "CPU, %d thread%s%s", threads, threads == 1 ? "" : "s",
-             ctx->job.strict_fp ? ", strict fp" : "");
+    char model[64] = "";
+    if (ctx->model_advance && ctx->model_object.compile_seconds >= 0)
+        snprintf(model, sizeof model, ", model compiled in %.2f s",
+                 ctx->model_object.compile_seconds);
+    else if (ctx->model_advance)
+        snprintf(model, sizeof model, ", model from the cache");
+    snprintf(device, size, "CPU, %d thread%s%s%s", threads, threads == 1 ? "" : "s",
+             ctx->job.strict_fp ? ", strict fp" : "", model);
 }
 
 static ens_status openmp_upload(void *vctx, long long count, const void *state,
@@ -127,12 +149,16 @@ static ens_status openmp_advance(void *vctx, long long nsteps, ens_error *err)
         };
         a = &adaptive;
     }
+    const double t_start = ens_job_model_time(&ctx->job, ctx->steps_done);
     ctx->steps_done += nsteps;
+    if (ctx->model_advance)
+        return ctx->model_advance(&ctx->model_job, ctx->count, ctx->state, ctx->params, nsteps,
+                                  t_start, a, err);
     if (ctx->job.strict_fp)
         return ens_openmp_advance_strict(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                         a, err);
+                                         t_start, a, err);
     return ens_openmp_advance_contract(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                       a, err);
+                                       t_start, a, err);
 }
 
 static ens_status openmp_download(void *vctx, void *state, ens_error *err)
@@ -192,6 +218,7 @@ static const ens_backend_dopri5_ops openmp_dopri5 = {
 
 const ens_backend_ops ens_backend_openmp = {
     .name = "openmp",
+    .model_files = 1,
     .probe = openmp_probe,
     .create = openmp_create,
     .describe = openmp_describe,

@@ -28,15 +28,17 @@ ENS_CPU_VARIANT_ENTRIES(x86_64_v4)
 typedef struct cpu_variant {
     const char *name, *label;
     advance_fn *contract, *strict;
+    const char *flags; /* its compiler flags, for loops compiled at run time */
 } cpu_variant;
 
 /* Narrowest first. */
 static const cpu_variant variants[] = {
-    {"x86-64", "x86-64 loops (SSE2)", ens_openmp_advance_contract_x86_64, ens_openmp_advance_strict_x86_64},
+    {"x86-64", "x86-64 loops (SSE2)", ens_openmp_advance_contract_x86_64, ens_openmp_advance_strict_x86_64,
+     ENSOL_CPU_FLAGS_x86_64},
     {"x86-64-v3", "x86-64-v3 loops (AVX2, FMA)", ens_openmp_advance_contract_x86_64_v3,
-     ens_openmp_advance_strict_x86_64_v3},
+     ens_openmp_advance_strict_x86_64_v3, ENSOL_CPU_FLAGS_x86_64_v3},
     {"x86-64-v4", "x86-64-v4 loops (AVX-512)", ens_openmp_advance_contract_x86_64_v4,
-     ens_openmp_advance_strict_x86_64_v4},
+     ens_openmp_advance_strict_x86_64_v4, ENSOL_CPU_FLAGS_x86_64_v4},
 };
 /* The widest level the CPU has; libgcc's checks include the operating
  * system's support for the wider registers (XCR0). */
@@ -74,17 +76,17 @@ static const cpu_variant *chosen(void)
 }
 
 ens_status ens_openmp_advance_contract(const ens_backend_job *job, long long count, void *state,
-                                       const void *params, long long nsteps,
+                                       const void *params, long long nsteps, double t_start,
                                        const ens_openmp_adaptive *adaptive, ens_error *err)
 {
-    return chosen()->contract(job, count, state, params, nsteps, adaptive, err);
+    return chosen()->contract(job, count, state, params, nsteps, t_start, adaptive, err);
 }
 
 ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count, void *state,
-                                     const void *params, long long nsteps,
+                                     const void *params, long long nsteps, double t_start,
                                      const ens_openmp_adaptive *adaptive, ens_error *err)
 {
-    return chosen()->strict(job, count, state, params, nsteps, adaptive, err);
+    return chosen()->strict(job, count, state, params, nsteps, t_start, adaptive, err);
 }
 
 const char *ens_openmp_cpu_variant(void)
@@ -92,11 +94,21 @@ const char *ens_openmp_cpu_variant(void)
     return chosen()->label;
 }
 
+const char *ens_openmp_cpu_flags(void)
+{
+    return chosen()->flags;
+}
+
 #else
 
 const char *ens_openmp_cpu_variant(void)
 {
     return ENSOL_CPU_VARIANT " loops";
+}
+
+const char *ens_openmp_cpu_flags(void)
+{
+    return ENSOL_CPU_FLAGS;
 }
 
 #endif

@@ -17,16 +17,20 @@ typedef struct ens_openmp_adaptive {
 } ens_openmp_adaptive;
 
 /* Advance `count` members (SoA state and params in the job's precision):
- * nsteps fixed steps, or with `adaptive` (DOPRI5) to adaptive->t_end. */
+ * nsteps fixed steps from model time t_start, or with `adaptive` (DOPRI5)
+ * to adaptive->t_end. */
 ens_status ens_openmp_advance_contract(const ens_backend_job *job, long long count, void *state,
-                                       const void *params, long long nsteps,
+                                       const void *params, long long nsteps, double t_start,
                                        const ens_openmp_adaptive *adaptive, ens_error *err);
 ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count, void *state,
-                                     const void *params, long long nsteps,
+                                     const void *params, long long nsteps, double t_start,
                                      const ens_openmp_adaptive *adaptive, ens_error *err);
 
 /* Which compiled copy of the loops runs here, e.g. "x86-64-v3 loops (AVX2,
  * FMA)" or "native loops" (openmp_dispatch.c). */
 const char *ens_openmp_cpu_variant(void);
+/* The compiler flags of that copy (-march=...), which loops compiled at
+ * run time for a model file take too (openmp_model.c). */
+const char *ens_openmp_cpu_flags(void);
 
 #endif

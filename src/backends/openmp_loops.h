@@ -20,7 +20,8 @@
  */
 ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, const int nv,
                                   long long count, ens_real *state,
-                                  const ens_real *params, long long nsteps, long long tile)
+                                  const ens_real *params, long long nsteps, ens_real t_start,
+                                  long long tile)
 {
     const int nparams = job->nparams;
     const ens_real dt = (ens_real)job->dt;
@@ -42,6 +43,7 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
 
 #define ENS_TILE_STEPS(step_fn, work_per_var) \
     for (long long s = 0; s < nsteps; s++) { \
+        const ens_real t = ENS_STEP_TIME(ens_real, t_start, s, dt); \
         _Pragma("GCC ivdep") \
         for (int l = 0; l < ENS_TILE; l++) { \
             ens_real xl[ENS_TILE_MAX_VARS], pl[ENS_MAX_PARAMS]; \
@@ -50,7 +52,7 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
                 xl[v] = x[v][l]; \
             for (int j = 0; j < ENS_MAX_PARAMS; j++) \
                 pl[j] = p[j][l]; \
-            step_fn(model, nv, xl, work, pl, dt); \
+            step_fn(model, nv, t, xl, work, pl, dt); \
             for (int v = 0; v < nv; v++) \
                 x[v][l] = xl[v]; \
         } \
@@ -75,7 +77,7 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
  */
 static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long count,
                                            ens_real *state, const ens_real *params,
-                                           long long nsteps, ens_error *err)
+                                           long long nsteps, ens_real t_start, ens_error *err)
 {
     const int nv = job->nvars;
     const int nparams = job->nparams;
@@ -100,7 +102,7 @@ static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long
                     x[v] = state[v * count + m];
                 for (int j = 0; j < nparams; j++)
                     p[j] = params[j * count + m];
-                ENS_SYM(ens_advance)(job->model, job->integrator, nv, x, work, p,
+                ENS_SYM(ens_advance)(job->model, job->integrator, nv, t_start, x, work, p,
                                      (ens_real)job->dt, (long)nsteps);
                 for (int v = 0; v < nv; v++)
                     state[v * count + m] = x[v];
@@ -131,6 +133,7 @@ ENS_FN void ENS_SYM(adaptive_members)(const ens_backend_job *job, const int mode
         .dt_min = (ens_real)job->dt_min,
         .dt_max = job->dt_max > 0 ? (ens_real)job->dt_max : no_limit,
         .t_end = (ens_real)a->t_end,
+        .t0 = (ens_real)job->t0,
         .max_steps = job->max_steps,
         .fresh = a->fresh,
     };
@@ -183,8 +186,10 @@ static ens_status ENS_SYM(advance_adaptive)(const ens_backend_job *job, long lon
 }
 
 static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, void *state,
-                                   const void *params, long long nsteps, ens_error *err)
+                                   const void *params, long long nsteps, double t_start,
+                                   ens_error *err)
 {
+    const ens_real t_start_r = (ens_real)t_start;
     const long long ntiles = (count + ENS_TILE - 1) / ENS_TILE;
     /* Model and variable count are literals inside the parallel region so
      * that the inlined tile loop is specialised: the right-hand side
@@ -194,13 +199,13 @@ static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, 
         _Pragma("omp parallel for schedule(static) num_threads(job_threads(job)) if (ntiles > 1)") \
         for (long long tile = 0; tile < ntiles; tile++) \
             ENS_SYM(advance_tile)(job, id, nvars, count, (ens_real *)state, \
-                                  (const ens_real *)params, nsteps, tile); \
+                                  (const ens_real *)params, nsteps, t_start_r, tile); \
         return ENS_OK; \
     }
     ENS_MODEL_LIST(ENS_TILED_ADVANCE)
 #undef ENS_TILED_ADVANCE
     return ENS_SYM(advance_members)(job, count, (ens_real *)state, (const ens_real *)params,
-                                    nsteps, err);
+                                    nsteps, t_start_r, err);
 }
 
 #undef ENS_SYM

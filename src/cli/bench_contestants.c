@@ -18,6 +18,7 @@
 #include "cli_signals.h"
 #include "cli_status.h"
 #include "cli_parse.h"
+#include "options.h"
 
 ens_status configure(ens_config *cfg, const bench_opts *o, const contestant *k,
                      long long members, const char **opt, char *arg, size_t argsize)
@@ -32,7 +33,7 @@ ens_status configure(ens_config *cfg, const bench_opts *o, const contestant *k,
         }                                                                                 \
     } while (0)
     char num[64];
-    APPLY("model", o->model, ens_config_set_model(cfg, o->model));
+    APPLY("model", o->model, cli_set_model(cfg, o->model));
     for (int i = 0; i < o->nparams; i++) {
         char text[160];
         snprintf(text, sizeof text, "%s=%g", o->params[i].name, o->params[i].value);

@@ -15,6 +15,28 @@
 #include "options.h"
 
 static const cli_use help_only[] = {{.id = OPT_HELP}};
+static const cli_use info_uses[] = {{.id = OPT_MODEL}, {.id = OPT_HELP}};
+
+/* ensol info --model NAME|PATH: what the model declares. */
+static int print_model(const char *name_or_path)
+{
+    ens_config *cfg = NULL;
+    if (ens_config_create(&cfg) != ENS_OK) {
+        fprintf(stderr, "ensol: out of memory\n");
+        return CLI_EXIT_FAILURE;
+    }
+    const ens_status st = cli_set_model(cfg, name_or_path);
+    if (st != ENS_OK) {
+        fprintf(stderr, "ensol: --model %s: %s\n", name_or_path, ens_config_last_error(cfg));
+        ens_config_destroy(cfg);
+        return cli_exit_status(st);
+    }
+    char text[8192];
+    ens_config_describe_model(cfg, text, sizeof text);
+    fputs(text, stdout);
+    ens_config_destroy(cfg);
+    return cli_finish_stdout(CLI_EXIT_OK);
+}
 
 /* Parses a command that takes only --help. */
 static int parse_help_only(const cli_command *cmd, int argc, char **argv)
@@ -55,14 +77,21 @@ int cmd_info(int argc, char **argv)
 {
     static const cli_command info = {
         .name = "info",
-        .usage = "ensol info",
+        .usage = "ensol info [--model NAME|PATH]",
         .intro = "Show the version, the backends of this build and their devices, MPI\n"
-                 "and the models.\n\n",
-        .uses = help_only,
-        .nuses = 1};
-    int status = parse_help_only(&info, argc, argv);
+                 "and the models; with --model, what that model (file) declares.\n\n",
+        .uses = info_uses,
+        .nuses = 2};
+    cli_arg args[8];
+    int nargs = 0, first_operand;
+    int status = argc - 1 <= 8 ? cli_parse(&info, argc - 1, argv + 1, args, &nargs,
+                                           &first_operand)
+                               : CLI_EXIT_USAGE;
     if (status != CLI_GO_ON)
         return status;
+    for (int i = nargs - 1; i >= 0; i--)
+        if (args[i].opt->id == OPT_MODEL)
+            return print_model(args[i].value);
     print_version();
     printf("\n");
     print_backends();

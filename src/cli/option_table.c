@@ -17,6 +17,18 @@
 #include "cli_parse.h"
 #include "options.h"
 
+int cli_model_is_path(const char *arg)
+{
+    const size_t n = arg ? strlen(arg) : 0;
+    return n > 0 && (strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, ".ens") == 0));
+}
+
+ens_status cli_set_model(ens_config *cfg, const char *name_or_path)
+{
+    return cli_model_is_path(name_or_path) ? ens_config_set_model_file(cfg, name_or_path)
+                                           : ens_config_set_model(cfg, name_or_path);
+}
+
 static const char *apply_name(ens_config *cfg, const cli_option *o, const char *arg,
                               ens_status *st)
 {
@@ -291,9 +303,10 @@ static const char *apply_dt_limit(ens_config *cfg, const cli_option *o, const ch
 }
 static const cli_option options[] = {
     /* The problem */
-    {.id = OPT_MODEL, .name = "model", .metavar = "NAME", .def = "lorenz63",
-     .help = "model to integrate: {models}",
-     .priority = PRIO_MODEL, .apply = apply_name, .set_name = ens_config_set_model},
+    {.id = OPT_MODEL, .name = "model", .metavar = "NAME|PATH", .def = "lorenz63",
+     .help = "model to integrate: {models}; or a model file (a path with '/' or ending in "
+             ".ens), compiled at run time",
+     .priority = PRIO_MODEL, .apply = apply_name, .set_name = cli_set_model},
     {.id = OPT_PARAM, .name = "param", .metavar = "NAME=VALUE", .def = "the model's",
      .help = "set a parameter for every member, e.g. rho=28;\n"
              "lorenz96's size K too (repeatable)",

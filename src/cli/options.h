@@ -114,4 +114,9 @@ int cli_backend_built_in(const char *name);
 /* "ensol: --NAME VALUE: WHY"; returns status. */
 int cli_option_error(const cli_option *o, const char *arg, const char *why, int status);
 
+/* --model: a name, or a model file given by path (anything with a '/' or
+ * ending in .ens). */
+int cli_model_is_path(const char *arg);
+ens_status cli_set_model(ens_config *cfg, const char *name_or_path);
+
 #endif /* ENSOL_CLI_OPTIONS_H */

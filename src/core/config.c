@@ -31,6 +31,10 @@ static ens_status set_model(ens_config *cfg, const ens_model_info *model)
     free(cfg->base_state);
     cfg->base_state = base;
     cfg->base_len = model->base_state_len;
+    if (cfg->own_model && cfg->own_model != model) {
+        ens_model_free(cfg->own_model);
+        cfg->own_model = NULL;
+    }
     cfg->model = model;
     cfg->nvars = model->default_nvars;
     cfg->nsweeps = 0;
@@ -72,6 +76,7 @@ void ens_config_destroy(ens_config *cfg)
 {
     if (!cfg)
         return;
+    ens_model_free(cfg->own_model);
     free(cfg->base_state);
     free(cfg->rtol);
     free(cfg->atol);
@@ -126,6 +131,42 @@ ens_status ens_config_set_model(ens_config *cfg, const char *name)
         return unknown_name(cfg, "model", name, choices);
     }
     return set_model(cfg, model);
+}
+
+/* A model parsed at run time: the configuration owns it from here on. */
+static ens_status set_own_model(ens_config *cfg, ens_model_info *model)
+{
+    ens_model_info *old = cfg->own_model;
+    cfg->own_model = NULL; /* set_model frees a previous one: keep it until done */
+    ens_status st = set_model(cfg, model);
+    if (st != ENS_OK) {
+        cfg->own_model = old;
+        ens_model_free(model);
+        return st;
+    }
+    ens_model_free(old);
+    cfg->own_model = model;
+    return ENS_OK;
+}
+
+ens_status ens_config_set_model_file(ens_config *cfg, const char *path)
+{
+    ENS_BEGIN(cfg);
+    ens_model_info *model = NULL;
+    ENS_CHECK(ens_model_read_file(path, &model, &cfg->error));
+    return set_own_model(cfg, model);
+}
+
+ens_status ens_config_set_model_source(ens_config *cfg, const char *text,
+                                       const char *name_for_messages)
+{
+    ENS_BEGIN(cfg);
+    if (!text)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "model source: no text given");
+    ens_model_info *model = NULL;
+    ENS_CHECK(ens_model_parse(text, name_for_messages ? name_for_messages : "(model source)",
+                                  &model, &cfg->error));
+    return set_own_model(cfg, model);
 }
 
 static int param_index(const ens_config *cfg, const char *name)

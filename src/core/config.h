@@ -19,6 +19,7 @@ typedef struct ens_param_spec {
 
 struct ens_config {
     const ens_model_info *model;
+    ens_model_info *own_model;   /* a model file given at run time (model), or NULL */
     int nvars;
     ens_param_spec params[ENS_MAX_PARAMS];
     int sweep_order[2];          /* parameter indices of the sweeps, in order given */

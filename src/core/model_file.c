@@ -619,6 +619,20 @@ static void derive_views(ens_model_info *m)
         m->vector_name = m->vars[0].name;
         m->vector_long_name = m->vars[0].long_name;
         m->vector_dim = m->vars[0].dim;
+    } else {
+        /* Several arrays, or arrays and scalars: the writer's one view is
+         * the whole state vector, its long name saying what lies where. */
+        char *s = m->state_long_name_buf;
+        const size_t size = sizeof m->state_long_name_buf;
+        size_t used = (size_t)snprintf(s, size, "state vector:");
+        for (int v = 0; v < m->nvardecls && used < size; v++)
+            used += (size_t)snprintf(s + used, size - used, "%s %s%s%s%s", v ? "," : "",
+                                     m->vars[v].name, m->vars[v].length ? "[" : "",
+                                     m->vars[v].length ? m->vars[v].length : "",
+                                     m->vars[v].length ? "]" : "");
+        m->vector_name = "state";
+        m->vector_long_name = m->state_long_name_buf;
+        m->vector_dim = "state_index";
     }
     m->units = m->vars[0].units;
     for (int j = 0; j < m->nparams; j++) {
@@ -701,4 +715,46 @@ ens_status ens_model_parse(const char *text, const char *path, ens_model_info **
     }
     *out = m;
     return ENS_OK;
+}
+
+ens_status ens_model_read_file(const char *path, ens_model_info **out, ens_error *err)
+{
+    if (!path || !path[0])
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "model file: no path given");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "model file '%s': cannot be read", path);
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[4096];
+    ens_status st = ENS_OK;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *grown = cap > ((size_t)64 << 20) ? NULL : realloc(text, cap);
+            if (!grown) {
+                st = ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                              "model file '%s': too large (or out of memory)", path);
+                break;
+            }
+            text = grown;
+        }
+        memcpy(text + len, chunk, n);
+        len += n;
+    }
+    if (st == ENS_OK && ferror(f))
+        st = ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "model file '%s': read error", path);
+    fclose(f);
+    if (st == ENS_OK) {
+        if (!text && !(text = calloc(1, 1)))
+            st = ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+        else
+            text[len] = '\0';
+    }
+    if (st == ENS_OK && strlen(text) != len)
+        st = ens_fail(err, ENS_ERR_INVALID_ARGUMENT, "model file '%s': not a text file", path);
+    if (st == ENS_OK)
+        st = ens_model_parse(text, path, out, err);
+    free(text);
+    return st;
 }

@@ -84,10 +84,12 @@ char *ens_model_source(const ens_model_info *m, const char *prefix, const int *s
         add_line(&b, m->functions_line, m->path);
         add(&b, "%s", m->functions);
     }
-    add(&b, "\nENS_FN void ENS_SYM(ens_rhs_%s)(int ens_nv_,\n"
+    /* The time is the argument t, which an autonomous model leaves unused
+     * (inlined, its computation then disappears). */
+    add(&b, "\nENS_FN void ENS_SYM(ens_rhs_%s)(int ens_nv_, ens_real t,\n"
             "    const ens_real *ENS_RESTRICT ens_x_, ens_real *ENS_RESTRICT ens_f_,\n"
             "    const ens_real *ENS_RESTRICT ens_p_)\n{\n"
-            "    (void)ens_nv_;\n    (void)ens_p_;\n", prefix);
+            "    (void)ens_nv_;\n    (void)t;\n    (void)ens_p_;\n", prefix);
     /* A model with one array of size K takes K from the run's variable
      * count; other sizes are literals of this source. */
     for (int i = 0; i < m->nsizes; i++) {

@@ -88,3 +88,57 @@ const char *ens_model_summary(int index)
     const ens_model_info *m = ens_models_at(index);
     return m ? m->summary : NULL;
 }
+
+/* What a model file declares, for `ensol info --model PATH`. */
+static void describe(const ens_model_info *m, char *buf, size_t size)
+{
+    size_t used = 0;
+#define PUT(...) \
+    do { \
+        if (used < size) \
+            used += (size_t)snprintf(buf + used, size - used, __VA_ARGS__); \
+    } while (0)
+    PUT("model %s: %s\n  file: %s\n  time units: %s\n", m->name, m->title ? m->title : "",
+        m->path, m->time_units);
+    PUT("  state: %d variables\n", m->default_nvars);
+    for (int v = 0; v < m->nvardecls; v++) {
+        const ens_model_var *var = &m->vars[v];
+        PUT("    var %s%s%s%s", var->name, var->length ? "[" : "", var->length ? var->length : "",
+            var->length ? "]" : "");
+        if (var->dim)
+            PUT(" dim %s", var->dim);
+        PUT(" units \"%s\"%s%s%s\n", var->units, var->long_name ? " \"" : "",
+            var->long_name ? var->long_name : "", var->long_name ? "\"" : "");
+    }
+    for (int i = 0; i < m->nsizes; i++)
+        PUT("    size %s = %d (>= %d)%s%s%s\n", m->sizes[i].name, m->sizes[i].value,
+            m->sizes[i].min, m->sizes[i].long_name ? " \"" : "",
+            m->sizes[i].long_name ? m->sizes[i].long_name : "",
+            m->sizes[i].long_name ? "\"" : "");
+    for (int j = 0; j < m->nparams; j++)
+        PUT("    param %s = %g%s%s%s\n", m->params[j].name, m->params[j].value,
+            m->params[j].long_name ? " \"" : "",
+            m->params[j].long_name ? m->params[j].long_name : "",
+            m->params[j].long_name ? "\"" : "");
+    PUT("  base state:");
+    for (int i = 0; i < m->base_state_len && i < 16; i++)
+        PUT(" %g", m->base_state[i]);
+    PUT("%s\n", m->base_state_len > 16 ? " ..." : "");
+    if (m->default_integrator >= 0)
+        PUT("  integrator: %s", ens_choice_name(ENS_CHOICE_INTEGRATOR, m->default_integrator));
+    if (m->default_integrator >= 0 && m->default_dt > 0)
+        PUT(", dt %g", m->default_dt);
+    if (m->default_integrator >= 0)
+        PUT("\n");
+    PUT("  right-hand side: line %d%s%s\n", m->rhs_line, m->component ? "; component form " : "",
+        m->component ? m->component : "");
+#undef PUT
+}
+
+ens_status ens_config_describe_model(const ens_config *cfg, char *buf, size_t size)
+{
+    if (!cfg || !buf || size == 0)
+        return ENS_ERR_INVALID_ARGUMENT;
+    describe(cfg->model, buf, size);
+    return ENS_OK;
+}

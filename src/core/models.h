@@ -73,7 +73,8 @@ typedef struct ens_model_info {
     /* Derived (ens_model_finish): the variable count at the default
      * sizes, whether it is fixed (no size parameter), the size parameter
      * that sets the count of a one-array model (K), and the one view the
-     * writer takes today: scalars (var_names) or one array (vector_*). */
+     * writer takes today: scalars (var_names) or one array (vector_*; the
+ * whole state, named "state", for several arrays or more than 4 scalars). */
     int default_nvars;
     int fixed_nvars;
     const char *size_param;
@@ -88,6 +89,7 @@ typedef struct ens_model_info {
     const char *param_long_names[ENS_MAX_PARAMS];
     double param_defaults[ENS_MAX_PARAMS];
     char summary_buf[256];
+    char state_long_name_buf[160];
 } ens_model_info;
 
 int ens_models_count(void);
@@ -103,6 +105,8 @@ double ens_step_flops(const ens_model_info *model, int integrator, int nvars);
 ens_status ens_model_parse(const char *text, const char *path, ens_model_info **out,
                            ens_error *err);
 void ens_model_free(ens_model_info *model);
+/* Read and parse the model file at `path` (ens_model_parse). */
+ens_status ens_model_read_file(const char *path, ens_model_info **out, ens_error *err);
 /* Length of declared variable v at sizes `sizes` (model->nsizes values),
  * or -1 with a message when the expression is not a positive integer. */
 long long ens_model_var_length(const ens_model_info *model, int v, const int *sizes,

@@ -45,6 +45,9 @@ static ens_status select_backend(ens_config *cfg, const ens_backend_ops **out)
         if (!auto_choice)
             return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE, "no backend can run here");
         *out = auto_choice;
+        /* A model file runs where it can be compiled at run time. */
+        if (cfg->model->id < 0 && !ens_backend_runs_model_files(auto_choice) && ens_backends_find("openmp"))
+            *out = ens_backends_find("openmp");
         return ENS_OK;
     }
     const ens_backend_ops *ops = ens_backends_find(cfg->backend);
@@ -55,6 +58,11 @@ static ens_status select_backend(ens_config *cfg, const ens_backend_ops **out)
     if (ops->probe(detail, sizeof detail) != ENS_OK)
         return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE, "backend %s cannot run: %s",
                         cfg->backend, detail);
+    if (cfg->model->id < 0 && !ens_backend_runs_model_files(ops))
+        return ens_fail(&cfg->error, ENS_ERR_BACKEND_UNAVAILABLE,
+                        "backend %s cannot run a model file given at run time yet (model %s "
+                        "from %s): use --backend openmp", cfg->backend, cfg->model->name,
+                        cfg->model->path);
     *out = ops;
     return ENS_OK;
 }
@@ -215,11 +223,15 @@ static ens_backend_job backend_job(const ens_config *cfg, const ens_plan *plan, 
 {
     return (ens_backend_job){
         .model = cfg->model->id,
+        .user_model = cfg->model->id < 0 ? cfg->model : NULL,
         .nvars = cfg->nvars,
         .nparams = cfg->model->nparams,
         .integrator = cfg->integrator,
         .precision = (ens_precision_id)cfg->precision,
         .dt = cfg->dt,
+        /* Resumed step state counts its steps from the first run's start. */
+        .t0 = cfg->init_time -
+              (plan->resume_steps > 0 ? (double)plan->resume_steps * cfg->dt : 0.0),
         .rtol = tol,
         .atol = tol ? tol + cfg->nvars : NULL,
         .dt_min = cfg->dt_min,
@@ -268,18 +280,18 @@ static ens_status plan_resources(ens_config *cfg, ens_plan *plan)
     plan->trajectory = cfg->output_mode != ENS_OUTPUT_ID_STATS;
     plan->stats = ens_config_writes_stats(cfg);
     ENS_CHECK(choose_batch(cfg, plan));
-    ENS_CHECK(create_backend(cfg, plan));
-    plan->batch = plan->job.capacity;
-    plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
     /* A restart file of a run with the same step goes on exactly where
      * that run stood; with another step the members start afresh from its
      * states. */
-    const int adaptive = ens_job_adaptive(&plan->job);
+    const int adaptive = cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5;
     plan->save_steps = adaptive;
     plan->resume_steps = adaptive && plan->source && plan->source_info.steps_done >= 0 &&
                                  plan->source_info.dt == cfg->dt
                              ? plan->source_info.steps_done
                              : -1;
+    ENS_CHECK(create_backend(cfg, plan));
+    plan->batch = plan->job.capacity;
+    plan->rounds = (plan->end - plan->first + plan->batch - 1) / plan->batch;
     return ENS_OK;
 }
 
