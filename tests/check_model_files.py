@@ -117,8 +117,9 @@ def main(argv):
     # A cached object whose recorded hash differs is not used: the object of
     # another model put in its place is compiled again.
     objects = sorted(os.path.join(cache, "ensol", f) for f in os.listdir(os.path.join(cache, "ensol")))
-    expect(len(objects) == 3 and all(f.endswith(".so") for f in objects),
-           f"one object per compiled model, no temporary files left ({objects})")
+    expect(len(objects) == 6 and all(f.endswith(".so") for f in objects),
+           f"two objects per compiled model (its loops, its host check), no temporary files "
+           f"left ({objects})")
     first = os.path.join(work, "l63_first.nc")
     before = set(objects)
     r = run(ensol, ["run", "--model", l63, "--members", "37", "--steps", "6", "--backend",
@@ -153,6 +154,16 @@ def main(argv):
               5, ["duplicate name 'y'"])
     check_bad(ensol, work, env, "size",
               "model m\nsize K = 0\nvar X[K]\nrhs\n    ddt(X)[0] = 0;\nend\n", 2, ["positive integer"])
+    # A right-hand side that writes outside its state, or leaves a derivative
+    # unset: found by the host check before the run, on every backend.
+    past = "model m\nsize K = 8\nvar X[K]\nrhs\n    for (int k = 0; k <= K; k++)\n" \
+           "        ddt(X)[k] = -X[k % K];\nend\n"
+    check_bad(ensol, work, env, "past_end", past, 5, ["writes outside the state",
+                                                     "1 past the end of ddt(X)"])
+    check_bad(ensol, work, env, "before_start", past.replace("k <= K", "k < K").replace(
+              "ddt(X)[k]", "ddt(X)[k - 2]"), 5, ["writes outside the state", "2 before ddt(X)"])
+    check_bad(ensol, work, env, "unset", GOOD.replace("    ddt(y) = -a * x;\n", ""), 7,
+              ["does not set ddt(y)"])
 
     # What works on a built-in model works on a model file (small runs).
     r = run(ensol, ["info", "--model", good], env)
@@ -234,6 +245,12 @@ def main(argv):
                 env)
         expect(r.returncode == 2 and f"{bad}:8: " in r.stderr and not os.path.exists(out),
                f"a syntax error on OpenCL: {bad}:8: ..., exit 2 [{r.stderr.strip()}]")
+        bad = os.path.join(work, "bad_past_end.ens")
+        r = run(ensol, ["run", "--model", bad, "--backend", "opencl", "--steps", "5", "-o", out],
+                env)
+        expect(r.returncode == 2 and f"{bad}:5: " in r.stderr and "outside" in r.stderr
+               and not os.path.exists(out),
+               f"a write outside the state on OpenCL: {bad}:5: ..., exit 2 [{r.stderr.strip()}]")
     else:
         print("opencl: not available here, not checked")
 

@@ -296,6 +296,27 @@ ens_status ens_cc_load(const char *source, const char *extra_flags, ens_cc_objec
     return ENS_OK;
 }
 
+int ens_cc_found(void)
+{
+    char store[1024];
+    char *argv[5];
+    const int argc = split_words(compiler(), store, sizeof store, argv, 0, 4);
+    if (argc < 1)
+        return 0;
+    if (strchr(argv[0], '/'))
+        return access(argv[0], X_OK) == 0;
+    const char *path = getenv("PATH");
+    char dir[PATH_LEN];
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        const size_t n = strcspn(p, ":");
+        snprintf(dir, sizeof dir, "%.*s/%s", (int)n, p, argv[0]);
+        if (n > 0 && access(dir, X_OK) == 0)
+            return 1;
+        p += n + (p[n] == ':');
+    }
+    return 0;
+}
+
 void *ens_cc_symbol(const ens_cc_object *obj, const char *name)
 {
     return obj && obj->handle ? dlsym(obj->handle, name) : NULL;

@@ -29,6 +29,9 @@ typedef struct ens_cc_object {
  * no compiler: a message naming what to install, ENS_ERR_INVALID_ARGUMENT. */
 ens_status ens_cc_load(const char *source, const char *extra_flags, ens_cc_object *out,
                        ens_error *err);
+/* Whether the compiler ens_cc_load would run can be found (an executable
+ * path, or a name on PATH). */
+int ens_cc_found(void);
 /* Look up a symbol of a loaded object; NULL when absent. */
 void *ens_cc_symbol(const ens_cc_object *obj, const char *name);
 void ens_cc_unload(ens_cc_object *obj);

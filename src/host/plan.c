@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backends/model_probe.h"
 #include "io/ncwriter.h"
 
 /* Default memory budget: a quarter of the available memory, at most this. */
@@ -257,7 +258,22 @@ static ens_status create_backend(ens_config *cfg, ens_plan *plan)
     if (adaptive)
         ens_config_tolerances(cfg, tol, tol + cfg->nvars);
     plan->job = backend_job(cfg, plan, tol);
-    ens_status st = ens_backend_create(plan->ops, &plan->job, &plan->backend, &cfg->error);
+    /* A model file is checked on the host before any backend runs it; the
+     * openmp backend needs the C compiler anyway, the others only use it
+     * for this check when there is one. */
+    ens_status st = ENS_OK;
+    if (plan->job.user_model) {
+        double params[ENS_MAX_PARAMS];
+        for (int j = 0; j < cfg->model->nparams; j++)
+            params[j] = ens_config_param_value(cfg, j, plan->first);
+        st = ens_model_probe(plan->job.user_model, cfg->nvars, params,
+                             strcmp(plan->ops->name, "openmp") == 0, &cfg->error);
+    }
+    if (st != ENS_OK) {
+        free(tol);
+        return st;
+    }
+    st = ens_backend_create(plan->ops, &plan->job, &plan->backend, &cfg->error);
     /* The backend has copied the tolerances. */
     free(tol);
     plan->job.rtol = plan->job.atol = NULL;
