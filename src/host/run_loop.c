@@ -31,12 +31,13 @@ typedef struct run_loop {
      * counters of an interval beyond its saved states. */
     int pipelined;
     double compute, member_steps_done;
-    /* Fixed steps on a backend that returns when done: an interval goes to
-     * it in pieces of this many steps, sized to take about a tenth of a
-     * second, so that a stop asked for mid-interval is seen in time. The
-     * pieces change nothing: the states are checked and saved where the
-     * whole interval ends. One process only: MPI ranks stop together, at
-     * the end of an interval they agree on. */
+    /* Fixed steps in one process: an interval goes to the backend in pieces
+     * of `piece` steps, sized to take about a tenth of a second, so that a
+     * stop asked for mid-interval is seen in time (an interval launched
+     * ahead is its first piece). The pieces change nothing: the states are
+     * checked and saved where the whole interval ends. MPI ranks stop
+     * together, at the end of an interval they agree on. */
+    int in_pieces;
     long long piece;
     long long batches;
     ens_member_tally tally;
@@ -99,25 +100,30 @@ static ens_status start_batch(run_loop *L, ens_slab *slab)
 static ens_status report_progress(run_loop *L, const ens_slab *slab, long long round,
                                   long long steps_done, int last);
 
-/* The n steps of an interval in pieces (L->piece), the caller's progress
- * callback asked between them. */
+/* Steps [first_step, first_step + n) of an interval in pieces (L->piece),
+ * the caller's progress callback asked between them; every piece but the
+ * last is waited for, the last one as the interval's end. */
 static ens_status advance_in_pieces(run_loop *L, const ens_slab *slab, long long round,
                                     long long first_step, long long n)
 {
+    ens_backend *backend = &L->plan->backend;
+    ens_error *err = &L->cfg->error;
     ens_status st = ENS_OK;
     for (long long done = 0; done < n && st == ENS_OK;) {
-        if (done > 0)
-            st = report_progress(L, slab, round, first_step + done, 0);
         const long long piece = n - done < L->piece ? n - done : L->piece;
         const double t0 = now_seconds();
-        if (st == ENS_OK)
-            st = ens_backend_advance(&L->plan->backend, piece, &L->cfg->error);
-        const double took = now_seconds() - t0;
+        st = ens_backend_advance(backend, piece, err);
         done += piece;
+        if (done == n || st != ENS_OK)
+            break;
+        st = ens_backend_wait(backend, err);
+        const double took = now_seconds() - t0;
         if (took > 0.2 && L->piece > 1)
             L->piece = (long long)((double)L->piece * 0.1 / took) + 1;
-        else if (took < 0.05 && piece == L->piece && L->piece < n)
+        else if (took < 0.05 && piece == L->piece)
             L->piece *= 2;
+        if (st == ENS_OK)
+            st = report_progress(L, slab, round, first_step + done, 0);
     }
     return st;
 }
@@ -132,10 +138,11 @@ static ens_status advance_interval(run_loop *L, ens_slab *slab, long long round,
     ens_plan *plan = L->plan;
     ens_status st = ENS_OK;
     if (s->launched < s->done) {
-        s->launch_time = now_seconds();
-        st = L->fixed_steps && !L->pipelined && plan->ranks.nranks <= 1
-                 ? advance_in_pieces(L, slab, round, s->done - n, n)
-                 : ens_backend_advance(&plan->backend, n, &cfg->error);
+        if (s->launched == s->done - n)
+            s->launch_time = now_seconds();
+        const long long left = s->done - s->launched;
+        st = L->in_pieces ? advance_in_pieces(L, slab, round, s->launched, left)
+                          : ens_backend_advance(&plan->backend, left, &cfg->error);
         s->launched = s->done;
     }
     if (st == ENS_OK)
@@ -150,7 +157,9 @@ static ens_status advance_interval(run_loop *L, ens_slab *slab, long long round,
         ENS_CHECK(ens_backend_download(&plan->backend, L->b->state, &cfg->error));
     if (L->pipelined && !last) {
         /* Start the next interval before working on this one. */
-        const long long next = next_interval(cfg->steps, s->done, L->interval);
+        long long next = next_interval(cfg->steps, s->done, L->interval);
+        if (L->in_pieces && next > L->piece)
+            next = L->piece;
         s->launch_time = now_seconds();
         st = ens_backend_advance(&plan->backend, next, &cfg->error);
         s->launched = s->done + next;
@@ -317,6 +326,7 @@ ens_status ens_run_batches(ens_config *cfg, ens_plan *plan, ens_batch_buffers *b
     L.fixed_steps = !ens_job_adaptive(&plan->job);
     L.interval = L.every_save ? cfg->save_every : final_mode_interval(cfg->steps);
     L.pipelined = ens_backend_computes_async(&plan->backend) && L.fixed_steps;
+    L.in_pieces = L.fixed_steps && plan->ranks.nranks <= 1;
     L.piece = 1;
     memset(done, 0, sizeof *done);
 
