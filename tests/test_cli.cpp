@@ -14,7 +14,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -295,6 +297,16 @@ const BadCase bad_cases[] = {
      {"--model", "lorenz96", "--param", "K=1000000", "--max-memory", "1M"}, 2,
      {"max memory = 1 MB", "one member with 3 saved times needs 64 MB"}},
     {"grouped_flags", {"-" + std::string(200, 'q')}, 2, {"too many options"}},
+    {"members_fraction", {"--members", "1.5"}, 2, {"--members 1.5", "not a whole number"}},
+    {"members_fraction_exponent", {"--members", "1.5e0"}, 2,
+     {"--members 1.5e0", "not a whole number"}},
+    {"members_exponent_overflow", {"--members", "1e30"}, 2, {"--members 1e30", "out of range"}},
+    {"members_exponent_no_digits", {"--members", "1e"}, 2, {"--members 1e", "not an integer"}},
+    {"steps_negative_exponent", {"--steps", "1e-2"}, 2, {"--steps 1e-2", "not a whole number"}},
+    {"seed_exponent_overflow", {"--seed", "2e19"}, 2, {"--seed 2e19", "out of range"}},
+    {"progress_unknown", {"--progress", "sometimes"}, 2,
+     {"--progress sometimes", "auto, always or never"}},
+    {"init_from_missing", {"--init-from", "no.nc"}, 1, {"--init-from no.nc", "No such file"}},
     {"larger_than_the_disk", {"--members", "10000000000", "--steps", "100"}, 2,
      {"--output out.nc", "GB free"}},
 };
@@ -513,6 +525,231 @@ TEST_F(cli, MergeHelp)
     EXPECT_NE(r.out.find("Usage: ensol merge"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("--file-per-rank"), std::string::npos) << r.out;
     EXPECT_EQ(r.err, "");
+}
+
+// Every value of a variable, in the file's order, as NetCDF reads them.
+std::vector<double> values_of(const fs::path &path, const char *name)
+{
+    int ncid, varid, ndims, dims[NC_MAX_VAR_DIMS];
+    std::vector<double> v;
+    if (nc_open(path.c_str(), NC_NOWRITE, &ncid) != NC_NOERR)
+        return v;
+    size_t n = 1;
+    if (nc_inq_varid(ncid, name, &varid) == NC_NOERR &&
+        nc_inq_var(ncid, varid, nullptr, nullptr, &ndims, dims, nullptr) == NC_NOERR) {
+        for (int d = 0; d < ndims; d++) {
+            size_t len = 0;
+            nc_inq_dimlen(ncid, dims[d], &len);
+            n *= len;
+        }
+        v.resize(n);
+        if (nc_get_var_double(ncid, varid, v.data()) != NC_NOERR)
+            v.clear();
+    }
+    nc_close(ncid);
+    return v;
+}
+
+bool same_bits(const std::vector<double> &a, const std::vector<double> &b)
+{
+    return !a.empty() && a.size() == b.size() &&
+           std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+// A dopri5 run continued from its restart file with neither --integrator
+// nor --dt nor --rtol goes on with those the file records, step state
+// included: the bits of the run made whole. Given ones win.
+TEST_F(cli, RestartGoesOnWithTheRecordedIntegration)
+{
+    const Args dopri5 = {"--integrator", "dopri5", "--dt", "0.005", "--rtol", "1e-8",
+                         "--atol", "1e-10", "--dt-max", "0.05"};
+    auto run_ok = [&](Args args, const Args &extra) {
+        args.insert(args.end(), extra.begin(), extra.end());
+        CliResult r = run(args);
+        EXPECT_EQ(r.status, 0) << join(args) << "\n" << r.err;
+        return r;
+    };
+    const Args common = {"run", "--output-mode", "final", "--batch-members", "64"};
+    Args whole = common, first = common;
+    whole.insert(whole.end(), {"-q", "--members", "150", "--steps", "300", "-o", "whole.nc"});
+    first.insert(first.end(), {"-q", "--members", "150", "--steps", "120", "-o", "first.nc",
+                               "--restart-out", "r.nc"});
+    run_ok(whole, dopri5);
+    run_ok(first, dopri5);
+    CliResult r = run_ok({"run", "--init-from", "r.nc", "--steps", "180", "--output-mode",
+                          "final", "-o", "second.nc"},
+                         {});
+    EXPECT_NE(r.err.find("from r.nc x 180 steps (dopri5, dt 0.005, going on with its step state)"),
+              std::string::npos)
+        << r.err;
+    for (const char *v : {"x", "y", "z", "accepted_steps"})
+        EXPECT_TRUE(same_bits(values_of(work / "whole.nc", v), values_of(work / "second.nc", v)))
+            << v << ": the continued run differs from the whole run";
+
+    // Given settings win, and dopri5's are not forced on another integrator.
+    run_ok({"run", "-q", "--init-from", "r.nc", "--steps", "180", "--output-mode", "final",
+            "--integrator", "rk4", "-o", "rk4.nc"},
+           {});
+    EXPECT_FALSE(same_bits(values_of(work / "whole.nc", "x"), values_of(work / "rk4.nc", "x")));
+    r = run_ok({"run", "--init-from", "r.nc", "--steps", "90", "--dt", "0.01", "--output-mode",
+                "final", "-o", "dt.nc"},
+               {});
+    EXPECT_NE(r.err.find("x 90 steps (dopri5, dt 0.01) on"), std::string::npos) << r.err;
+}
+
+// A file made without ensol: the model's variables over member, (time,
+// member) or (k, member), no ensol attributes, starts the same run as the
+// ensol file it was made from (write_initial_file.py, with xarray).
+#ifdef ENSOL_PYTHON
+TEST_F(cli, InitialFileWrittenByXarray)
+{
+    const struct {
+        Args model;
+        const char *vars, *param;
+    } cases[] = {{{"--model", "lorenz63", "--random", "rho=20:30"}, "x,y,z", "rho"},
+                 {{"--model", "lorenz96", "--param", "K=6", "--random", "F=6:10"}, "X", "F"}};
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.vars);
+        Args src = {"run", "-q", "--members", "37", "--steps", "40", "--integrator", "rk4",
+                    "--output-mode", "final", "-o", "src.nc", "--restart-out", "r.nc"};
+        src.insert(src.end(), c.model.begin(), c.model.end());
+        ASSERT_EQ(run(src).status, 0);
+        auto continued = [&](const std::string &from, const std::string &out) {
+            Args a = {"run", "-q", "--init-from", from, "--integrator", "rk4", "--steps", "30",
+                      "--output-mode", "final", "-o", out};
+            a.insert(a.end(), c.model.begin(), c.model.begin() + 2);
+            if (c.model.size() > 4)
+                a.insert(a.end(), c.model.begin() + 2, c.model.begin() + 4); // K
+            CliResult r = run(a);
+            EXPECT_EQ(r.status, 0) << join(a) << "\n" << r.err;
+        };
+        continued("r.nc", "ref.nc");
+        for (const std::string layout : {"member", "time_member", "values_first"}) {
+            SCOPED_TRACE(layout);
+            const std::string made = (work / (layout + ".nc")).string();
+            const std::string cmd = std::string("'") + ENSOL_PYTHON + "' '" + ENSOL_TESTS_DIR +
+                                    "/write_initial_file.py' '" + (work / "r.nc").string() +
+                                    "' '" + made + "' " + layout + " " + c.vars + " 2>&1";
+            std::string output;
+            FILE *p = popen(cmd.c_str(), "r");
+            ASSERT_NE(p, nullptr);
+            char buf[512];
+            while (fgets(buf, sizeof buf, p))
+                output += buf;
+            const int status = pclose(p);
+            ASSERT_TRUE(WIFEXITED(status)) << output;
+            if (WEXITSTATUS(status) == 77)
+                GTEST_SKIP() << "xarray not available to " << ENSOL_PYTHON << ": " << output;
+            ASSERT_EQ(WEXITSTATUS(status), 0) << cmd << "\n" << output;
+            continued(made, layout + "_out.nc");
+            std::string names = std::string(c.vars) + "," + c.param;
+            for (size_t at = 0; at < names.size();) {
+                const size_t comma = std::min(names.find(',', at), names.size());
+                const std::string v = names.substr(at, comma - at);
+                at = comma + 1;
+                EXPECT_TRUE(same_bits(values_of(work / "ref.nc", v.c_str()),
+                                      values_of(work / (layout + "_out.nc"), v.c_str())))
+                    << v;
+            }
+            // Without a time dimension or coordinate the run starts at t = 0.
+            const double t_ref = values_of(work / "ref.nc", "time").at(0);
+            const double t = values_of(work / (layout + "_out.nc"), "time").at(0);
+            EXPECT_EQ(t, layout == "values_first" ? 30 * 0.01 : t_ref);
+        }
+    }
+}
+#else
+TEST_F(cli, InitialFileWrittenByXarray)
+{
+    GTEST_SKIP() << "no python3 found at configure time: xarray-written file not tried";
+}
+#endif
+
+// A file that lacks what the model needs: one line naming --init-from and
+// what is missing, exit 2, no output. The files lie outside the run's
+// directory (expect_rejected wants it empty).
+TEST_F(cli, InitialFileLackingWhatTheModelNeedsIsRefused)
+{
+    struct Made {
+        const char *name, *member_dim, *vars, *model, *extra_dim;
+        Args mentions;
+    } const made[] = {
+        {"no_z.nc", "member", "x,y", nullptr, nullptr, {"no variable z", "x, y, z", "member"}},
+        {"no_member.nc", "ens", "x,y,z", nullptr, nullptr, {"no member dimension", "x, y, z"}},
+        {"other_model.nc", "member", "x,y,z", "lorenz96", nullptr, {"lorenz96", "lorenz63"}},
+        {"extra_dim.nc", "member", "x,y,z", nullptr, "level", {"variable x", "level"}},
+    };
+    for (const auto &m : made) {
+        const std::string path = (base / m.name).string();
+        int ncid, dims[2], varid;
+        ASSERT_EQ(nc_create(path.c_str(), NC_CLOBBER | NC_NETCDF4, &ncid), NC_NOERR);
+        ASSERT_EQ(nc_def_dim(ncid, m.member_dim, 4, &dims[0]), NC_NOERR);
+        if (m.extra_dim) {
+            ASSERT_EQ(nc_def_dim(ncid, m.extra_dim, 2, &dims[1]), NC_NOERR);
+        }
+        if (m.model)
+            nc_put_att_text(ncid, NC_GLOBAL, "model", strlen(m.model), m.model);
+        for (const char *v = m.vars; *v; v += v[1] ? 2 : 1) {
+            const char name[2] = {*v, '\0'};
+            ASSERT_EQ(nc_def_var(ncid, name, NC_DOUBLE, m.extra_dim ? 2 : 1, dims, &varid),
+                      NC_NOERR);
+        }
+        ASSERT_EQ(nc_close(ncid), NC_NOERR);
+        Args mentions = m.mentions;
+        mentions.push_back("--init-from " + path + ": ");
+        expect_rejected(tiny_run({"--members", "4", "--init-from", path}), 2, mentions);
+    }
+}
+
+// Counts as batch scripts write them: exact scientific notation.
+TEST_F(cli, IntegersInScientificNotation)
+{
+    CliResult r = run({"run", "-q", "--members", "1e5", "--steps", "2e0", "--output-mode",
+                       "final", "--seed", "1e3", "-o", "big.nc"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(member_count(work / "big.nc"), 100000);
+    for (const char *n : {"1.2e3", "12000e-1", "1200"}) {
+        r = run({"run", "-q", "--members", n, "--steps", "4", "--save-every", "2", "-o",
+                 "s.nc"});
+        EXPECT_EQ(r.status, 0) << n << ": " << r.err;
+        EXPECT_EQ(member_count(work / "s.nc"), 1200) << n;
+    }
+}
+
+// Where stderr is not a terminal (a batch job's log) progress comes as
+// whole lines between the plan and the summary: --progress=always from the
+// start, auto only in runs longer than 10 s; never and --quiet give none.
+TEST_F(cli, ProgressLinesForALog)
+{
+    const Args longer = {"run", "--members", "20000", "--steps", "2000", "--output-mode",
+                         "final", "--batch-members", "1000", "--backend", "openmp", "-o",
+                         "p.nc"};
+    auto with = [&](const Args &extra) {
+        Args a = longer;
+        a.insert(a.end(), extra.begin(), extra.end());
+        CliResult r = run(a);
+        EXPECT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(r.err.find('\r'), std::string::npos) << "no redrawn line in a log";
+        return lines_of(r.err);
+    };
+    std::vector<std::string> lines = with({"--progress=always"});
+    ASSERT_GE(lines.size(), 5u);
+    EXPECT_NE(lines.front().find("20000 members x 2000 steps"), std::string::npos);
+    EXPECT_EQ(lines.back().rfind("ensol: wrote p.nc", 0), 0u);
+    int last = -1;
+    for (size_t i = 1; i + 1 < lines.size(); i++) {
+        SCOPED_TRACE(lines[i]);
+        int percent = -1;
+        ASSERT_EQ(std::sscanf(lines[i].c_str(), "ensol: %d%% after", &percent), 1);
+        EXPECT_GT(percent, last) << "each line a further tenth";
+        EXPECT_LT(percent, 100);
+        EXPECT_NE(lines[i].find("member-steps/s"), std::string::npos);
+        EXPECT_NE(lines[i].find(" left"), std::string::npos);
+        last = percent;
+    }
+    EXPECT_EQ(with({"--progress", "never"}).size(), 2u);
+    EXPECT_EQ(with({"--progress=always", "-q"}).size(), 0u);
+    EXPECT_EQ(with({}).size(), 2u) << "a run of a few seconds logs plan and summary only";
 }
 
 }  // namespace

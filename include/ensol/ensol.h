@@ -191,10 +191,19 @@ ens_status ens_config_set_output_type(ens_config *cfg, const char *name);
 /* NetCDF file written by ens_run. The file appears under this name only
  * when the run succeeds; until then it is PATH.partial. */
 ens_status ens_config_set_output_path(ens_config *cfg, const char *path);
-/* Start from the states of an ensol output file at saved time `time_index`
+/* Start from the states of a NetCDF file at saved time `time_index`
  * (negative counts from the end: -1 is the last) instead of base state plus
- * noise; the file fixes the member count and the start time, and supplies
- * the parameters it records (per-member variables or shared attributes).
+ * noise. The file is an ensol output or restart file, or any file with the
+ * model's state variables (x, y, z; X for lorenz96) over a dimension named
+ * member: (member), or (member, k) for a vector model, with or without a
+ * time dimension, dimensions in any order; a file without a time
+ * dimension is one state, at the time of a scalar time variable or 0. A
+ * file with a `model` attribute must name the configured model. The file
+ * fixes the member count and the start time, and supplies the parameters
+ * it records (per-member variables, over member only, or shared
+ * attributes param_NAME). Where it records them (ensol files do), the run
+ * takes its integrator and dt, and for dopri5 its tolerances and step
+ * limits, unless they were set on this configuration.
  * NULL clears it. Continuing a run from its restart file gives the same
  * bits as running it whole (euler, rk4: the file holds the states in
  * double; dopri5: it also holds each member's step state, used when the
@@ -276,6 +285,10 @@ typedef struct ens_run_plan {
     double host_bytes;     /* host memory of the batch buffers */
     double device_bytes;   /* device memory (0 for the CPU backend) */
     double output_bytes;   /* state data written to the file (uncompressed) */
+    /* The integration, as given or taken from the initial-state file. */
+    char integrator[16];
+    double dt;
+    int resumes_steps;     /* dopri5 goes on with the file's step state */
 } ens_run_plan;
 typedef void (*ens_plan_fn)(const ens_run_plan *plan, void *user);
 ens_status ens_config_set_plan_callback(ens_config *cfg, ens_plan_fn fn, void *user);

@@ -26,22 +26,12 @@
 static const char *parse_count(const char *s, long long *out)
 {
     long long v;
-    double d;
-    if (parse_ll(s, &v) == NULL) {
-        if (v < 1)
-            return "must be at least 1";
+    const char *why = parse_ll(s, &v);
+    if (!why && v < 1)
+        why = "must be at least 1";
+    if (!why)
         *out = v;
-        return NULL;
-    }
-    const char *why = parse_real(s, &d);
-    if (why)
-        return "not a count (an integer such as 1000 or 1e6)";
-    if (d < 1)
-        return "must be at least 1";
-    if (d != floor(d) || d > 9.0e18)
-        return "not a whole number of members";
-    *out = (long long)d;
-    return NULL;
+    return why;
 }
 
 static int cmp_ll(const void *a, const void *b)

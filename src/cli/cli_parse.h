@@ -12,6 +12,9 @@
 
 #include <stdint.h>
 
+/* Integers are written plainly or in exact scientific notation: 1e5 and
+ * 1.5e3 are integers, 1.5e0 is "not a whole number", 1e30 "integer out
+ * of range". */
 const char *parse_ll(const char *s, long long *out);
 const char *parse_int(const char *s, int *out);
 /* A sign is refused (strtoull would wrap "-1" to 2^64-1). */

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli_signals.h"
 
 static int shell_safe(const char *s)
@@ -107,6 +109,40 @@ void progress_bar(double fraction, double elapsed, char bar[PROGRESS_BAR_WIDTH +
     format_duration(fraction > 0 ? elapsed * (1 - fraction) / fraction : NAN, eta, eta_size);
 }
 
+const char *progress_setup(progress_line *pl, const char *when, int quiet)
+{
+    const int always = when && strcmp(when, "always") == 0;
+    if (when && !always && strcmp(when, "auto") != 0 && strcmp(when, "never") != 0)
+        return "expected auto, always or never";
+    memset(pl, 0, sizeof *pl);
+    if (quiet || (when && strcmp(when, "never") == 0))
+        return NULL;
+    pl->show = isatty(STDERR_FILENO);
+    pl->log = !pl->show;
+    pl->log_after = always ? 0.0 : PROGRESS_LOG_AFTER;
+    pl->log_next = PROGRESS_LOG_STEP;
+    return NULL;
+}
+
+/* A line for a log: the next tenth done, or a minute since the last line;
+ * none at the end, where the summary follows. */
+static void log_progress(progress_line *pl, const ens_progress *p)
+{
+    if (p->fraction >= 1 || p->elapsed_seconds < pl->log_after ||
+        (p->fraction < pl->log_next &&
+         p->elapsed_seconds - pl->last_draw < PROGRESS_LOG_SECONDS))
+        return;
+    char rate[32], eta[32], bar[PROGRESS_BAR_WIDTH + 1], elapsed[32];
+    progress_bar(p->fraction, p->elapsed_seconds, bar, eta, sizeof eta);
+    fprintf(stderr,
+            "ensol: %3.0f%% after %s, %lld/%lld members, t=%g, %s member-steps/s, %s left\n",
+            floor(100 * p->fraction), format_duration(p->elapsed_seconds, elapsed, sizeof elapsed),
+            p->members_done, p->members_total, p->sim_time,
+            format_rate(p->member_steps_per_second, rate, sizeof rate), eta);
+    pl->last_draw = p->elapsed_seconds;
+    pl->log_next = (floor(p->fraction / PROGRESS_LOG_STEP + 1e-9) + 1) * PROGRESS_LOG_STEP;
+}
+
 static void draw_progress(progress_line *pl, const ens_progress *p)
 {
     char rate[32], eta[32], bar[PROGRESS_BAR_WIDTH + 1], line[320];
@@ -143,5 +179,7 @@ int on_progress(const ens_progress *p, void *user)
         return 1;
     if (progress_due(pl, p->fraction, p->elapsed_seconds))
         draw_progress(pl, p);
+    else if (pl->log)
+        log_progress(pl, p);
     return 0;
 }

@@ -13,12 +13,26 @@
 #include "ensol/ensol.h"
 
 typedef struct progress_line {
-    int show;         /* stderr is a terminal and not --quiet */
+    int show;         /* a line redrawn in place: stderr is a terminal and not --quiet */
+    int log;          /* instead, lines for a log (stderr not a terminal) */
+    double log_after; /* log: seconds of the run before the first line */
+    double log_next;  /* log: the fraction done due for the next line */
     int drawn;        /* a line is on screen and must be cleared */
-    double last_draw; /* elapsed seconds at the last redraw */
+    double last_draw; /* elapsed seconds at the last redraw (or log line) */
 } progress_line;
 
 enum { PROGRESS_REDRAW_MS = 100 };
+
+/* Lines for a log: one each tenth of the run or each minute, whichever
+ * comes first; with --progress=auto none in a run's first 10 s, so that
+ * short runs log only their plan and summary. */
+#define PROGRESS_LOG_STEP 0.1
+#define PROGRESS_LOG_SECONDS 60.0
+#define PROGRESS_LOG_AFTER 10.0
+
+/* --progress WHEN (auto, always or never) and --quiet: how run shows its
+ * progress on this stderr. Returns NULL, or why WHEN is refused. */
+const char *progress_setup(progress_line *pl, const char *when, int quiet);
 
 #define PROGRESS_BAR_WIDTH 24
 

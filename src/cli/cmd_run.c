@@ -34,7 +34,8 @@ typedef struct run_plan {
     long long steps;
     const char *backend;
     const char *output;
-    int adaptive;         /* --integrator dopri5 */
+    const char *init;     /* --init-from as given; NULL without */
+    int adaptive;         /* dopri5, given or taken from the --init-from file */
     int file_per_rank;    /* --file-per-rank */
     const char *restart;  /* --restart-out; NULL without */
 } run_plan;
@@ -70,6 +71,7 @@ static void plan_defaults(run_plan *p)
     p->steps = strtoll(cli_option_by_id(OPT_STEPS)->def, NULL, 10);
     p->backend = cli_option_by_id(OPT_BACKEND)->def;
     p->output = cli_option_by_id(OPT_OUTPUT)->def;
+    p->init = NULL;
     p->adaptive = 0;
     p->file_per_rank = 0;
     p->restart = NULL;
@@ -81,7 +83,7 @@ static void plan_note(run_plan *p, const cli_option *o, const char *arg)
     case OPT_MODEL: p->model = arg; break;
     case OPT_STEPS: p->steps = strtoll(arg, NULL, 10); break;
     case OPT_BACKEND: p->backend = arg; break;
-    case OPT_INTEGRATOR: p->adaptive = strcmp(arg, "dopri5") == 0; break;
+    case OPT_INIT_FROM: p->init = arg; break;
     case OPT_OUTPUT: p->output = arg; break;
     case OPT_FILE_PER_RANK: p->file_per_rank = 1; break;
     case OPT_RESTART_OUT: p->restart = arg; break;
@@ -117,6 +119,12 @@ static const cli_arg *given_for(const char *setting, size_t len)
 static int config_failure(const ens_config *cfg, ens_status st)
 {
     const char *msg = cli_config_error(cfg, st);
+    /* The library's "initial states from 'FILE': reason" is about --init-from. */
+    static const char init_prefix[] = "initial states from '";
+    const cli_arg *init = given_for("init_from", strlen("init_from"));
+    const char *init_reason = strstr(msg, "': ");
+    if (init && strncmp(msg, init_prefix, sizeof init_prefix - 1) == 0 && init_reason)
+        return cli_option_error(init->opt, init->value, init_reason + 3, cli_exit_status(st));
     const size_t name = strspn(msg, "abcdefghijklmnopqrstuvwxyz_");
     const char *reason = strstr(msg, ": ");
     const cli_arg *a = NULL;
@@ -279,23 +287,29 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
 }
 
 typedef struct plan_context {
-    const run_plan *plan;
+    run_plan *plan;
     const ens_config *cfg;
 } plan_context;
 
-/* With --backend auto: one note per backend ahead of the chosen one in the
- * auto order that could not run here, and why. */
+/* With --backend auto: one short note naming the backends ahead of the
+ * chosen one in the auto order that cannot run here. On a CPU node it
+ * comes with every run, so the reasons are left to 'ensol info'. */
 static void note_skipped_backends(const char *chosen)
 {
-    for (int i = 0; i < ens_backend_count(); i++) {
-        const char *name = ens_backend_name(i);
-        if (strcmp(name, chosen) == 0)
-            return;
+    char names[256] = "";
+    size_t used = 0;
+    int skipped = 0;
+    for (int i = 0; i < ens_backend_count() && strcmp(ens_backend_name(i), chosen) != 0; i++) {
         char detail[512] = "";
-        if (ens_backend_probe(name, detail, sizeof detail) != ENS_OK)
-            fprintf(stderr, "ensol: note: %s unavailable (%s); using %s\n", name,
-                    strtok(detail, "\n"), chosen);
+        if (ens_backend_probe(ens_backend_name(i), detail, sizeof detail) == ENS_OK ||
+            used >= sizeof names)
+            continue;
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                 skipped++ ? ", " : "", ens_backend_name(i));
     }
+    if (skipped)
+        fprintf(stderr, "ensol: note: %s unavailable here ('ensol info' says why); using %s\n",
+                names, chosen);
 }
 
 /* The plan line: what the run will do and allocate, before it starts. */
@@ -305,14 +319,20 @@ static void on_plan(const ens_run_plan *p, void *user)
     if (strcmp(ctx->plan->backend, "auto") == 0)
         note_skipped_backends(p->backend);
     char host[32], device[32], output[32], ranks[48] = "";
+    ctx->plan->adaptive = strcmp(p->integrator, "dopri5") == 0;
     /* Under MPI the batches and memory are rank 0's: each rank's share. */
     if (mpi_ranks > 1)
         snprintf(ranks, sizeof ranks, "%d MPI ranks, each ", mpi_ranks);
+    fprintf(stderr, "ensol: %s, %lld members", ctx->plan->model, p->members);
+    if (ctx->plan->init)
+        fprintf(stderr, " from %s", ctx->plan->init);
+    /* The integration is shown because a run from a file may take it from there. */
     fprintf(stderr,
-            "ensol: %s, %lld members x %lld steps on %s%s (%s): %lld batch%s of %lld members, "
+            " x %lld steps (%s, dt %g%s) on %s%s (%s): %lld batch%s of %lld members, "
             "host memory %s",
-            ctx->plan->model, p->members, ctx->plan->steps, ranks, p->backend, p->device,
-            p->batches, p->batches == 1 ? "" : "es", p->batch_members,
+            ctx->plan->steps, p->integrator, p->dt,
+            p->resumes_steps ? ", going on with its step state" : "", ranks, p->backend,
+            p->device, p->batches, p->batches == 1 ? "" : "es", p->batch_members,
             format_bytes(p->host_bytes, host, sizeof host));
     if (p->device_bytes > 0)
         fprintf(stderr, ", device memory %s", format_bytes(p->device_bytes, device, sizeof device));
@@ -328,9 +348,10 @@ static void on_plan(const ens_run_plan *p, void *user)
                 mpi_ranks, pattern, ctx->plan->output, pattern);
 }
 
-static int execute(ens_config *cfg, const run_plan *plan, const char *history, int quiet)
+static int execute(ens_config *cfg, run_plan *plan, const char *history, int quiet,
+                   const progress_line *shown)
 {
-    progress_line pl = {.show = !quiet && isatty(STDERR_FILENO)};
+    progress_line pl = *shown;
     ens_run_info info;
     memset(&info, 0, sizeof info);
     ens_status st = ens_config_set_history(cfg, history);
@@ -355,7 +376,8 @@ static int execute(ens_config *cfg, const run_plan *plan, const char *history, i
     return CLI_EXIT_OK;
 }
 
-static int configure_and_run(const cli_arg *args, int nargs, int quiet, const char *history)
+static int configure_and_run(const cli_arg *args, int nargs, int quiet, const char *history,
+                             const progress_line *pl)
 {
     ens_config *cfg;
     run_plan plan;
@@ -370,7 +392,7 @@ static int configure_and_run(const cli_arg *args, int nargs, int quiet, const ch
     if (status == CLI_EXIT_OK)
         status = preflight(&plan);
     if (status == CLI_EXIT_OK)
-        status = execute(cfg, &plan, history, quiet);
+        status = execute(cfg, &plan, history, quiet, pl);
     ens_config_destroy(cfg);
     return status;
 }
@@ -413,7 +435,8 @@ static const cli_use run_uses[] = {
     CLI_HEADING("Output"),
     {.id = OPT_OUTPUT}, {.id = OPT_OUTPUT_MODE}, {.id = OPT_OUTPUT_TYPE},
     {.id = OPT_RESTART_OUT}, {.id = OPT_DEFLATE}, {.id = OPT_QUANTIZE},
-    {.id = OPT_FILE_PER_RANK}, {.id = OPT_FORCE}, {.id = OPT_QUIET}, {.id = OPT_HELP},
+    {.id = OPT_FILE_PER_RANK}, {.id = OPT_FORCE}, {.id = OPT_PROGRESS}, {.id = OPT_QUIET},
+    {.id = OPT_HELP},
 };
 
 const cli_command cmd_run_command = {
@@ -438,9 +461,16 @@ int cmd_run(int argc, char **argv)
     else if ((status = cli_parse(&cmd_run_command, argc - 1, argv + 1, args, &nargs,
                                  &first_operand)) == CLI_GO_ON) {
         int quiet = 0;
-        for (int i = 0; i < nargs; i++)
+        const cli_arg *when = NULL; /* the last --progress */
+        for (int i = 0; i < nargs; i++) {
             quiet |= args[i].opt->id == OPT_QUIET;
-        status = configure_and_run(args, nargs, quiet, history);
+            if (args[i].opt->id == OPT_PROGRESS)
+                when = &args[i];
+        }
+        progress_line pl;
+        const char *why = progress_setup(&pl, when ? when->value : NULL, quiet);
+        status = why ? cli_option_error(when->opt, when->value, why, CLI_EXIT_USAGE)
+                     : configure_and_run(args, nargs, quiet, history, &pl);
     }
     free(args);
     free(history);

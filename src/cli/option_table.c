@@ -332,19 +332,25 @@ static const cli_option options[] = {
      .help = "standard deviation of the Gaussian noise added\nto the base state",
      .apply = apply_real, .set_real = ens_config_set_perturbation},
     {.id = OPT_INIT_FROM, .name = "init-from", .metavar = "FILE[:INDEX]", .def = "none",
-     .help = "start from the states of an ensol file at saved\n"
+     .help = "start from the states of a NetCDF file at saved\n"
              "time INDEX (default: its last; negative counts\n"
-             "from the end); it sets members and parameters",
+             "from the end): an ensol file, or any other with\n"
+             "the model's variables over a dimension named\n"
+             "member (time optional, dimensions in any order).\n"
+             "It sets members and the parameters it holds; from\n"
+             "an ensol file also the integrator, dt, tolerances\n"
+             "and step limits not given",
      .apply = apply_init_from},
     {.id = OPT_SEED, .name = "seed", .metavar = "N", .def = "1",
      .help = "random seed, an unsigned 64-bit integer", .apply = apply_seed},
 
     /* The integration */
-    {.id = OPT_INTEGRATOR, .name = "integrator", .metavar = "NAME", .def = "euler",
+    {.id = OPT_INTEGRATOR, .name = "integrator", .metavar = "NAME",
+     .def = "euler, or the --init-from file's",
      .help = "{integrators}: dopri5 adapts its steps "
              "(Dormand-Prince 5(4)), the others take fixed steps",
      .apply = apply_name, .set_name = ens_config_set_integrator},
-    {.id = OPT_DT, .name = "dt", .metavar = "X", .def = "0.01",
+    {.id = OPT_DT, .name = "dt", .metavar = "X", .def = "0.01, or the --init-from file's",
      .help = "time step; dopri5: the first step, and the unit\n"
              "of --steps and --save-every",
      .apply = apply_real, .set_real = ens_config_set_dt},
@@ -455,6 +461,14 @@ static const cli_option options[] = {
     {.id = OPT_JSON, .name = "json", .metavar = "FILE",
      .help = "write the rows (and the roofline context) as JSON"},
     {.id = OPT_CSV, .name = "csv", .metavar = "FILE", .help = "write the rows as CSV"},
+
+    /* ensol run's own: the command reads it itself */
+    {.id = OPT_PROGRESS, .name = "progress", .metavar = "WHEN", .def = "auto",
+     .help = "auto, always or never: auto redraws a progress\n"
+             "line on a terminal and, elsewhere (a batch job's\n"
+             "log), prints one every 10% of the run or every\n"
+             "minute once it has run 10 s; always prints those\n"
+             "from the start; --quiet means never"},
 
     /* Every command's */
     {.id = OPT_QUIET, .name = "quiet", .help = "print nothing but errors"},

@@ -56,8 +56,7 @@ ens_status ens_config_create(ens_config **out)
     cfg->perturbation = DEFAULT_PERTURBATION;
     cfg->seed = DEFAULT_SEED;
     cfg->blowup_bound = DEFAULT_BLOWUP_BOUND;
-    cfg->integrator = ENS_INTEGRATOR_ID_EULER;
-    cfg->dt = DEFAULT_DT;
+    ens_config_reset_ungiven(cfg);
     cfg->steps = DEFAULT_STEPS;
     cfg->save_every = DEFAULT_SAVE_EVERY;
     cfg->precision = ENS_PRECISION_ID_DOUBLE;
@@ -343,6 +342,7 @@ ens_status ens_config_set_integrator(ens_config *cfg, const char *name)
     if (id < 0)
         return unknown_choice(cfg, "integrator", name, ENS_CHOICE_INTEGRATOR, "");
     cfg->integrator = id;
+    cfg->integrator_set = 1;
     return ENS_OK;
 }
 
@@ -383,19 +383,27 @@ ens_status ens_config_set_tolerances(ens_config *cfg, double rtol, double atol)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "rtol = %g: must be a positive finite number", rtol);
     ens_status st = set_tolerance(cfg, "atol", &cfg->atol, &cfg->atol_len, &atol, 1);
-    return st == ENS_OK ? set_tolerance(cfg, "rtol", &cfg->rtol, &cfg->rtol_len, &rtol, 1) : st;
+    if (st == ENS_OK)
+        st = set_tolerance(cfg, "rtol", &cfg->rtol, &cfg->rtol_len, &rtol, 1);
+    cfg->rtol_set |= st == ENS_OK;
+    cfg->atol_set |= st == ENS_OK;
+    return st;
 }
 
 ens_status ens_config_set_rtol_vector(ens_config *cfg, const double *rtol, int n)
 {
     ENS_BEGIN(cfg);
-    return set_tolerance(cfg, "rtol", &cfg->rtol, &cfg->rtol_len, rtol, n);
+    const ens_status st = set_tolerance(cfg, "rtol", &cfg->rtol, &cfg->rtol_len, rtol, n);
+    cfg->rtol_set |= st == ENS_OK;
+    return st;
 }
 
 ens_status ens_config_set_atol_vector(ens_config *cfg, const double *atol, int n)
 {
     ENS_BEGIN(cfg);
-    return set_tolerance(cfg, "atol", &cfg->atol, &cfg->atol_len, atol, n);
+    const ens_status st = set_tolerance(cfg, "atol", &cfg->atol, &cfg->atol_len, atol, n);
+    cfg->atol_set |= st == ENS_OK;
+    return st;
 }
 
 ens_status ens_config_set_dt_limits(ens_config *cfg, double dt_min, double dt_max)
@@ -412,6 +420,7 @@ ens_status ens_config_set_dt_limits(ens_config *cfg, double dt_min, double dt_ma
                         "dt_min = %g must be below dt_max = %g", dt_min, dt_max);
     cfg->dt_min = dt_min;
     cfg->dt_max = dt_max;
+    cfg->dt_limits_set = 1;
     return ENS_OK;
 }
 
@@ -423,6 +432,26 @@ ens_status ens_config_set_max_steps(ens_config *cfg, long long max_steps)
                         "max_steps = %lld: must be 0 (automatic) or more", max_steps);
     cfg->max_steps = max_steps;
     return ENS_OK;
+}
+
+void ens_config_reset_ungiven(ens_config *cfg)
+{
+    if (!cfg->integrator_set)
+        cfg->integrator = ENS_INTEGRATOR_ID_EULER;
+    if (!cfg->dt_set)
+        cfg->dt = DEFAULT_DT;
+    if (!cfg->rtol_set) {
+        free(cfg->rtol);
+        cfg->rtol = NULL;
+        cfg->rtol_len = 0;
+    }
+    if (!cfg->atol_set) {
+        free(cfg->atol);
+        cfg->atol = NULL;
+        cfg->atol_len = 0;
+    }
+    if (!cfg->dt_limits_set)
+        cfg->dt_min = cfg->dt_max = 0;
 }
 
 void ens_config_tolerances(const ens_config *cfg, double *rtol, double *atol)
@@ -474,6 +503,7 @@ ens_status ens_config_set_dt(ens_config *cfg, double dt)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "dt = %g: must be a positive finite number", dt);
     cfg->dt = dt;
+    cfg->dt_set = 1;
     return ENS_OK;
 }
 

@@ -46,6 +46,9 @@ struct ens_config {
     int atol_len;
     double dt_min, dt_max;
     long long max_steps;
+    /* Which of the settings a run takes from its initial-state file were
+     * given (a setter called): those the file does not override. */
+    int integrator_set, dt_set, rtol_set, atol_set, dt_limits_set;
 
     char backend[32];
     char device[128];
@@ -111,6 +114,11 @@ double ens_member_param_value(const ens_config *cfg, const ens_param_origin *ori
 /* Whether parameter j differs between members, and its value when not. */
 int ens_param_varies(const ens_config *cfg, const ens_param_origin *origin, int j);
 double ens_param_shared_value(const ens_config *cfg, const ens_param_origin *origin, int j);
+
+/* The integrator, dt, tolerances and step limits that were not given,
+ * back to their defaults (a run from an initial-state file then takes
+ * what the file records: src/host/initial_file.c). */
+void ens_config_reset_ungiven(ens_config *cfg);
 
 /* The settings checked together (sweeps against members, save interval,
  * base state, sizes, dopri5's tolerances). The initial-state file, which

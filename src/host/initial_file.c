@@ -6,6 +6,7 @@
  * answering the member queries from it. Core holds the settings; reading
  * files is the layer below this one (io/ncreader).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,17 +14,60 @@
 #include "io/ncreader.h"
 #include "io/out_file.h"
 
-/* An initial-state file sets the member count and the start time. */
+/* A run from a file goes on as the run that wrote it integrated: its
+ * integrator and dt, and for dopri5 its tolerances and step limits, each
+ * where the file records it and the run was not given its own. Values go
+ * through the setters' checks; the flags stay "not given" so that the
+ * next validation (or another file) starts again from the defaults. */
+static ens_status adopt_recorded(ens_config *cfg, const ens_nc_source *src)
+{
+    ens_nc_recorded rec;
+    ENS_CHECK(ens_nc_source_recorded(src, &rec, &cfg->error));
+    const int given[5] = {cfg->integrator_set, cfg->dt_set, cfg->rtol_set, cfg->atol_set,
+                          cfg->dt_limits_set};
+    ens_status st = ENS_OK;
+    if (!given[0] && ens_choice_find(ENS_CHOICE_INTEGRATOR, rec.integrator) >= 0)
+        st = ens_config_set_integrator(cfg, rec.integrator);
+    if (st == ENS_OK && !given[1] && rec.dt > 0)
+        st = ens_config_set_dt(cfg, rec.dt);
+    if (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5) {
+        if (st == ENS_OK && !given[2] && rec.rtol)
+            st = ens_config_set_rtol_vector(cfg, rec.rtol, rec.rtol_len);
+        if (st == ENS_OK && !given[3] && rec.atol)
+            st = ens_config_set_atol_vector(cfg, rec.atol, rec.atol_len);
+        if (st == ENS_OK && !given[4] && rec.has_dt_limits)
+            st = ens_config_set_dt_limits(cfg, rec.dt_min, rec.dt_max);
+    }
+    ens_nc_recorded_free(&rec);
+    cfg->integrator_set = given[0];
+    cfg->dt_set = given[1];
+    cfg->rtol_set = given[2];
+    cfg->atol_set = given[3];
+    cfg->dt_limits_set = given[4];
+    if (st != ENS_OK) {
+        char why[sizeof cfg->error.msg];
+        snprintf(why, sizeof why, "%s", cfg->error.msg);
+        return ens_fail(&cfg->error, st, "initial states from '%s': its recorded %s",
+                        cfg->init_path, why);
+    }
+    return ENS_OK;
+}
+
+/* An initial-state file sets the member count and the start time, and
+ * the integration settings not given. */
 static ens_status check_initial_file(ens_config *cfg)
 {
     cfg->init_time = 0.0;
+    ens_config_reset_ungiven(cfg);
     if (!cfg->init_path)
         return ENS_OK;
     ens_nc_source *src;
     ens_nc_source_info info;
     ENS_CHECK(ens_nc_source_open(cfg->init_path, cfg->init_index, cfg->model, cfg->nvars, &src,
                                  &info, &cfg->error));
+    const ens_status adopted = adopt_recorded(cfg, src);
     ens_nc_source_close(src);
+    ENS_CHECK(adopted);
     if (cfg->members_set && cfg->members != info.members)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "members = %lld but the initial-state file '%s' has %lld",

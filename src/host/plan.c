@@ -191,7 +191,11 @@ void ens_plan_report(const ens_config *cfg, const ens_plan *plan)
         .host_bytes = fixed + per_member * (double)plan->batch,
         .device_bytes = device_bytes(cfg, plan),
         .output_bytes = ens_plan_output_bytes(cfg, plan),
+        .dt = cfg->dt,
+        .resumes_steps = plan->resume_steps >= 0,
     };
+    snprintf(p.integrator, sizeof p.integrator, "%s",
+             ens_choice_name(ENS_CHOICE_INTEGRATOR, cfg->integrator));
     snprintf(p.backend, sizeof p.backend, "%s", plan->ops->name);
     snprintf(p.device, sizeof p.device, "%s", plan->device);
     cfg->plan_fn(&p, cfg->plan_user);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) The ensol authors */
-/* Reading initial states from an ensol output file (restart); see ncreader.h:
- * the check of its layout, and the reading of members' states, parameters
- * and step state. */
+/* Reading initial states from a NetCDF file (an ensol file, or another
+ * tool's); see ncreader.h: the check of its layout, and the reading of
+ * members' states, parameters, step state and recorded settings. */
 #include "io/nc_common.h"
 #include "io/ncreader.h"
 #include "io/ncwriter.h"
@@ -13,6 +13,16 @@
 
 #include <netcdf.h>
 
+/* Where each dimension of a state variable's stored values leads. */
+enum { AXIS_MEMBER, AXIS_TIME, AXIS_VALUES };
+
+/* A state variable: its dimensions in the file's order, whatever it is. */
+typedef struct state_var {
+    int id;
+    int ndims;
+    int axis[3];
+} state_var;
+
 struct ens_nc_source {
     int ncid;
     char *path;
@@ -20,7 +30,8 @@ struct ens_nc_source {
     int nvars;
     int vector;
     long long time_index;
-    int state_id[4];
+    int member_dim, time_dim;      /* time_dim -1: one saved state, no time axis */
+    state_var state[4];
     int param_id[ENS_MAX_PARAMS];  /* -1 where the file has no such variable */
     int steps_real_id, steps_int_id; /* dopri5 step state; -1 when absent */
     double *scratch;               /* count * nvars values of one read */
@@ -32,15 +43,29 @@ static ens_status nc_error(ens_error *err, const char *path, const char *what, i
     return ens_nc_check(err, st, "initial states from '%s': cannot read %s", path, what);
 }
 
-/* The file holds the run's model. */
+/* "x, y, z" or "X": what the model needs, for messages. */
+static void state_names(const ens_nc_source *s, char *out, size_t size)
+{
+    const ens_model_info *m = s->model;
+    size_t used = 0;
+    out[0] = '\0';
+    for (int v = 0; v < (s->vector ? 1 : s->nvars) && used < size; v++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", v ? ", " : "",
+                                 s->vector ? m->vector_name : m->var_names[v]);
+}
+
+/* A file that names its model must hold the run's; one that does not
+ * (written by other tools) is taken as the run's. */
 static ens_status check_model(const ens_nc_source *s, ens_error *err)
 {
-    char model_name[64] = "";
+    char model_name[256] = "";
     size_t len = 0;
-    if (nc_inq_attlen(s->ncid, NC_GLOBAL, "model", &len) != NC_NOERR || len >= sizeof model_name ||
+    if (nc_inq_attlen(s->ncid, NC_GLOBAL, "model", &len) != NC_NOERR)
+        return ENS_OK;
+    if (len >= sizeof model_name ||
         nc_get_att_text(s->ncid, NC_GLOBAL, "model", model_name) != NC_NOERR)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                        "initial states from '%s': not an ensol output file (no model attribute)",
+                        "initial states from '%s': its model attribute is not a model name",
                         s->path);
     model_name[len] = '\0';
     if (strcmp(model_name, s->model->name) != 0)
@@ -50,66 +75,141 @@ static ens_status check_model(const ens_nc_source *s, ens_error *err)
     return ENS_OK;
 }
 
-/* Members, times and variables; the time index resolved against them. */
+/* The member dimension, and the time dimension if the file has one; the
+ * time index resolved against it (without one, the file is one state). */
 static ens_status check_dims(ens_nc_source *s, size_t *members, size_t *times, ens_error *err)
 {
-    int dim = -1;
-    size_t nvars = (size_t)s->nvars;
-    if (nc_inq_dimid(s->ncid, "member", &dim) || nc_inq_dimlen(s->ncid, dim, members) ||
-        nc_inq_dimid(s->ncid, "time", &dim) || nc_inq_dimlen(s->ncid, dim, times))
+    char names[128];
+    state_names(s, names, sizeof names);
+    if (nc_inq_dimid(s->ncid, "member", &s->member_dim) != NC_NOERR ||
+        nc_inq_dimlen(s->ncid, s->member_dim, members) != NC_NOERR)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                        "initial states from '%s': no member and time dimensions", s->path);
-    if (s->vector && (nc_inq_dimid(s->ncid, s->model->vector_dim, &dim) ||
-                      nc_inq_dimlen(s->ncid, dim, &nvars) || nvars != (size_t)s->nvars))
+                        "initial states from '%s': no member dimension (model %s needs %s "
+                        "over a dimension named member)",
+                        s->path, s->model->name, names);
+    *times = 1;
+    if (nc_inq_dimid(s->ncid, "time", &s->time_dim) != NC_NOERR)
+        s->time_dim = -1;
+    else if (nc_inq_dimlen(s->ncid, s->time_dim, times) != NC_NOERR)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                        "initial states from '%s': %zu variables in the file, %d in the run",
-                        s->path, nvars, s->nvars);
+                        "initial states from '%s': cannot read the time dimension", s->path);
     long long index = s->time_index < 0 ? (long long)*times + s->time_index : s->time_index;
     if (index < 0 || index >= (long long)*times)
         return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                        "initial states from '%s': time index %lld outside 0..%zu", s->path,
-                        s->time_index, *times - 1);
+                        "initial states from '%s': time index %lld outside 0..%lld", s->path,
+                        s->time_index, (long long)*times - 1);
     s->time_index = index;
     return ENS_OK;
 }
 
-/* The state variables, and the model time of the saved time read. */
+/* State variable `name`: over member, optionally time, and for a vector
+ * model the axis of its nvars values, in any order. */
+static ens_status find_state(ens_nc_source *s, const char *name, state_var *sv, ens_error *err)
+{
+    char names[128], mode[16] = "";
+    size_t len = 0;
+    state_names(s, names, sizeof names);
+    if (nc_inq_varid(s->ncid, name, &sv->id) != NC_NOERR) {
+        const int stats = nc_inq_attlen(s->ncid, NC_GLOBAL, "output_mode", &len) == NC_NOERR &&
+                          len < sizeof mode &&
+                          nc_get_att_text(s->ncid, NC_GLOBAL, "output_mode", mode) == NC_NOERR &&
+                          strncmp(mode, "stats", len) == 0 && len == 5;
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': no variable %s (model %s needs %s over a "
+                        "member dimension%s)",
+                        s->path, name, s->model->name, names,
+                        stats ? "; a statistics-only file cannot start a run" : "");
+    }
+    int dims[NC_MAX_VAR_DIMS], values = 0, member = 0;
+    if (nc_inq_varndims(s->ncid, sv->id, &sv->ndims) != NC_NOERR || sv->ndims < 1 ||
+        sv->ndims > 3 || nc_inq_vardimid(s->ncid, sv->id, dims) != NC_NOERR)
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': variable %s must be over member%s%s", s->path,
+                        name, s->time_dim >= 0 ? " (and time)" : "",
+                        s->vector ? " and its values" : "");
+    for (int d = 0; d < sv->ndims; d++) {
+        char dim_name[NC_MAX_NAME + 1] = "";
+        size_t len = 0;
+        nc_inq_dim(s->ncid, dims[d], dim_name, &len);
+        if (dims[d] == s->member_dim && !member++) {
+            sv->axis[d] = AXIS_MEMBER;
+        } else if (dims[d] == s->time_dim && s->time_dim >= 0) {
+            sv->axis[d] = AXIS_TIME;
+        } else if (s->vector && !values++) {
+            if (len != (size_t)s->nvars)
+                return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                                "initial states from '%s': %s has %zu values along %s, the "
+                                "run %d",
+                                s->path, name, len, dim_name, s->nvars);
+            sv->axis[d] = AXIS_VALUES;
+        } else {
+            return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                            "initial states from '%s': variable %s is over dimension %s; "
+                            "expected member%s%s",
+                            s->path, name, dim_name, s->time_dim >= 0 ? " (and time)" : "",
+                            s->vector ? " and one of its values" : "");
+        }
+    }
+    if (!member || (s->vector && !values))
+        return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                        "initial states from '%s': variable %s is not over %s", s->path, name,
+                        member ? "a dimension of its values" : "the member dimension");
+    return ENS_OK;
+}
+
+/* The state variables, and the model time of the saved state read: the
+ * time coordinate's (a scalar one without a time dimension), else 0. */
 static ens_status find_states(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
 {
     const ens_model_info *m = s->model;
-    for (int v = 0; v < (s->vector ? 1 : s->nvars); v++) {
-        const char *name = s->vector ? m->vector_name : m->var_names[v];
-        if (nc_inq_varid(s->ncid, name, &s->state_id[v]) != NC_NOERR)
-            return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
-                            "initial states from '%s': no state variable %s (a statistics-only "
-                            "file cannot start a run)",
-                            s->path, name);
-    }
-    int time_id = -1;
+    for (int v = 0; v < (s->vector ? 1 : s->nvars); v++)
+        ENS_CHECK(find_state(s, s->vector ? m->vector_name : m->var_names[v], &s->state[v],
+                             err));
+    int time_id = -1, ndims = -1, dim = -1;
     size_t start = (size_t)s->time_index;
-    int st = nc_inq_varid(s->ncid, "time", &time_id);
-    if (st == NC_NOERR)
-        st = nc_get_var1_double(s->ncid, time_id, &start, &info->time);
-    return st == NC_NOERR ? ENS_OK : nc_error(err, s->path, "the time coordinate", st);
+    info->time = 0.0;
+    if (nc_inq_varid(s->ncid, "time", &time_id) != NC_NOERR ||
+        nc_inq_varndims(s->ncid, time_id, &ndims) != NC_NOERR)
+        return ENS_OK;
+    if (ndims == 1 && nc_inq_vardimid(s->ncid, time_id, &dim) == NC_NOERR &&
+        dim == s->time_dim && s->time_dim >= 0)
+        return nc_error(err, s->path, "the time coordinate",
+                        nc_get_var1_double(s->ncid, time_id, &start, &info->time));
+    if (ndims == 0)
+        return nc_error(err, s->path, "the time coordinate",
+                        nc_get_var_double(s->ncid, time_id, &info->time));
+    return ENS_OK;
 }
 
-/* Where each parameter comes from: a variable, a shared attribute, or
- * the run's configuration. */
-static void find_params(ens_nc_source *s, ens_nc_source_info *info)
+/* Where each parameter comes from: a variable over member, a shared
+ * attribute, or the run's configuration. */
+static ens_status find_params(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
 {
     const ens_model_info *m = s->model;
     for (int j = 0; j < m->nparams; j++) {
         char att[64];
+        int ndims = 0, dim = -1;
         snprintf(att, sizeof att, "param_%s", m->param_names[j]);
         s->param_id[j] = -1;
         info->params.source[j] = ENS_PARAM_FROM_CONFIG;
-        if (nc_inq_varid(s->ncid, m->param_names[j], &s->param_id[j]) == NC_NOERR)
+        if (nc_inq_varid(s->ncid, m->param_names[j], &s->param_id[j]) == NC_NOERR) {
+            if (nc_inq_varndims(s->ncid, s->param_id[j], &ndims) != NC_NOERR || ndims != 1 ||
+                nc_inq_vardimid(s->ncid, s->param_id[j], &dim) != NC_NOERR ||
+                dim != s->member_dim)
+                return ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                                "initial states from '%s': parameter variable %s must be over "
+                                "member only",
+                                s->path, m->param_names[j]);
             info->params.source[j] = ENS_PARAM_FROM_VARIABLE;
-        else if (nc_get_att_double(s->ncid, NC_GLOBAL, att, &info->params.shared[j]) == NC_NOERR)
+        } else if (nc_get_att_double(s->ncid, NC_GLOBAL, att, &info->params.shared[j]) ==
+                   NC_NOERR) {
             info->params.source[j] = ENS_PARAM_FROM_ATTRIBUTE;
-        else
             s->param_id[j] = -1;
+        } else {
+            s->param_id[j] = -1;
+        }
     }
+    return ENS_OK;
 }
 
 /* The step state, which goes with the last saved time of a restart file. */
@@ -139,7 +239,7 @@ static ens_status check_layout(ens_nc_source *s, ens_nc_source_info *info, ens_e
     ENS_CHECK(check_model(s, err));
     ENS_CHECK(check_dims(s, &members, &times, err));
     ENS_CHECK(find_states(s, info, err));
-    find_params(s, info);
+    ENS_CHECK(find_params(s, info, err));
     find_step_state(s, info, times);
     info->members = (long long)members;
     info->time_index = s->time_index;
@@ -198,6 +298,34 @@ done:
     return st;
 }
 
+/* Members [m0, m0 + n) of one state variable at the saved time, as
+ * state[v * n + i]: the values come in the variable's dimension order,
+ * which the strides undo. */
+static int read_state(ens_nc_source *s, const state_var *sv, size_t m0, size_t n, double *state)
+{
+    const size_t V = s->vector ? (size_t)s->nvars : 1;
+    size_t start[3], count[3], stride[3] = {1, 1, 1};
+    size_t member_stride = 0, value_stride = 0;
+    for (int d = 0; d < sv->ndims; d++) {
+        start[d] = sv->axis[d] == AXIS_MEMBER ? m0
+                   : sv->axis[d] == AXIS_TIME ? (size_t)s->time_index : 0;
+        count[d] = sv->axis[d] == AXIS_MEMBER ? n : sv->axis[d] == AXIS_TIME ? 1 : V;
+    }
+    for (int d = sv->ndims - 2; d >= 0; d--)
+        stride[d] = stride[d + 1] * count[d + 1];
+    for (int d = 0; d < sv->ndims; d++) {
+        if (sv->axis[d] == AXIS_MEMBER)
+            member_stride = stride[d];
+        else if (sv->axis[d] == AXIS_VALUES)
+            value_stride = stride[d];
+    }
+    const int st = nc_get_vara_double(s->ncid, sv->id, start, count, s->scratch);
+    for (size_t i = 0; st == NC_NOERR && i < n; i++)
+        for (size_t v = 0; v < V; v++)
+            state[v * n + i] = s->scratch[i * member_stride + v * value_stride];
+    return st;
+}
+
 ens_status ens_nc_source_read(ens_nc_source *s, long long m0, long long count, double *state,
                               double *params, ens_error *err)
 {
@@ -210,19 +338,8 @@ ens_status ens_nc_source_read(ens_nc_source *s, long long m0, long long count, d
         s->scratch_size = n * V;
     }
     int st = NC_NOERR;
-    if (s->vector) {
-        /* X(member, time, k) at one time: (member, k), transposed to SoA. */
-        size_t start[3] = {(size_t)m0, (size_t)s->time_index, 0}, cnt[3] = {n, 1, V};
-        st = nc_get_vara_double(s->ncid, s->state_id[0], start, cnt, s->scratch);
-        for (size_t i = 0; st == NC_NOERR && i < n; i++)
-            for (size_t v = 0; v < V; v++)
-                state[v * n + i] = s->scratch[i * V + v];
-    } else {
-        for (size_t v = 0; st == NC_NOERR && v < V; v++) {
-            size_t start[2] = {(size_t)m0, (size_t)s->time_index}, cnt[2] = {n, 1};
-            st = nc_get_vara_double(s->ncid, s->state_id[v], start, cnt, state + v * n);
-        }
-    }
+    for (size_t v = 0; st == NC_NOERR && v < (s->vector ? 1 : V); v++)
+        st = read_state(s, &s->state[v], (size_t)m0, n, state + v * n);
     if (st != NC_NOERR)
         return nc_error(err, s->path, "the states", st);
     for (int j = 0; j < s->model->nparams; j++) {
@@ -263,6 +380,62 @@ ens_status ens_nc_source_read_steps(ens_nc_source *src, long long m0, long long 
     free(reals);
     free(ints);
     return st == NC_NOERR ? ENS_OK : nc_error(err, src->path, "the dopri5 step state", st);
+}
+
+/* A global attribute of 1 or nvars doubles, allocated; NULL when absent
+ * or of another length. */
+static ens_status read_tolerance(const ens_nc_source *s, const char *name, double **out,
+                                 int *len, ens_error *err)
+{
+    size_t n = 0;
+    *out = NULL;
+    *len = 0;
+    if (nc_inq_attlen(s->ncid, NC_GLOBAL, name, &n) != NC_NOERR ||
+        (n != 1 && n != (size_t)s->nvars))
+        return ENS_OK;
+    double *v = malloc(n * sizeof *v);
+    if (!v)
+        return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (nc_get_att_double(s->ncid, NC_GLOBAL, name, v) != NC_NOERR) {
+        free(v);
+        return ENS_OK;
+    }
+    *out = v;
+    *len = (int)n;
+    return ENS_OK;
+}
+
+ens_status ens_nc_source_recorded(const ens_nc_source *s, ens_nc_recorded *rec,
+                                  ens_error *err)
+{
+    memset(rec, 0, sizeof *rec);
+    size_t len = 0;
+    if (nc_inq_attlen(s->ncid, NC_GLOBAL, "integrator", &len) == NC_NOERR &&
+        len < sizeof rec->integrator &&
+        nc_get_att_text(s->ncid, NC_GLOBAL, "integrator", rec->integrator) == NC_NOERR)
+        rec->integrator[len] = '\0';
+    else
+        rec->integrator[0] = '\0';
+    if (nc_get_att_double(s->ncid, NC_GLOBAL, "dt", &rec->dt) != NC_NOERR)
+        rec->dt = 0;
+    rec->has_dt_limits =
+        nc_get_att_double(s->ncid, NC_GLOBAL, "dt_min", &rec->dt_min) == NC_NOERR;
+    if (!rec->has_dt_limits ||
+        nc_get_att_double(s->ncid, NC_GLOBAL, "dt_max", &rec->dt_max) != NC_NOERR)
+        rec->dt_max = 0;
+    ens_status st = read_tolerance(s, "rtol", &rec->rtol, &rec->rtol_len, err);
+    if (st == ENS_OK)
+        st = read_tolerance(s, "atol", &rec->atol, &rec->atol_len, err);
+    if (st != ENS_OK)
+        ens_nc_recorded_free(rec);
+    return st;
+}
+
+void ens_nc_recorded_free(ens_nc_recorded *rec)
+{
+    free(rec->rtol);
+    free(rec->atol);
+    rec->rtol = rec->atol = NULL;
 }
 
 void ens_nc_source_close(ens_nc_source *s)

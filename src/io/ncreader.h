@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) The ensol authors */
 /*
- * Initial states from an ensol output file (restart): the state of every
- * member at one saved time, and the parameters the file records (per-member
- * variables or shared global attributes).
+ * Initial states from a NetCDF file (an ensol output or restart file, or
+ * any file with the model's state variables over a dimension named
+ * member, with or without a time dimension, in any order): the state of
+ * every member at one saved time, the parameters the file records
+ * (per-member variables or shared global attributes), and how the run
+ * that wrote it integrated.
  */
 #ifndef ENS_IO_NCREADER_H
 #define ENS_IO_NCREADER_H
@@ -41,6 +44,22 @@ ens_status ens_nc_source_read(ens_nc_source *src, long long m0, long long count,
  * ens_nc_write_steps). */
 ens_status ens_nc_source_read_steps(ens_nc_source *src, long long m0, long long count,
                                     double *real_rows, long long *int_rows, ens_error *err);
+
+/* How the run that wrote the file integrated, as far as its global
+ * attributes say (other tools' files say nothing). */
+typedef struct ens_nc_recorded {
+    char integrator[16];   /* "" when not recorded */
+    double dt;             /* 0 when not recorded */
+    double *rtol, *atol;   /* rtol_len, atol_len values (1 or nvars); NULL when not recorded */
+    int rtol_len, atol_len;
+    int has_dt_limits;     /* dt_min (and dt_max, 0: none) recorded */
+    double dt_min, dt_max;
+} ens_nc_recorded;
+
+/* Fills *rec (free it with ens_nc_recorded_free). */
+ens_status ens_nc_source_recorded(const ens_nc_source *src, ens_nc_recorded *rec,
+                                  ens_error *err);
+void ens_nc_recorded_free(ens_nc_recorded *rec);
 
 void ens_nc_source_close(ens_nc_source *src);
 
