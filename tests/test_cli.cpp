@@ -527,28 +527,6 @@ TEST_F(cli, MergeHelp)
     EXPECT_EQ(r.err, "");
 }
 
-// Every value of a variable, in the file's order, as NetCDF reads them.
-std::vector<double> values_of(const fs::path &path, const char *name)
-{
-    int ncid, varid, ndims, dims[NC_MAX_VAR_DIMS];
-    std::vector<double> v;
-    if (nc_open(path.c_str(), NC_NOWRITE, &ncid) != NC_NOERR)
-        return v;
-    size_t n = 1;
-    if (nc_inq_varid(ncid, name, &varid) == NC_NOERR &&
-        nc_inq_var(ncid, varid, nullptr, nullptr, &ndims, dims, nullptr) == NC_NOERR) {
-        for (int d = 0; d < ndims; d++) {
-            size_t len = 0;
-            nc_inq_dimlen(ncid, dims[d], &len);
-            n *= len;
-        }
-        v.resize(n);
-        if (nc_get_var_double(ncid, varid, v.data()) != NC_NOERR)
-            v.clear();
-    }
-    nc_close(ncid);
-    return v;
-}
 
 bool same_bits(const std::vector<double> &a, const std::vector<double> &b)
 {
@@ -583,14 +561,14 @@ TEST_F(cli, RestartGoesOnWithTheRecordedIntegration)
               std::string::npos)
         << r.err;
     for (const char *v : {"x", "y", "z", "accepted_steps"})
-        EXPECT_TRUE(same_bits(values_of(work / "whole.nc", v), values_of(work / "second.nc", v)))
+        EXPECT_TRUE(same_bits(ensol_test::read_var(work / "whole.nc", v), ensol_test::read_var(work / "second.nc", v)))
             << v << ": the continued run differs from the whole run";
 
     // Given settings win, and dopri5's are not forced on another integrator.
     run_ok({"run", "-q", "--init-from", "r.nc", "--steps", "180", "--output-mode", "final",
             "--integrator", "rk4", "-o", "rk4.nc"},
            {});
-    EXPECT_FALSE(same_bits(values_of(work / "whole.nc", "x"), values_of(work / "rk4.nc", "x")));
+    EXPECT_FALSE(same_bits(ensol_test::read_var(work / "whole.nc", "x"), ensol_test::read_var(work / "rk4.nc", "x")));
     r = run_ok({"run", "--init-from", "r.nc", "--steps", "90", "--dt", "0.01", "--output-mode",
                 "final", "-o", "dt.nc"},
                {});
@@ -647,13 +625,13 @@ TEST_F(cli, InitialFileWrittenByXarray)
                 const size_t comma = std::min(names.find(',', at), names.size());
                 const std::string v = names.substr(at, comma - at);
                 at = comma + 1;
-                EXPECT_TRUE(same_bits(values_of(work / "ref.nc", v.c_str()),
-                                      values_of(work / (layout + "_out.nc"), v.c_str())))
+                EXPECT_TRUE(same_bits(ensol_test::read_var(work / "ref.nc", v.c_str()),
+                                      ensol_test::read_var(work / (layout + "_out.nc"), v.c_str())))
                     << v;
             }
             // Without a time dimension or coordinate the run starts at t = 0.
-            const double t_ref = values_of(work / "ref.nc", "time").at(0);
-            const double t = values_of(work / (layout + "_out.nc"), "time").at(0);
+            const double t_ref = ensol_test::read_var(work / "ref.nc", "time").at(0);
+            const double t = ensol_test::read_var(work / (layout + "_out.nc"), "time").at(0);
             EXPECT_EQ(t, layout == "values_first" ? 30 * 0.01 : t_ref);
         }
     }

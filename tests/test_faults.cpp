@@ -96,28 +96,6 @@ Args small_run(const std::string &out, const Args &extra = {})
     return a;
 }
 
-// Values of a state variable (member, time), as NetCDF reads them.
-std::vector<double> read_var(const std::string &path, const char *name)
-{
-    int ncid, varid, ndims, dims[NC_MAX_VAR_DIMS];
-    std::vector<double> v;
-    if (nc_open(path.c_str(), NC_NOWRITE, &ncid) != NC_NOERR)
-        return v;
-    size_t n = 1;
-    if (nc_inq_varid(ncid, name, &varid) == NC_NOERR &&
-        nc_inq_var(ncid, varid, nullptr, nullptr, &ndims, dims, nullptr) == NC_NOERR) {
-        for (int d = 0; d < ndims; d++) {
-            size_t len;
-            nc_inq_dimlen(ncid, dims[d], &len);
-            n *= len;
-        }
-        v.resize(n);
-        if (nc_get_var_double(ncid, varid, v.data()) != NC_NOERR)
-            v.clear();
-    }
-    nc_close(ncid);
-    return v;
-}
 
 } // namespace
 

@@ -161,6 +161,30 @@ inline pid_t spawn_ensol(const std::vector<std::string> &args, const std::string
     return pid;
 }
 
+// Every value of a variable, in the file's order, as NetCDF reads them;
+// empty when the file or the variable is missing.
+inline std::vector<double> read_var(const std::string &path, const char *name)
+{
+    int ncid = -1, varid = -1, ndims = 0, dimids[NC_MAX_VAR_DIMS];
+    std::vector<double> values;
+    if (nc_open(path.c_str(), NC_NOWRITE, &ncid) != NC_NOERR)
+        return values;
+    if (nc_inq_varid(ncid, name, &varid) == NC_NOERR &&
+        nc_inq_var(ncid, varid, nullptr, nullptr, &ndims, dimids, nullptr) == NC_NOERR) {
+        size_t n = 1;
+        for (int d = 0; d < ndims; d++) {
+            size_t len = 0;
+            nc_inq_dimlen(ncid, dimids[d], &len);
+            n *= len;
+        }
+        values.resize(n);
+        if (nc_get_var_double(ncid, varid, values.data()) != NC_NOERR)
+            values.clear();
+    }
+    nc_close(ncid);
+    return values;
+}
+
 inline bool same_bits(const std::vector<double> &a, const std::vector<double> &b)
 {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
