@@ -28,9 +28,8 @@ static int unwritten(const double *slot)
 /* The variable holding state slot i, and the index within it. */
 static const char *slot_name(const ens_model_info *m, int nvars, long long i, long long *index)
 {
-    int sizes[64];
-    for (int s = 0; s < m->nsizes && s < 64; s++)
-        sizes[s] = m->sizes[s].value;
+    int sizes[ENS_MODEL_MAX_SIZES];
+    ens_model_default_sizes(m, sizes);
     long long offset = 0;
     for (int v = 0; v < m->nvardecls; v++) {
         const long long n = m->nvardecls == 1 ? nvars : ens_model_var_length(m, v, sizes, NULL);
@@ -78,9 +77,9 @@ static ens_status check_writes(const ens_model_info *m, int nvars, const double 
 }
 
 ens_status ens_model_probe(const ens_model_info *m, int nvars, const double *params,
-                           int need_compiler, ens_error *err)
+                           ens_error *err)
 {
-    if (!need_compiler && !ens_cc_found())
+    if (!ens_cc_found())
         return ENS_OK;
     char *source = ens_model_program(m, ens_model_probe_source, "", "");
     if (!source)

@@ -13,9 +13,9 @@
 #include "core/models.h"
 
 /* nvars: the state's length in this run; params: the run's parameters
- * (nparams of them). Without a C compiler the check is skipped unless
- * `need_compiler` (then the compiler's absence is the error). */
+ * (nparams of them). Without a C compiler the check is skipped (a backend
+ * that needs one says so itself). */
 ens_status ens_model_probe(const ens_model_info *model, int nvars, const double *params,
-                           int need_compiler, ens_error *err);
+                           ens_error *err);
 
 #endif

@@ -13,9 +13,8 @@
 char *ens_model_program(const ens_model_info *m, const char *kernels, const char *before,
                         const char *after)
 {
-    int sizes[64];
-    for (int i = 0; i < m->nsizes && i < 64; i++)
-        sizes[i] = m->sizes[i].value;
+    int sizes[ENS_MODEL_MAX_SIZES];
+    ens_model_default_sizes(m, sizes);
     /* The properties modelgen gives a built-in model, so that the same
      * specialised loops serve it. */
     const int runtime_size = m->size_param != NULL;

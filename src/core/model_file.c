@@ -667,11 +667,11 @@ static ens_status finish(parser *ps)
         return fail_at(ps, ps->line, "no variables (declare them with: var NAME)", NULL);
     if (!m->rhs)
         return fail_at(ps, ps->line, "no right-hand side (a block 'rhs' ... 'end')", NULL);
-    int defaults[64];
-    if (m->nsizes > 64)
-        return fail_at(ps, m->sizes[64].line, "more than 64 size parameters", NULL);
-    for (int i = 0; i < m->nsizes; i++)
-        defaults[i] = m->sizes[i].value;
+    int defaults[ENS_MODEL_MAX_SIZES];
+    if (m->nsizes > ENS_MODEL_MAX_SIZES)
+        return fail_at(ps, m->sizes[ENS_MODEL_MAX_SIZES].line, "more than 64 size parameters",
+                       NULL);
+    ens_model_default_sizes(m, defaults);
     const long long nvars = ens_model_nvars(m, defaults, ps->err);
     if (nvars < 0)
         return ENS_ERR_INVALID_ARGUMENT;
@@ -757,4 +757,10 @@ ens_status ens_model_read_file(const char *path, ens_model_info **out, ens_error
         st = ens_model_parse(text, path, out, err);
     free(text);
     return st;
+}
+
+void ens_model_default_sizes(const ens_model_info *m, int sizes[ENS_MODEL_MAX_SIZES])
+{
+    for (int i = 0; i < m->nsizes && i < ENS_MODEL_MAX_SIZES; i++)
+        sizes[i] = m->sizes[i].value;
 }

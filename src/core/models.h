@@ -107,6 +107,10 @@ ens_status ens_model_parse(const char *text, const char *path, ens_model_info **
 void ens_model_free(ens_model_info *model);
 /* Read and parse the model file at `path` (ens_model_parse). */
 ens_status ens_model_read_file(const char *path, ens_model_info **out, ens_error *err);
+/* The most size parameters a model file declares. */
+#define ENS_MODEL_MAX_SIZES 64
+/* The size parameters' defaults, model->nsizes values into `sizes`. */
+void ens_model_default_sizes(const ens_model_info *model, int sizes[ENS_MODEL_MAX_SIZES]);
 /* Length of declared variable v at sizes `sizes` (model->nsizes values),
  * or -1 with a message when the expression is not a positive integer. */
 long long ens_model_var_length(const ens_model_info *model, int v, const int *sizes,

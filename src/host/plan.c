@@ -262,16 +262,13 @@ static ens_status create_backend(ens_config *cfg, ens_plan *plan)
     if (adaptive)
         ens_config_tolerances(cfg, tol, tol + cfg->nvars);
     plan->job = backend_job(cfg, plan, tol);
-    /* A model file is checked on the host before any backend runs it; the
-     * openmp backend needs the C compiler anyway, the others only use it
-     * for this check when there is one. */
+    /* A model file is checked on the host before any backend runs it. */
     ens_status st = ENS_OK;
     if (plan->job.user_model) {
         double params[ENS_MAX_PARAMS];
         for (int j = 0; j < cfg->model->nparams; j++)
             params[j] = ens_config_param_value(cfg, j, plan->first);
-        st = ens_model_probe(plan->job.user_model, cfg->nvars, params,
-                             strcmp(plan->ops->name, "openmp") == 0, &cfg->error);
+        st = ens_model_probe(plan->job.user_model, cfg->nvars, params, &cfg->error);
     }
     if (st != ENS_OK) {
         free(tol);

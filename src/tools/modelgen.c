@@ -119,9 +119,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", text ? err.msg : "ensol_modelgen: cannot read model file");
             return 1;
         }
-        int sizes[64];
-        for (int s = 0; s < m->nsizes; s++)
-            sizes[s] = m->sizes[s].value;
+        int sizes[ENS_MODEL_MAX_SIZES];
+        ens_model_default_sizes(m, sizes);
         char upper[80];
         size_t k = 0;
         for (; m->name[k] && k + 1 < sizeof upper; k++)

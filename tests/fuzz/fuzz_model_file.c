@@ -24,16 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ens_model_info *m = NULL;
     ens_error err;
     if (ens_model_parse(text, "fuzz.ens", &m, &err) == ENS_OK) {
-        int sizes[64];
-        const int n = m->nsizes < 64 ? m->nsizes : 64;
-        for (int i = 0; i < n; i++)
-            sizes[i] = m->sizes[i].value;
-        if (n == m->nsizes) {
-            for (int v = 0; v < m->nvardecls; v++)
-                ens_model_var_length(m, v, sizes, &err);
-            if (ens_model_nvars(m, sizes, &err) > 0)
-                free(ens_model_source(m, "fuzz", sizes));
-        }
+        /* The parser refuses more than ENS_MODEL_MAX_SIZES sizes. */
+        int sizes[ENS_MODEL_MAX_SIZES];
+        ens_model_default_sizes(m, sizes);
+        for (int v = 0; v < m->nvardecls; v++)
+            ens_model_var_length(m, v, sizes, &err);
+        if (ens_model_nvars(m, sizes, &err) > 0)
+            free(ens_model_source(m, "fuzz", sizes));
         ens_model_free(m);
     }
     free(text);
