@@ -179,7 +179,7 @@ def main(argv):
     if r.returncode == 0:
         with netCDF4.Dataset(out) as d:
             a = np.asarray(d["a"][:])
-            x = np.asarray(d["x"][:])
+            x = np.asarray(d["x"][:]).T  # (member, time)
         expect(np.allclose(a, [1, 2, 3, 4]) and not np.allclose(x[0, -1], x[3, -1]),
                "per-member parameters (--sweep) on a model file")
     else:
@@ -192,7 +192,7 @@ def main(argv):
     if r.returncode == 0:
         with netCDF4.Dataset(out) as d:
             t = np.asarray(d["time"][:])
-            x = np.asarray(d["x"][:])
+            x = np.asarray(d["x"][:]).T  # (member, time)
         expect(np.max(np.abs(x[0] - np.cos(2 * t))) < 1e-8, "dopri5 on a model file")
     else:
         expect(False, f"dopri5 on a model file [{r.stderr.strip()}]")

@@ -5,7 +5,7 @@
 the same file bit for bit (with --file-per-rank: the pieces joined by
 `ensol merge`) (every variable, dimension and attribute except
 the creation time and the command line in history/date_created). The
-ensemble statistics (variables with cell_methods "member: ...", from
+ensemble statistics (variables with cell_methods "realization: ...", from
 --output-mode stats or both) merge the ranks' moments in another order, so
 they must agree to 1e-12 of the values' scale instead (min and max exactly
 in practice, mean and std to a few roundings).
@@ -106,7 +106,7 @@ with netCDF4.Dataset(one) as a, netCDF4.Dataset(many) as b:
                 errors.append(f"{name}: attribute {k} differs")
         xa, xb = np.asarray(va[:]), np.asarray(vb[:])
         method = va.getncattr("cell_methods") if "cell_methods" in va.ncattrs() else ""
-        if method.startswith("member:") and xa.shape == xb.shape:
+        if method.startswith("realization:") and xa.shape == xb.shape:
             # Statistics merge the ranks' moments in another order than one
             # process merges its batches': equal to a few roundings, relative
             # to the values' scale (the larger of |min| and |max| there).

@@ -103,7 +103,7 @@ if case == "signal":
     subprocess.run([ensol, "run", "-q", *args, "-o", one], check=True)
     complete, partial, lasts = [], [], set()
     with netCDF4.Dataset(one) as b:
-        x_b = np.asarray(b.variables["x"][:])
+        x_b = np.asarray(b.variables["x"][:]).T  # (member, time)
         times = np.asarray(b.variables["time"][:])
     for name in partials:
         with netCDF4.Dataset(name) as a:
@@ -113,7 +113,7 @@ if case == "signal":
             lasts.add(last)
             t_last = int(np.searchsorted(times, last))
             first = int(a.variables["member"][0])
-            x_a = np.asarray(a.variables["x"][:])
+            x_a = np.asarray(a.variables["x"][:]).T
             ranges = []
             for key in ("members_complete_ranges", "members_partial_ranges"):
                 text = a.getncattr(key)

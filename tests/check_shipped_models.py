@@ -78,8 +78,8 @@ MODELS = {
 def states(ds, variables, m):
     """Member m's saved states as [variable, time]."""
     if isinstance(variables, str):
-        return np.asarray(ds[variables].values[m, :, :]).T
-    return np.array([ds[v].values[m, :] for v in variables])
+        return np.asarray(ds[variables].isel(member=m).values).T
+    return np.array([ds[v].isel(member=m).values for v in variables])
 
 
 def check(ensol, workdir, name, backend):
@@ -92,7 +92,7 @@ def check(ensol, workdir, name, backend):
     if run.returncode != 0:
         print(f"{name} on {backend}: ensol failed: {run.stderr}", file=sys.stderr)
         return False
-    ds = xr.open_dataset(path)
+    ds = xr.open_dataset(path, decode_times=False)
     times = ds["time"].values
     worst = 0.0
     for m in range(ds.sizes["member"]):

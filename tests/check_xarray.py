@@ -51,8 +51,9 @@ def main(argv):
             if name not in ds.data_vars:
                 fail(f"variable {name} missing: {list(ds.data_vars)}")
             var = ds[name]
-            if var.dims[0] != "member":
-                fail(f"{name} has dims {var.dims}, expected member first")
+            want_first = "time" if "time" in var.dims else "member"
+            if var.dims[0] != want_first:
+                fail(f"{name} has dims {var.dims}, expected {want_first} first")
             if not var.attrs.get("long_name"):
                 fail(f"{name} has no long_name")
             expected = np.asarray(nc.variables[name][:])
@@ -60,6 +61,12 @@ def main(argv):
                 fail(f"{name}: shape {var.shape} in xarray, {expected.shape} in netCDF4")
             if not np.array_equal(var.values, expected):
                 fail(f"{name}: values differ between xarray and netCDF4")
+        # Model time decodes as a time axis, and stays numbers on request.
+        if not np.issubdtype(ds["time"].dtype, np.datetime64):
+            fail(f"time decodes as {ds['time'].dtype}, not as dates")
+        with xr.open_dataset(path, decode_times=False) as raw:
+            if not np.array_equal(raw["time"].values, np.asarray(nc.variables["time"][:])):
+                fail("time with decode_times=False is not the model time")
         # One selection the way a user would make it.
         first = ds[names[0]].sel(member=members - 1)
         if first.sizes.get("member") is not None:

@@ -274,7 +274,8 @@ TEST_P(Pipeline, StopMidBatchKeepsExactlyTheSavedStates)
     nc_close(ncid);
     for (long long m = 0; m < complete + partial; m++)
         for (long long t = 0; t < T; t++) {
-            const double got = x[(size_t)(m * T + t)], want = a[(size_t)((m * T + t) * 3)];
+            // x(time, member) in the file, (member, time, var) in memory
+            const double got = x[(size_t)(t * kMembers + m)], want = a[(size_t)((m * T + t) * 3)];
             if (m < complete || t <= last)
                 ASSERT_EQ(std::memcmp(&got, &want, sizeof got), 0)
                     << "member " << m << " time " << t << ": " << got << " != " << want;

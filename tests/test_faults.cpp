@@ -252,7 +252,8 @@ TEST_F(faults, InitialFileWithNaNOrFromAStoppedRunIsRefused)
     ASSERT_EQ(nc_inq_varid(ncid, "x", &varid), NC_NOERR);
     int ndims = 0;
     nc_inq_varndims(ncid, varid, &ndims);
-    size_t at[NC_MAX_VAR_DIMS] = {3};
+    ASSERT_EQ(ndims, 2);
+    size_t at[NC_MAX_VAR_DIMS] = {0, 3}; // x(time, member): member 3
     const double nan = NAN;
     ASSERT_EQ(nc_put_var1_double(ncid, varid, at, &nan), NC_NOERR);
     ASSERT_EQ(nc_close(ncid), NC_NOERR);

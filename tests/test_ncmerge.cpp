@@ -337,7 +337,8 @@ void expect_history(const std::string &merged, const std::string &piece0, const 
     EXPECT_NE(old.find("ensol run"), std::string::npos) << old;
 }
 
-size_t state_chunk0(const std::string &path, const char *var)
+// Members per chunk of a (time, member) state variable.
+size_t state_member_chunk(const std::string &path, const char *var)
 {
     int ncid, id, storage = -1;
     size_t chunks[3] = {0, 0, 0};
@@ -345,9 +346,9 @@ size_t state_chunk0(const std::string &path, const char *var)
         return 0;
     if (nc_inq_varid(ncid, var, &id) != NC_NOERR ||
         nc_inq_var_chunking(ncid, id, &storage, chunks) != NC_NOERR)
-        chunks[0] = 0;
+        chunks[1] = 0;
     nc_close(ncid);
-    return chunks[0];
+    return chunks[1];
 }
 
 // A refused merge: the status, the message (one line) naming `mentions`,
@@ -387,7 +388,7 @@ TEST(ncmerge, Lorenz63PiecesMakeTheSingleProcessFile)
     std::vector<std::string> before;
     for (const auto &f : p)
         before.push_back(read_all(f));
-    EXPECT_NE(state_chunk0(p[0], "x"), state_chunk0(whole, "x"))
+    EXPECT_NE(state_member_chunk(p[0], "x"), state_member_chunk(whole, "x"))
         << "the pieces must be chunked differently for this test to mean something";
 
     ens_error err{};
@@ -395,7 +396,7 @@ TEST(ncmerge, Lorenz63PiecesMakeTheSingleProcessFile)
     EXPECT_FALSE(exists(out + ".partial"));
     expect_same_file(out, whole);
     expect_history(out, p[0], "ensol merge --test");
-    EXPECT_EQ(state_chunk0(out, "x"), state_chunk0(whole, "x"));
+    EXPECT_EQ(state_member_chunk(out, "x"), state_member_chunk(whole, "x"));
     for (size_t i = 0; i < p.size(); i++)
         EXPECT_TRUE(read_all(p[i]) == before[i]) << "piece " << p[i] << " was changed";
 }
@@ -461,7 +462,7 @@ TEST(ncmerge, Lorenz96VectorPiecesInFloat)
     int ncid, id;
     ASSERT_EQ(nc_open(out.c_str(), NC_NOWRITE, &ncid), NC_NOERR);
     ASSERT_EQ(nc_inq_varid(ncid, "X_mean", &id), NC_NOERR);
-    EXPECT_EQ(text_att(ncid, id, "cell_methods"), "member: mean");
+    EXPECT_EQ(text_att(ncid, id, "cell_methods"), "realization: mean");
     double mean = NAN;
     size_t at[2] = {3, 7};
     ASSERT_EQ(nc_get_var1_double(ncid, id, at, &mean), NC_NOERR);
@@ -495,7 +496,7 @@ TEST(ncmerge, DeflateAndQuantizationCarryOver)
     EXPECT_EQ(nsd, 20);
     // Rounded: the values are not the exact ones written.
     double got = 0;
-    size_t at[3] = {300, 5, 3};
+    size_t at[3] = {5, 300, 3}; // (time, member, k)
     ASSERT_EQ(nc_get_var1_double(ncid, id, at, &got), NC_NOERR);
     EXPECT_NE(got, sample_value(300, 5, 3));
     EXPECT_NEAR(got, sample_value(300, 5, 3), 1e-5 * std::fabs(sample_value(300, 5, 3)));
@@ -588,7 +589,7 @@ TEST_F(ncmerge_refuses, PiecesOfDifferentRuns)
         {"seed", [](Ensemble &r) { r.spec.seed = 42; }, "global attribute seed"},
         {"dt", [](Ensemble &r) { r.spec.dt = 0.02; }, "global attribute dt"},
         {"disk type", [](Ensemble &r) { r.spec.disk_double = 0; },
-         "variable x is double(member, time) in the first, float(member, time) in the second"},
+         "variable x is double(time, member) in the first, float(time, member) in the second"},
         {"integrator", [](Ensemble &r) { r.spec.integrator = "euler"; },
          "global attribute integrator"},
     };

@@ -136,8 +136,14 @@ void check_common(int ncid, const RunFile &s)
     ASSERT_EQ(nc_get_var_double(ncid, tid, times.data()), NC_NOERR);
     for (long long t = 0; t < T; t++)
         EXPECT_EQ(times[(size_t)t], s.times[(size_t)t]);
-    EXPECT_EQ(text_att(ncid, tid, "units"), s.model->time_units);
+    // CF time units (dimensionless model time as days) and a calendar.
+    EXPECT_EQ(text_att(ncid, tid, "units"), "days since 1970-01-01 00:00:00");
+    EXPECT_EQ(text_att(ncid, tid, "calendar"), "proleptic_gregorian");
     EXPECT_EQ(text_att(ncid, tid, "axis"), "T");
+    int unlimited = -1, time_dim = -2;
+    ASSERT_EQ(nc_inq_unlimdim(ncid, &unlimited), NC_NOERR);
+    ASSERT_EQ(nc_inq_dimid(ncid, "time", &time_dim), NC_NOERR);
+    EXPECT_EQ(unlimited, time_dim) << "time must be the record dimension";
 
     EXPECT_EQ(text_att(ncid, NC_GLOBAL, "Conventions"), "CF-1.8");
     EXPECT_EQ(text_att(ncid, NC_GLOBAL, "model"), s.model->name);
@@ -194,7 +200,7 @@ void check_common(int ncid, const RunFile &s)
     }
 }
 
-// States of a scalar model, one (member, time) variable per state variable.
+// States of a scalar model, one (time, member) variable per state variable.
 template <typename Real>
 void check_scalar_states(int ncid, const RunFile &s, nc_type want_type)
 {
@@ -211,8 +217,8 @@ void check_scalar_states(int ncid, const RunFile &s, nc_type want_type)
         char d0[NC_MAX_NAME + 1], d1[NC_MAX_NAME + 1];
         nc_inq_dimname(ncid, dims[0], d0);
         nc_inq_dimname(ncid, dims[1], d1);
-        EXPECT_STREQ(d0, "member");
-        EXPECT_STREQ(d1, "time");
+        EXPECT_STREQ(d0, "time");
+        EXPECT_STREQ(d1, "member");
         EXPECT_EQ(text_att(ncid, id, "long_name"), s.model->var_long_names[v]);
         EXPECT_EQ(text_att(ncid, id, "units"), s.model->units);
         int storage = -1;
@@ -222,7 +228,7 @@ void check_scalar_states(int ncid, const RunFile &s, nc_type want_type)
 
         for (long long m = 0; m < M; m++)
             for (long long t = 0; t < T; t++) {
-                size_t idx[2] = {(size_t)m, (size_t)t};
+                size_t idx[2] = {(size_t)t, (size_t)m};
                 double got = NAN;
                 ASSERT_EQ(nc_get_var1_double(ncid, id, idx, &got), NC_NOERR);
                 EXPECT_EQ(got, (double)(Real)sample_value(m, t, v))
@@ -346,6 +352,8 @@ TEST(ncwriter, VectorModel)
     int dims[3];
     ASSERT_EQ(nc_inq_vardimid(ncid, id, dims), NC_NOERR);
     char name[NC_MAX_NAME + 1];
+    nc_inq_dimname(ncid, dims[0], name);
+    EXPECT_STREQ(name, "time");
     nc_inq_dimname(ncid, dims[2], name);
     EXPECT_STREQ(name, vdim);
     EXPECT_EQ(text_att(ncid, id, "long_name"), s.model->vector_long_name);
@@ -354,7 +362,7 @@ TEST(ncwriter, VectorModel)
     for (long long m = 0; m < M; m++)
         for (long long t = 0; t < T; t++)
             for (int v = 0; v < K; v++)
-                EXPECT_EQ(got[(size_t)((m * T + t) * K + v)], sample_value(m, t, v))
+                EXPECT_EQ(got[(size_t)((t * M + m) * K + v)], sample_value(m, t, v))
                     << "X[" << m << "," << t << "," << v << "]";
     nc_close(ncid);
 }

@@ -161,8 +161,9 @@ inline pid_t spawn_ensol(const std::vector<std::string> &args, const std::string
     return pid;
 }
 
-// Every value of a variable, in the file's order, as NetCDF reads them;
-// empty when the file or the variable is missing.
+// Every value of a variable as NetCDF reads them, a (time, member[, k])
+// state variable in member order, (member, time[, k]) as the C API gives
+// states in memory; empty when the file or the variable is missing.
 inline std::vector<double> read_var(const std::string &path, const char *name)
 {
     int ncid = -1, varid = -1, ndims = 0, dimids[NC_MAX_VAR_DIMS];
@@ -180,6 +181,21 @@ inline std::vector<double> read_var(const std::string &path, const char *name)
         values.resize(n);
         if (nc_get_var_double(ncid, varid, values.data()) != NC_NOERR)
             values.clear();
+        char d0[NC_MAX_NAME + 1] = "", d1[NC_MAX_NAME + 1] = "";
+        if (ndims >= 2 && !values.empty() && nc_inq_dimname(ncid, dimids[0], d0) == NC_NOERR &&
+            nc_inq_dimname(ncid, dimids[1], d1) == NC_NOERR && std::string(d0) == "time" &&
+            std::string(d1) == "member") {
+            size_t T = 0, M = 0;
+            nc_inq_dimlen(ncid, dimids[0], &T);
+            nc_inq_dimlen(ncid, dimids[1], &M);
+            const size_t K = T && M ? n / (T * M) : 0;
+            std::vector<double> by_member(n);
+            for (size_t t = 0; t < T; t++)
+                for (size_t m = 0; m < M; m++)
+                    for (size_t k = 0; k < K; k++)
+                        by_member[(m * T + t) * K + k] = values[(t * M + m) * K + k];
+            values.swap(by_member);
+        }
     }
     nc_close(ncid);
     return values;

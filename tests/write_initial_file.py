@@ -8,7 +8,9 @@ Reads SRC (an ensol file) with xarray and writes DST with xarray alone:
 no ensol attributes (no model, integrator or dt), the variables VAR at
 SRC's last saved time, and SRC's per-member parameter variables. LAYOUT:
   member       each variable over (member), the time a scalar coordinate
-  time_member  each over (time, member), one time
+               (model time as a number, read with decode_times=False)
+  time_member  each over (time, member), one time, as xarray decodes and
+               encodes it again (dates, "... since ..." units of its choice)
   values_first each over (its other dimension, member), no time at all
                (so the run starts at t = 0)
 Exit status: 0 written, 1 bad usage, 77 xarray cannot be imported.
@@ -27,13 +29,13 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 1
     src, dst, layout, names = argv[1], argv[2], argv[3], argv[4].split(",")
-    with xr.open_dataset(src) as ds:
+    with xr.open_dataset(src, decode_times=False) as ds, xr.open_dataset(src) as dates:
         last = ds.isel(time=-1)
         out = {}
         for name in names:
             var = last[name].drop_vars("time")
             if layout == "time_member":
-                var = var.expand_dims(time=[float(last["time"])])
+                var = var.expand_dims(time=[dates["time"].values[-1]])
             elif layout == "values_first":
                 var = var.transpose(*reversed(var.dims))
             out[name] = xr.Variable(var.dims, var.values)
@@ -42,7 +44,8 @@ def main(argv):
                     and not name.endswith("_steps"):
                 out[name] = xr.Variable(("member",), var.values)
         t = float(last["time"])
-        coords = {"member": {"time": t}, "time_member": {"time": [t]}}.get(layout, {})
+        coords = {"member": {"time": t},
+                  "time_member": {"time": [dates["time"].values[-1]]}}.get(layout, {})
         xr.Dataset(out, coords=coords).to_netcdf(dst)
     return 0
 

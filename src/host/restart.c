@@ -31,6 +31,7 @@ ens_status ens_restart_write(const ens_config *cfg, const ens_plan *plan, ens_ba
             b->final[i * nvars + v] = ens_batch_real(plan, b->state, v * count + i);
     ENS_CHECK(ens_nc_write_batch(restart, slab->m0, slab->count, 1, b->final, 1, slab->params,
                                  err));
+    ENS_CHECK(ens_nc_write_members(restart, slab->m0, slab->count, &slab->members, err));
     if (!plan->save_steps)
         return ENS_OK;
     if (slab->count > 0)

@@ -105,12 +105,12 @@ int ens_nc_set_cache(int ncid, int varid, size_t bytes, size_t chunk_bytes)
 }
 
 size_t ens_nc_row_cache_bytes(int nd, const size_t *len, const size_t *chunk, size_t es,
-                              size_t rows, size_t cap)
+                              int row_dim, size_t rows, size_t cap)
 {
     size_t cb = es, per_row = 1;
     for (int i = 0; i < nd; i++) {
         cb *= chunk[i];
-        if (i > 0)
+        if (i != row_dim)
             per_row *= (len[i] + chunk[i] - 1) / chunk[i];
     }
     const size_t bytes = rows * per_row * cb;
@@ -119,16 +119,17 @@ size_t ens_nc_row_cache_bytes(int nd, const size_t *len, const size_t *chunk, si
     return bytes > cap ? cap : bytes;
 }
 
-/* Chunk shape: about CHUNK_MEMBERS x CHUNK_TIMES [x nvars], then adjusted
- * so that a chunk holds CHUNK_MIN_BYTES..CHUNK_MAX_BYTES where the shape
- * allows. Too big: shrink members, then times, then the vector dimension.
- * Too small: grow times, then members. */
 size_t ens_nc_member_chunk(long long members, size_t rows)
 {
     const size_t values = (size_t)1 << 20, chunk = rows > 0 && rows < values ? values / rows : 1;
     return members > 0 && (size_t)members < chunk ? (size_t)members : chunk;
 }
 
+/* Chunk shape: about CHUNK_TIMES x CHUNK_MEMBERS [x nvars], then adjusted
+ * so that a chunk holds CHUNK_MIN_BYTES..CHUNK_MAX_BYTES where the shape
+ * allows. Too big: shrink members, then times, then the vector dimension.
+ * Too small: grow times, then members. A chunk spans many times, so one
+ * member's trajectory is read from few chunks although time comes first. */
 void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long members,
                          long long ntimes, size_t chunk[3])
 {
@@ -167,8 +168,8 @@ void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long membe
             break;
         }
     }
-    chunk[0] = cm;
-    chunk[1] = ct;
+    chunk[0] = ct;
+    chunk[1] = cm;
     chunk[2] = cv;
 }
 

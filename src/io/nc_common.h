@@ -21,12 +21,12 @@
 ens_status ens_nc_check(ens_error *err, int nc_status, const char *fmt, ...)
     ENS_PRINTF_LIKE(3, 4);
 
-/* Bytes of a chunk cache that holds `rows` rows of chunks along the first
- * of nd dimensions (lengths len, chunk shape chunk, es bytes a value), a
- * row being every chunk across the other dimensions; at most `cap`, but
- * never less than one chunk. */
+/* Bytes of a chunk cache that holds `rows` rows of chunks along dimension
+ * row_dim of nd dimensions (lengths len, chunk shape chunk, es bytes a
+ * value), a row being every chunk across the other dimensions; at most
+ * `cap`, but never less than one chunk. */
 size_t ens_nc_row_cache_bytes(int nd, const size_t *len, const size_t *chunk, size_t es,
-                              size_t rows, size_t cap);
+                              int row_dim, size_t rows, size_t cap);
 
 /* Give variable varid a chunk cache of `bytes` for chunks of chunk_bytes:
  * a prime count of slots (ens_nc_cache_slots), fully written chunks

@@ -48,13 +48,14 @@ static ens_status set_state_cache(ens_merge *m, int v, int nstate)
                                    m->partial, "a state variable"));
     ENS_CHECK(ens_merge_read_check(m->err, nc_inq_type(m->out, type, NULL, &es), m->partial,
                                    "a state variable"));
-    for (int i = 1; i < nd; i++)
+    for (int i = 0; i < nd; i++)
         ENS_CHECK(ens_merge_read_check(m->err, nc_inq_dimlen(m->out, dims[i], &len[i]),
                                        m->partial, "a state variable"));
     if (storage != NC_CHUNKED)
         return ENS_OK;
+    /* Rows along the member dimension (the second: time comes first). */
     const size_t bytes =
-        ens_nc_row_cache_bytes(3, len, chunk, es, 2, STATE_CACHE_BUDGET / (size_t)nstate);
+        ens_nc_row_cache_bytes(3, len, chunk, es, 1, 2, STATE_CACHE_BUDGET / (size_t)nstate);
     return ens_nc_check(m->err, ens_nc_set_cache(m->out, v, bytes, chunk[0] * chunk[1] * chunk[2] * es),
                         "cannot set the chunk cache in '%s'", m->partial);
 }

@@ -539,8 +539,8 @@ int ens_merge_is_state(int ncid, int varid, int member_dim)
     char name[NC_MAX_NAME + 1];
     if (nc_inq_var(ncid, varid, NULL, &type, &ndims, NULL, NULL) != NC_NOERR ||
         (type != NC_FLOAT && type != NC_DOUBLE) || (ndims != 2 && ndims != 3) ||
-        nc_inq_vardimid(ncid, varid, dims) != NC_NOERR || dims[0] != member_dim ||
-        nc_inq_dimname(ncid, dims[1], name) != NC_NOERR)
+        nc_inq_vardimid(ncid, varid, dims) != NC_NOERR || dims[1] != member_dim ||
+        nc_inq_dimname(ncid, dims[0], name) != NC_NOERR)
         return 0;
     return strcmp(name, TIME_NAME) == 0;
 }

@@ -55,7 +55,7 @@ static int state_chunks(int ncid, int varid, int n2d, long long total, size_t ch
     int ndims, dims[3], st;
     size_t ntimes, nvec = 1;
     if ((st = nc_inq_var(ncid, varid, NULL, &type, &ndims, dims, NULL)) != NC_NOERR ||
-        (st = nc_inq_dimlen(ncid, dims[1], &ntimes)) != NC_NOERR ||
+        (st = nc_inq_dimlen(ncid, dims[0], &ntimes)) != NC_NOERR ||
         (ndims == 3 && (st = nc_inq_dimlen(ncid, dims[2], &nvec)) != NC_NOERR))
         return st;
     ens_nc_state_chunks(type == NC_DOUBLE, ndims == 3, ndims == 3 ? (int)nvec : n2d, total,

@@ -52,7 +52,7 @@ ens_status ens_merge_open_piece(const char *path, int *ncid, ens_error *err);
 /* Whether variable `varid` has the member dimension; its index in *at. */
 int ens_merge_member_index(int ncid, int varid, int member_dim, int *at);
 
-/* A state variable: (member, time[, vector]) float or double. */
+/* A state variable: (time, member[, vector]) float or double. */
 int ens_merge_is_state(int ncid, int varid, int member_dim);
 
 /* The checks before anything is written: the output is none of the

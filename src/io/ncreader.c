@@ -4,6 +4,7 @@
  * tool's); see ncreader.h: the check of its layout, and the reading of
  * members' states, parameters, step state and recorded settings. */
 #include "io/nc_common.h"
+#include "io/nc_time.h"
 #include "io/ncreader.h"
 #include "io/ncwriter.h"
 
@@ -157,28 +158,52 @@ static ens_status find_state(ens_nc_source *s, const char *name, state_var *sv, 
     return ENS_OK;
 }
 
-/* The state variables, and the model time of the saved state read: the
- * time coordinate's (a scalar one without a time dimension), else 0. */
-static ens_status find_states(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
+/* The time coordinate's value at the saved time read (a scalar one
+ * without a time dimension) in model time, from the units it was written
+ * with; 0 without one. */
+static ens_status read_time(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
 {
-    const ens_model_info *m = s->model;
-    for (int v = 0; v < (s->vector ? 1 : s->nvars); v++)
-        ENS_CHECK(find_state(s, s->vector ? m->vector_name : m->var_names[v], &s->state[v],
-                             err));
     int time_id = -1, ndims = -1, dim = -1;
     size_t start = (size_t)s->time_index;
+    double value = 0.0;
     info->time = 0.0;
     if (nc_inq_varid(s->ncid, "time", &time_id) != NC_NOERR ||
         nc_inq_varndims(s->ncid, time_id, &ndims) != NC_NOERR)
         return ENS_OK;
     if (ndims == 1 && nc_inq_vardimid(s->ncid, time_id, &dim) == NC_NOERR &&
         dim == s->time_dim && s->time_dim >= 0)
-        return nc_error(err, s->path, "the time coordinate",
-                        nc_get_var1_double(s->ncid, time_id, &start, &info->time));
-    if (ndims == 0)
-        return nc_error(err, s->path, "the time coordinate",
-                        nc_get_var_double(s->ncid, time_id, &info->time));
-    return ENS_OK;
+        ENS_CHECK(nc_error(err, s->path, "the time coordinate",
+                           nc_get_var1_double(s->ncid, time_id, &start, &value)));
+    else if (ndims == 0)
+        ENS_CHECK(nc_error(err, s->path, "the time coordinate",
+                           nc_get_var_double(s->ncid, time_id, &value)));
+    else
+        return ENS_OK;
+    char *units = NULL, *calendar = NULL;
+    int st = ens_nc_get_text(s->ncid, time_id, "units", &units);
+    if (st == NC_NOERR)
+        st = ens_nc_get_text(s->ncid, time_id, "calendar", &calendar);
+    const int bad = st == NC_NOERR &&
+                    ens_nc_time_to_model(s->model, units, calendar, value, &info->time) != 0;
+    ens_status rc = nc_error(err, s->path, "the time coordinate", st);
+    if (rc == ENS_OK && bad)
+        rc = ens_fail(err, ENS_ERR_INVALID_ARGUMENT,
+                      "initial states from '%s': time units '%s' (calendar %s) cannot be "
+                      "read as model time",
+                      s->path, units, calendar ? calendar : "standard");
+    free(units);
+    free(calendar);
+    return rc;
+}
+
+/* The state variables, and the model time of the saved state read. */
+static ens_status find_states(ens_nc_source *s, ens_nc_source_info *info, ens_error *err)
+{
+    const ens_model_info *m = s->model;
+    for (int v = 0; v < (s->vector ? 1 : s->nvars); v++)
+        ENS_CHECK(find_state(s, s->vector ? m->vector_name : m->var_names[v], &s->state[v],
+                             err));
+    return read_time(s, info, err);
 }
 
 /* Where each parameter comes from: a variable over member, a shared

@@ -165,16 +165,6 @@ static int reserve_scratch(ens_nc_writer *w, size_t bytes)
     return NC_NOERR;
 }
 
-static void fill_nan(void *values, size_t count, int is_double)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (is_double)
-            ((double *)values)[i] = NAN;
-        else
-            ((float *)values)[i] = NAN;
-    }
-}
-
 /* Members [m0, m0 + count), global indices, in the file; else a failure. */
 static ens_status check_members(const ens_nc_writer *w, long long m0, long long count,
                                 ens_error *err)
@@ -195,67 +185,51 @@ typedef struct batch {
     int states_double;
 } batch;
 
-/* The vector variable: the member (time, k) blocks for the times done,
- * then NaN. `what` names the variable written, for the message. */
-static int write_vector_states(ens_nc_writer *w, const batch *b, const char **what)
-{
-    const size_t es = b->states_double ? sizeof(double) : sizeof(float);
-    const void *values = b->states;
-    *what = w->model->vector_name;
-    if (b->TW < b->T) {
-        const size_t block = b->T * b->V * es, done = b->TW * b->V * es;
-        int st = reserve_scratch(w, b->n * block);
-        if (st != NC_NOERR)
-            return st;
-        for (size_t i = 0; i < b->n; i++) {
-            char *dst = (char *)w->scratch + i * block;
-            memcpy(dst, (const char *)b->states + i * block, done);
-            fill_nan(dst + done, (b->T - b->TW) * b->V, b->states_double);
-        }
-        values = w->scratch;
-    }
-    size_t start[3] = {b->m0, 0, 0}, cnt[3] = {b->n, b->T, b->V};
-    return b->states_double ? nc_put_vara_double(w->ncid, w->state_id[0], start, cnt, values)
-                            : nc_put_vara_float(w->ncid, w->state_id[0], start, cnt, values);
-}
-
-/* De-interleave (member, time, var) into one (member, time) slab per
- * variable, converted to the type on disk here (HDF5's conversion is
- * several times slower); the scratch buffer is kept across calls. */
-#define ENS_DEINTERLEAVE(SRC_T, DST_T)                                        \
+/* Components [v, v + K) of the batch's (member, time, var) states as the
+ * file's (time, member, k) slab, converted to the type on disk here
+ * (HDF5's conversion is several times slower); the times the batch did
+ * not reach are NaN. */
+#define ENS_TRANSPOSE(SRC_T, DST_T)                                           \
     do {                                                                      \
         const SRC_T *src = (const SRC_T *)b->states + v;                      \
         DST_T *dst = w->scratch;                                              \
         for (size_t i = 0; i < b->n; i++) {                                   \
             for (size_t t = 0; t < b->TW; t++)                                \
-                dst[i * b->T + t] = (DST_T)src[(i * b->T + t) * b->V];        \
+                for (size_t k = 0; k < K; k++)                                \
+                    dst[(t * b->n + i) * K + k] =                             \
+                        (DST_T)src[(i * b->T + t) * b->V + k];                \
             for (size_t t = b->TW; t < b->T; t++)                             \
-                dst[i * b->T + t] = (DST_T)NAN;                               \
+                for (size_t k = 0; k < K; k++)                                \
+                    dst[(t * b->n + i) * K + k] = (DST_T)NAN;                 \
         }                                                                     \
     } while (0)
 
-static int write_scalar_states(ens_nc_writer *w, const batch *b, const char **what)
+/* Each state variable (or the vector variable) of the batch, over all T
+ * times. `what` names the variable written, for the message. */
+static int write_states(ens_nc_writer *w, const batch *b, const char **what)
 {
     const size_t out_es = w->disk_double ? sizeof(double) : sizeof(float);
-    int st = reserve_scratch(w, b->n * b->T * out_es);
-    size_t start[2] = {b->m0, 0}, cnt[2] = {b->n, b->T};
-    for (int v = 0; v < w->nstate && st == NC_NOERR; v++) {
-        *what = w->model->var_names[v];
+    const size_t K = w->vector ? b->V : 1; /* components per variable */
+    int st = reserve_scratch(w, b->T * b->n * K * out_es);
+    size_t start[3] = {0, b->m0, 0}, cnt[3] = {b->T, b->n, K};
+    for (int var = 0; var < w->nstate && st == NC_NOERR; var++) {
+        const size_t v = (size_t)var;
+        *what = w->vector ? w->model->vector_name : w->model->var_names[var];
         if (b->states_double && w->disk_double)
-            ENS_DEINTERLEAVE(double, double);
+            ENS_TRANSPOSE(double, double);
         else if (b->states_double)
-            ENS_DEINTERLEAVE(double, float);
+            ENS_TRANSPOSE(double, float);
         else if (w->disk_double)
-            ENS_DEINTERLEAVE(float, double);
+            ENS_TRANSPOSE(float, double);
         else
-            ENS_DEINTERLEAVE(float, float);
+            ENS_TRANSPOSE(float, float);
         st = w->disk_double
-                 ? nc_put_vara_double(w->ncid, w->state_id[v], start, cnt, w->scratch)
-                 : nc_put_vara_float(w->ncid, w->state_id[v], start, cnt, w->scratch);
+                 ? nc_put_vara_double(w->ncid, w->state_id[var], start, cnt, w->scratch)
+                 : nc_put_vara_float(w->ncid, w->state_id[var], start, cnt, w->scratch);
     }
     return st;
 }
-#undef ENS_DEINTERLEAVE
+#undef ENS_TRANSPOSE
 
 /* Varying parameters: each one's values for the batch are contiguous. */
 static int write_params(ens_nc_writer *w, size_t m0, size_t n, const double *params,
@@ -317,7 +291,7 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
      * chunks are written (partial ones cost a read-modify-write each,
      * over a second per batch in a file shared by MPI ranks). */
     if (st == NC_NOERR && w->write_states && b.TW > 0)
-        st = w->vector ? write_vector_states(w, &b, &what) : write_scalar_states(w, &b, &what);
+        st = write_states(w, &b, &what);
     if (st == NC_NOERR)
         st = write_params(w, b.m0, b.n, params, &what);
     ENS_CHECK(ens_nc_check_storage(err, st, w->partial, "cannot write %s of members %lld..%lld to '%s'", what, m0,

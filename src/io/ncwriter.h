@@ -5,12 +5,12 @@
  * renames it to PATH only when the run succeeded; on failure the partial
  * file is removed, so no file that looks complete is ever left behind.
  *
- * Layout:
- *   dimensions  member = members, time = ntimes, [vector_dim = nvars]
+ * Layout (time first and unlimited, as CDO and NCO's record tools want):
+ *   dimensions  time = ntimes (unlimited), member = members, [vector_dim = nvars]
  *   member(member)  int64, standard_name "realization"
  *   time(time)      double, model time units
- *   one variable per state variable, (member, time)          e.g. x, y, z
- *   or one vector variable (member, time, vector_dim)        e.g. X
+ *   one variable per state variable, (time, member)          e.g. x, y, z
+ *   or one vector variable (time, member, vector_dim)        e.g. X
  *   with stats: NAME_mean, NAME_std, NAME_min, NAME_max (time[, vector_dim])
  *               for every state variable NAME, over the finite members
  *   one variable per parameter that varies across members, (member)
@@ -105,9 +105,9 @@ typedef struct ens_nc_adaptive {
     long long max_steps;
 } ens_nc_adaptive;
 
-/* Chunk shape {member, time, vector} of a state variable of a file with
- * `members` members and `ntimes` times (vector: one (member, time, k)
- * variable of nvars components, else one (member, time) per variable). */
+/* Chunk shape {time, member, vector} of a state variable of a file with
+ * `members` members and `ntimes` times (vector: one (time, member, k)
+ * variable of nvars components, else one (time, member) per variable). */
 void ens_nc_state_chunks(int disk_double, int vector, int nvars, long long members,
                          long long ntimes, size_t chunk[3]);
 

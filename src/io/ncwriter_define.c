@@ -8,6 +8,7 @@
  */
 #include "io/nc_common.h"
 #include "io/ncwriter_impl.h"
+#include "io/nc_time.h"
 #include "io/out_file.h"
 
 #include <math.h>
@@ -69,6 +70,22 @@ static int def_member_var(const ens_nc_writer *w, const char *name, nc_type type
     return st != NC_NOERR ? st : nc_def_var_chunking(w->ncid, *id, NC_CHUNKED, chunk);
 }
 
+/* A time variable's CF units and calendar, so that CDO, NCO and xarray
+ * see a time axis, and a comment where model time is dimensionless.
+ * Returns a NetCDF status. */
+static int put_time_units(const ens_model_info *m, int ncid, int varid)
+{
+    char units[256];
+    ens_nc_time_units(m, units, sizeof units);
+    int st = put_text(ncid, varid, "units", units);
+    if (st == NC_NOERR)
+        st = put_text(ncid, varid, "calendar", ENS_NC_TIME_CALENDAR);
+    if (st == NC_NOERR && ens_nc_time_dimensionless(m))
+        st = put_text(ncid, varid, "comment",
+                      "dimensionless model time, one unit written as one day");
+    return st;
+}
+
 /* ---- the spec ------------------------------------------------------------ */
 
 static ens_status check_variables(const ens_nc_spec *s, ens_error *err)
@@ -125,10 +142,10 @@ ens_status ens_nc_check_spec(const ens_nc_spec *s, ens_error *err)
 int ens_nc_fit_cache(ens_nc_writer *w, long long count)
 {
     const size_t es = w->disk_double ? 8 : 4;
-    const size_t len[3] = {(size_t)w->members, (size_t)w->ntimes,
+    const size_t len[3] = {(size_t)w->ntimes, (size_t)w->members,
                            w->vector ? (size_t)w->nvars : 1}; /* per variable */
-    const size_t rows = ((size_t)count + w->chunk[0] - 1) / w->chunk[0] + 1;
-    const size_t bytes = ens_nc_row_cache_bytes(3, len, w->chunk, es, rows, w->cache_limit);
+    const size_t rows = ((size_t)count + w->chunk[1] - 1) / w->chunk[1] + 1;
+    const size_t bytes = ens_nc_row_cache_bytes(3, len, w->chunk, es, 1, rows, w->cache_limit);
     if (bytes <= w->cache_bytes)
         return NC_NOERR;
     const size_t cb = w->chunk[0] * w->chunk[1] * w->chunk[2] * es;
@@ -149,8 +166,10 @@ static ens_status define_coordinates(ens_nc_writer *w, const ens_nc_spec *s, fil
     const ens_model_info *m = s->model;
     const int ncid = w->ncid;
     d->vec = d->var_vec = -1;
+    /* Time first and unlimited: CDO reads only variables whose first
+     * dimension is time, and NCO's ncra and ncrcat want a record dimension. */
+    DEFINE(nc_def_dim(ncid, "time", NC_UNLIMITED, &d->time), "dimension time");
     DEFINE(nc_def_dim(ncid, "member", (size_t)w->members, &d->member), "dimension member");
-    DEFINE(nc_def_dim(ncid, "time", (size_t)s->ntimes, &d->time), "dimension time");
     if (w->vector)
         DEFINE(nc_def_dim(ncid, m->vector_dim, (size_t)s->nvars, &d->vec), "vector dimension");
 
@@ -163,18 +182,23 @@ static ens_status define_coordinates(ens_nc_writer *w, const ens_nc_spec *s, fil
     DEFINE(nc_def_var_deflate(ncid, d->var_member, 1, 1, 1), "variable member");
     DEFINE(put_text(ncid, d->var_member, "long_name", "ensemble member"), "attributes of member");
     DEFINE(put_text(ncid, d->var_member, "standard_name", "realization"), "attributes of member");
+    DEFINE(put_text(ncid, d->var_member, "units", "1"), "attributes of member");
 
-    /* Model time is not a calendar time: no "since" units, so readers do
-     * not try to decode it as dates. */
     DEFINE(nc_def_var(ncid, "time", NC_DOUBLE, 1, &d->time, &d->var_time), "variable time");
     DEFINE(put_text(ncid, d->var_time, "long_name", "model time"), "attributes of time");
-    DEFINE(put_text(ncid, d->var_time, "units", or_empty(m->time_units)), "attributes of time");
+    DEFINE(put_text(ncid, d->var_time, "standard_name", "time"), "attributes of time");
+    DEFINE(put_time_units(m, ncid, d->var_time), "attributes of time");
     DEFINE(put_text(ncid, d->var_time, "axis", "T"), "attributes of time");
+    /* Time is unlimited: chunks of many times, as one chunk per time
+     * would make a member's trajectory thousands of reads. */
+    const size_t time_chunk = s->ntimes < 4096 ? (size_t)s->ntimes : 4096;
+    DEFINE(nc_def_var_chunking(ncid, d->var_time, NC_CHUNKED, &time_chunk), "variable time");
 
     if (w->vector) {
         DEFINE(nc_def_var(ncid, m->vector_dim, NC_INT, 1, &d->vec, &d->var_vec),
                "vector coordinate");
         DEFINE(put_text(ncid, d->var_vec, "long_name", "variable index"), "vector coordinate");
+        DEFINE(put_text(ncid, d->var_vec, "units", "1"), "vector coordinate");
     }
     return ENS_OK;
 }
@@ -185,7 +209,7 @@ static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const fi
     const ens_model_info *m = s->model;
     const int ncid = w->ncid;
     const nc_type type = s->disk_double ? NC_DOUBLE : NC_FLOAT;
-    const int dims[3] = {d->member, d->time, d->vec};
+    const int dims[3] = {d->time, d->member, d->vec};
     for (int v = 0; w->write_states && v < w->nstate; v++) {
         const char *name = w->vector ? m->vector_name : m->var_names[v];
         const char *lname = w->vector ? m->vector_long_name : m->var_long_names[v];
@@ -215,7 +239,7 @@ static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const fi
     /* Cache for a chunk-row-sized batch now; a write grows it when it sees
      * bigger batches. */
     if (w->write_states)
-        DEFINE(ens_nc_fit_cache(w, (long long)w->chunk[0]), "chunk cache");
+        DEFINE(ens_nc_fit_cache(w, (long long)w->chunk[1]), "chunk cache");
     return ENS_OK;
 }
 
@@ -225,8 +249,10 @@ static ens_status define_stats(ens_nc_writer *w, const ens_nc_spec *s, const fil
 {
     static const char *const suffix[4] = {"mean", "std", "min", "max"};
     static const char *const words[4] = {"mean", "standard deviation", "minimum", "maximum"};
-    static const char *const method[4] = {"member: mean", "member: standard_deviation",
-                                          "member: minimum", "member: maximum"};
+    /* Over the members, named by their standard name: the statistics have
+     * no member dimension to name. */
+    static const char *const method[4] = {"realization: mean", "realization: standard_deviation",
+                                          "realization: minimum", "realization: maximum"};
     const ens_model_info *m = s->model;
     const int ncid = w->ncid, dims[2] = {d->time, d->vec};
     const char *what = "statistics variable";
@@ -261,6 +287,7 @@ static ens_status define_params(ens_nc_writer *w, const ens_nc_spec *s, const fi
         DEFINE(def_member_var(w, name, NC_DOUBLE, 1, &d->member, 1, &w->param_id[p]), name);
         DEFINE(put_text(w->ncid, w->param_id[p], "long_name", or_empty(m->param_long_names[p])),
                name);
+        DEFINE(put_text(w->ncid, w->param_id[p], "units", "1"), name);
     }
     return ENS_OK;
 }
@@ -270,8 +297,7 @@ static ens_status define_params(ens_nc_writer *w, const ens_nc_spec *s, const fi
 #define MEMBER_STATUS "member status"
 
 /* status with CF flags (enum ens_member_status), and failure_time. */
-static ens_status define_status(ens_nc_writer *w, const ens_nc_spec *s, const file_dims *d,
-                                ens_error *err)
+static ens_status define_status(ens_nc_writer *w, const file_dims *d, ens_error *err)
 {
     static const signed char flags[5] = {0, 1, 2, 3, 4};
     const double nan = NAN;
@@ -290,7 +316,11 @@ static ens_status define_status(ens_nc_writer *w, const ens_nc_spec *s, const fi
            MEMBER_STATUS);
     DEFINE(put_text(ncid, w->failure_id, "long_name", "model time at which the member stopped"),
            MEMBER_STATUS);
-    DEFINE(put_text(ncid, w->failure_id, "units", or_empty(s->model->time_units)),
+    /* Model time as a number, as the time coordinate holds it: time units
+     * would make xarray decode it, and NaN as a date is an error. */
+    DEFINE(put_text(ncid, w->failure_id, "units", "1"), MEMBER_STATUS);
+    DEFINE(put_text(ncid, w->failure_id, "comment",
+                    "the number of the time coordinate at which the member stopped"),
            MEMBER_STATUS);
     DEFINE(nc_put_att_double(ncid, w->failure_id, "_FillValue", NC_DOUBLE, 1, &nan),
            MEMBER_STATUS);
@@ -361,7 +391,7 @@ static ens_status define_member_outcome(ens_nc_writer *w, const ens_nc_spec *s,
     w->status_id = w->accepted_id = w->rejected_id = w->failure_id = -1;
     w->steps_real_id = w->steps_int_id = -1;
     if (s->write_member_status)
-        ENS_CHECK(define_status(w, s, d, err));
+        ENS_CHECK(define_status(w, d, err));
     if (s->adaptive && s->write_steps)
         ENS_CHECK(define_step_state(w, s, d, err));
     if (s->adaptive)

@@ -30,10 +30,10 @@ struct ens_nc_writer {
     int param_id[ENS_MAX_PARAMS]; /* -1 for shared parameters */
     int status_id, accepted_id, rejected_id, failure_id; /* -1 when not written */
     int steps_real_id, steps_int_id; /* step state of a restart file; -1: none */
-    size_t chunk[3];             /* member, time, [vector_dim] */
+    size_t chunk[3];             /* time, member, [vector_dim] */
     size_t cache_bytes;          /* current per-variable chunk cache */
     size_t cache_limit;          /* its upper bound */
-    void *scratch;               /* one de-interleaved slab (scalar models) */
+    void *scratch;               /* one batch's states in the file's order */
     size_t scratch_bytes;
     unsigned long long bytes_written;
     int parallel;    /* one file of all MPI ranks (spec->parallel) */
