@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -142,7 +143,9 @@ TEST(host, StatsMatchTheTrajectories)
     }
 }
 
-// Stats mode alone writes the statistics and no member states: kilobytes.
+// Stats mode alone writes the statistics and nothing per member: no
+// member dimension, the members per status at each saved time, and the
+// bytes written are the file's.
 TEST(host, StatsModeWritesNoStates)
 {
     TempDir dir;
@@ -151,9 +154,16 @@ TEST(host, StatsModeWritesNoStates)
     small_run(cfg, "lorenz63", path, "stats");
     ens_run_info info;
     ENS_OK_OR_FAIL(cfg, ens_run(cfg, &info));
+    const size_t T = (size_t)ens_config_saved_times(cfg);
     EXPECT_TRUE(read_var(path, "x").empty());
-    EXPECT_EQ(read_var(path, "x_mean").size(), (size_t)ens_config_saved_times(cfg));
-    EXPECT_EQ(info.bytes_written, 0u);
+    EXPECT_TRUE(read_var(path, "member").empty());
+    EXPECT_TRUE(read_var(path, "status").size() == 5u);
+    EXPECT_EQ(read_var(path, "x_mean").size(), T);
+    const std::vector<double> counts = read_var(path, "members_by_status");
+    ASSERT_EQ(counts.size(), T * 5);
+    for (size_t t = 0; t < T; t++)
+        EXPECT_EQ(counts[t * 5], (double)ens_config_members(cfg)) << "time " << t;
+    EXPECT_EQ(info.bytes_written, (unsigned long long)std::filesystem::file_size(path));
 }
 
 // The plan states the batches and memory; a budget bounds the batch size.

@@ -54,7 +54,6 @@ struct Ensemble : ensol_test::SampleSpec {
         adaptive = {rtol.data(), atol.data(), 1e-8, 0.5, 100000};
         spec.write_stats = 1;
         spec.output_mode = "both";
-        spec.write_member_status = 1;
         moments.resize((size_t)(ntimes * nvars));
         for (auto &x : moments)
             ens_moments_init(&x);

@@ -248,13 +248,14 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
     } else {
         snprintf(written, sizeof written, "%s", plan->output);
     }
-    char ranks[48] = "";
+    char ranks[48] = "", size[32];
     if (mpi_ranks > 1)
         snprintf(ranks, sizeof ranks, "%d MPI ranks, each ", mpi_ranks);
     fprintf(stderr,
-            "ensol: wrote %s (%.1f MB): %lld members x %lld steps in %.2f s, %s member-steps/s; "
+            "ensol: wrote %s (%s): %lld members x %lld steps in %.2f s, %s member-steps/s; "
             "integration %.2f s, %s member-steps/s on %s%s (%s)",
-            written, (double)info->bytes_written / 1e6, ens_config_members(cfg), plan->steps,
+            written, format_bytes((double)info->bytes_written, size, sizeof size),
+            ens_config_members(cfg), plan->steps,
             info->seconds,
             format_rate(info->seconds > 0 ? member_steps / info->seconds : 0.0, total_rate,
                         sizeof total_rate),

@@ -4,6 +4,7 @@
 #include "host/mpi_coord.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef ENSOL_HAVE_MPI
 #include <mpi.h>
@@ -134,6 +135,48 @@ long long *ens_ranks_gather(const ens_ranks *ranks, long long *mine, int n)
     return all;
 }
 
+int ens_ranks_gather_bytes(const ens_ranks *ranks, const void *mine, size_t mine_bytes,
+                           void *all, const long long *counts, size_t elem)
+{
+    if (ranks->nranks <= 1) {
+        if (mine_bytes)
+            memcpy(all, mine, mine_bytes);
+        return 0;
+    }
+    /* Counts and offsets in bytes, as MPI wants them: int. */
+    int *bytes = malloc(2 * (size_t)ranks->nranks * sizeof *bytes), ok = bytes != NULL;
+    for (int r = 0; ok && r < ranks->nranks; r++) {
+        const long long b = counts[r] * (long long)elem;
+        const long long at = r ? (long long)bytes[ranks->nranks + r - 1] + bytes[r - 1] : 0;
+        ok = b <= 2147483647LL && at + b <= 2147483647LL;
+        bytes[r] = ok ? (int)b : 0;
+        bytes[ranks->nranks + r] = ok ? (int)at : 0;
+    }
+    if (!ens_ranks_all(ranks, ok)) {
+        free(bytes);
+        return -1;
+    }
+    const int rc = MPI_Gatherv(mine, (int)mine_bytes, MPI_BYTE, all, bytes,
+                               bytes + ranks->nranks, MPI_BYTE, 0, MPI_COMM_WORLD);
+    free(bytes);
+    return rc == MPI_SUCCESS ? 0 : -1;
+}
+
+ens_status ens_ranks_sum_to_root(const ens_ranks *ranks, long long *values, size_t n,
+                                 ens_error *err)
+{
+    if (ranks->nranks <= 1)
+        return ENS_OK;
+    const int rc = ranks->rank == 0
+                       ? MPI_Reduce(MPI_IN_PLACE, values, (int)n, MPI_LONG_LONG, MPI_SUM, 0,
+                                    MPI_COMM_WORLD)
+                       : MPI_Reduce(values, NULL, (int)n, MPI_LONG_LONG, MPI_SUM, 0,
+                                    MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? ENS_OK
+                             : ens_fail(err, ENS_ERR_IO, "cannot sum the member counts over "
+                                                          "the MPI ranks");
+}
+
 void ens_ranks_sum_info(const ens_ranks *ranks, ens_run_info *info)
 {
     if (ranks->nranks <= 1)
@@ -188,6 +231,22 @@ long long *ens_ranks_gather(const ens_ranks *ranks, long long *mine, int n)
 {
     (void)ranks, (void)n;
     return mine;
+}
+
+int ens_ranks_gather_bytes(const ens_ranks *ranks, const void *mine, size_t mine_bytes,
+                           void *all, const long long *counts, size_t elem)
+{
+    (void)ranks, (void)counts, (void)elem;
+    if (mine_bytes)
+        memcpy(all, mine, mine_bytes);
+    return 0;
+}
+
+ens_status ens_ranks_sum_to_root(const ens_ranks *ranks, long long *values, size_t n,
+                                 ens_error *err)
+{
+    (void)ranks, (void)values, (void)n, (void)err;
+    return ENS_OK;
 }
 
 void ens_ranks_sum_info(const ens_ranks *ranks, ens_run_info *info)

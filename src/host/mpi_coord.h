@@ -45,6 +45,16 @@ ens_status ens_ranks_reduce_moments(const ens_ranks *ranks, ens_moments *moments
  * `mine`), or NULL when out of memory on any rank. */
 long long *ens_ranks_gather(const ens_ranks *ranks, long long *mine, int n);
 
+/* Every rank's `mine_bytes` on rank 0, in rank order, into all (rank 0's,
+ * of the sum of counts[r] * elem bytes; counts as ens_ranks_gather gives
+ * every rank's element count). Returns 0, or -1 on a failed MPI call. */
+int ens_ranks_gather_bytes(const ens_ranks *ranks, const void *mine, size_t mine_bytes,
+                           void *all, const long long *counts, size_t elem);
+
+/* The sums over the ranks of n values, on rank 0 (the others' unchanged). */
+ens_status ens_ranks_sum_to_root(const ens_ranks *ranks, long long *values, size_t n,
+                                 ens_error *err);
+
 /* The whole run's figures from each rank's: sums, the slowest rank's times. */
 void ens_ranks_sum_info(const ens_ranks *ranks, ens_run_info *info);
 

@@ -168,9 +168,13 @@ double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
 {
     const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
                                                     : plan->real_size == sizeof(double);
-    return plan->trajectory ? (double)plan->members * (double)plan->ntimes * cfg->nvars *
-                                  (output_double ? 8.0 : 4.0)
-                            : 0.0;
+    const double states = plan->trajectory ? (double)plan->members * (double)plan->ntimes *
+                                                 cfg->nvars * (output_double ? 8.0 : 4.0)
+                                           : 0.0;
+    /* Statistics: mean, std, min, max of each variable, and a statistics
+     * file's members per status, at each saved time. */
+    const double stats = plan->stats ? (double)plan->ntimes * (4.0 * cfg->nvars + 5.0) * 8.0 : 0.0;
+    return states + stats;
 }
 
 void ens_plan_report(const ens_config *cfg, const ens_plan *plan)

@@ -14,6 +14,7 @@ ens_nc_spec ens_restart_spec(const ens_config *cfg, const ens_plan *plan,
     spec.disk_double = 1;
     spec.write_states = 1;
     spec.write_stats = 0;
+    spec.counts_only = 0;
     spec.deflate_level = 0;
     spec.quantize_bits = 0;
     spec.output_mode = ens_choice_name(ENS_CHOICE_OUTPUT_MODE, ENS_OUTPUT_ID_FINAL);

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "host/outcomes.h"
 #include "host/restart.h"
 #include "host/run_loop.h"
 #include "io/out_file.h"
@@ -30,6 +32,8 @@ typedef struct file_layout {
     char piece_path[4096], restart_piece_path[4096];
     int pieces;          /* one piece per MPI rank */
     int shared_file;     /* one file written by all ranks */
+    int stats_file;      /* statistics alone: nothing per member, rank 0 writes it */
+    ens_outcomes outcomes; /* a statistics file's failed members */
     ens_config *cfg;     /* whose progress callback may stop the files' opening */
     long long members;   /* this rank's */
 } file_layout;
@@ -45,6 +49,7 @@ static int stop_opening(void *user)
 
 static void free_layout(file_layout *f)
 {
+    ens_outcomes_free(&f->outcomes);
     free(f->times);
     free(f->base);
     free(f->tol);
@@ -134,7 +139,6 @@ static void describe_file(ens_config *cfg, const ens_plan *plan, file_layout *f)
         .seed = cfg->seed,
         .perturbation = cfg->perturbation,
         .base_state = f->base,
-        .write_member_status = 1,
         .adaptive = f->tol ? &f->adaptive : NULL,
         .parallel = f->shared_file,
         .first_member = f->pieces ? plan->first : 0,
@@ -145,6 +149,16 @@ static void describe_file(ens_config *cfg, const ens_plan *plan, file_layout *f)
     f->restart_spec = ens_restart_spec(cfg, plan, &f->spec,
                                        f->pieces ? f->restart_piece_path : cfg->restart_path,
                                        &f->end_time);
+    /* A statistics file is small whatever the ensemble: one file, which
+     * rank 0 writes from every rank's statistics and failed members. */
+    f->stats_file = plan->stats && !plan->trajectory;
+    if (f->stats_file) {
+        f->spec.counts_only = 1;
+        f->spec.path = cfg->output_path;
+        f->spec.parallel = 0;
+        f->spec.first_member = f->spec.piece_members = 0;
+        f->spec.write_stats = 1;
+    }
 }
 
 /* Which members a stopped run's file holds whole and which in part, as
@@ -217,10 +231,51 @@ static ens_status write_stats(ens_config *cfg, const ens_plan *plan, ens_nc_writ
     return st;
 }
 
+/* A statistics file's member outcomes over all ranks: every rank counts
+ * its members per status and sends its failed members to rank 0, which
+ * writes them. */
+static ens_status write_outcomes(ens_config *cfg, const ens_plan *plan, file_layout *f,
+                                 ens_nc_writer *writer, ens_status st,
+                                 const ens_progress_state *done)
+{
+    if (st != ENS_OK && st != ENS_ERR_INTERRUPTED)
+        return st;
+    ens_error err;
+    long long *counts = malloc((size_t)plan->ntimes * ENS_NC_STATUSES * sizeof *counts);
+    ens_status ost = counts ? ENS_OK
+                            : ens_fail(&err, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!ens_ranks_all(&plan->ranks, ost == ENS_OK) && ost == ENS_OK)
+        ost = ens_fail(&err, ENS_ERR_OUT_OF_MEMORY, "another MPI rank is out of memory");
+    if (ost == ENS_OK)
+        ost = ens_outcomes_count(&f->outcomes, &plan->ranks, plan->first, done, f->times,
+                                 plan->ntimes, counts, &err);
+    if (ost == ENS_OK)
+        ost = ens_outcomes_gather(&f->outcomes, &plan->ranks, &err);
+    const long long times = done->stats_times;
+    if (ost == ENS_OK && writer)
+        ost = ens_nc_write_outcomes(writer, ens_ranks_min(&plan->ranks, times), counts,
+                                    f->outcomes.n, f->outcomes.failed, &err);
+    free(counts);
+    if (ost != ENS_OK && st == ENS_OK) {
+        st = ost;
+        cfg->error = err;
+    }
+    return st;
+}
+
+/* Bytes of the file at `path`; 0 when there is none. */
+static unsigned long long file_bytes(const char *path)
+{
+    struct stat sb;
+    return path && path[0] && stat(path, &sb) == 0 ? (unsigned long long)sb.st_size : 0;
+}
+
 /* Close the file after the run: committed on success, kept and marked
- * incomplete when the run was stopped, removed on failure. */
+ * incomplete when the run was stopped, removed on failure. *bytes: the
+ * size of what is left. */
 static ens_status close_file(ens_config *cfg, const ens_plan *plan, ens_nc_writer *writer,
-                             int shared_file, ens_status st, const ens_progress_state *done)
+                             int shared_file, ens_status st, const ens_progress_state *done,
+                             unsigned long long *bytes)
 {
     ens_nc_outcome outcome = st == ENS_OK                 ? ENS_NC_COMMIT
                              : st == ENS_ERR_INTERRUPTED ? ENS_NC_KEEP_PARTIAL
@@ -237,10 +292,14 @@ static ens_status close_file(ens_config *cfg, const ens_plan *plan, ens_nc_write
         if (!ranges)
             outcome = ENS_NC_DISCARD;
     }
-    char partial[4096];
+    char partial[4096], final[4096];
     snprintf(partial, sizeof partial, "%s", ens_nc_partial_path(writer));
+    snprintf(final, sizeof final, "%s", ens_nc_final_path(writer));
     ens_error err;
     const ens_status cst = ens_nc_close(writer, outcome, &incomplete, &err);
+    *bytes = writer && (!shared_file || plan->ranks.rank == 0)
+                 ? file_bytes(cst == ENS_OK && outcome == ENS_NC_COMMIT ? final : partial)
+                 : 0;
     if (cst != ENS_OK && st == ENS_OK) {
         st = cst;
         cfg->error = err;
@@ -261,6 +320,14 @@ static ens_status netcdf_write(void *self, const ens_slab *slab, int states_doub
     ENS_CHECK(ens_nc_write_batch(self, slab->m0, slab->count, slab->times, slab->saved,
                                  states_double, slab->params, err));
     return ens_nc_write_members(self, slab->m0, slab->count, &slab->members, err);
+}
+
+/* A statistics file's sink: the batch's failed members, kept for the end. */
+static ens_status outcomes_write(void *self, const ens_slab *slab, int states_double,
+                                 ens_error *err)
+{
+    (void)states_double;
+    return ens_outcomes_add(self, slab, err);
 }
 
 /* Close the restart file, committed only when the run succeeded; a
@@ -287,8 +354,9 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
                                 ens_run_info *info)
 {
     ens_nc_writer *writer = NULL;
-    ens_status st = ens_nc_open(&f->spec, &writer, &cfg->error);
-    const int opened = st == ENS_OK;
+    const int writes = !f->stats_file || plan->ranks.rank == 0;
+    ens_status st = writes ? ens_nc_open(&f->spec, &writer, &cfg->error) : ENS_OK;
+    const int opened = writes && st == ENS_OK;
     ens_ranks_agree(&plan->ranks, &cfg->error, &st);
     if (st != ENS_OK) {
         ens_error ignored;
@@ -296,19 +364,22 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
             ens_nc_close(writer, ENS_NC_DISCARD, NULL, &ignored);
         return st;
     }
-    ens_sink sink = {.write = netcdf_write, .self = writer};
+    ens_sink sink = f->stats_file ? (ens_sink){.write = outcomes_write, .self = &f->outcomes}
+                                  : (ens_sink){.write = netcdf_write, .self = writer};
     const ens_run_outputs out = {.sink = &sink, .restart = *restart,
                                  .shared_file = f->shared_file};
     ens_progress_state done;
     if (info)
         memset(info, 0, sizeof *info);
     st = ens_run_batches(cfg, plan, b, &out, info, &done);
-    const unsigned long long bytes = ens_nc_bytes_written(writer);
     if (plan->stats)
         st = write_stats(cfg, plan, writer, st, &done, b);
+    if (f->stats_file)
+        st = write_outcomes(cfg, plan, f, writer, st, &done);
     st = close_restart(cfg, restart, st);
     ens_ranks_agree(&plan->ranks, &cfg->error, &st);
-    st = close_file(cfg, plan, writer, f->shared_file, st, &done);
+    unsigned long long bytes = 0;
+    st = close_file(cfg, plan, writer, f->shared_file || f->stats_file, st, &done, &bytes);
     if (info) {
         info->bytes_written = bytes;
         ens_ranks_sum_info(&plan->ranks, info);

@@ -64,6 +64,7 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
     w->cache_limit = spec->cache_limit > 0 ? spec->cache_limit : ENS_NC_DEFAULT_CACHE_LIMIT;
     w->write_stats = spec->write_stats != 0;
     w->nstate = w->vector ? 1 : spec->nvars;
+    w->counts_only = spec->counts_only != 0;
     ens_nc_state_chunks(w->disk_double, w->vector, w->nvars, w->members, w->ntimes, w->chunk);
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
     w->parallel = spec->parallel != 0;
@@ -384,6 +385,38 @@ ens_status ens_nc_write_steps(ens_nc_writer *w, long long m0, long long count,
                         m0 + count - 1, w->partial);
 }
 
+ens_status ens_nc_write_outcomes(ens_nc_writer *w, long long times, const long long *counts,
+                                 long long n, const ens_nc_failed *failed, ens_error *err)
+{
+    if (!w || w->counts_id < 0 || times < 0 || times > w->ntimes || n < 0)
+        return ens_fail(err, ENS_ERR_INTERNAL, "output file: no statistics file or bad counts");
+    size_t start[2] = {0, 0}, cnt[2] = {(size_t)times, ENS_NC_STATUSES};
+    int st = nc_put_vara_longlong(w->ncid, w->counts_id, start, cnt, counts);
+    /* One column at a time: member, status, time. */
+    const size_t N = n > 0 ? (size_t)n : 1;
+    long long *member = malloc(N * sizeof *member);
+    signed char *code = malloc(N);
+    double *time = malloc(N * sizeof *time);
+    st = st != NC_NOERR ? st : member && code && time ? NC_NOERR : NC_ENOMEM;
+    for (long long i = 0; st == NC_NOERR && i < n; i++) {
+        member[i] = failed[i].member;
+        code[i] = (signed char)failed[i].status;
+        time[i] = failed[i].time;
+    }
+    cnt[0] = (size_t)n;
+    if (st == NC_NOERR && n > 0)
+        st = nc_put_vara_longlong(w->ncid, w->failed_ids[0], start, cnt, member);
+    if (st == NC_NOERR && n > 0)
+        st = nc_put_vara_schar(w->ncid, w->failed_ids[1], start, cnt, code);
+    if (st == NC_NOERR && n > 0)
+        st = nc_put_vara_double(w->ncid, w->failed_ids[2], start, cnt, time);
+    free(member);
+    free(code);
+    free(time);
+    return ens_nc_check_storage(err, st, w->partial,
+                                "cannot write the members' outcomes to '%s'", w->partial);
+}
+
 /* status(member) of members [start, start + cnt) as bytes. */
 static int write_status_codes(ens_nc_writer *w, size_t start, size_t cnt,
                               const int *status)
@@ -514,6 +547,8 @@ ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
 }
 
 const char *ens_nc_partial_path(const ens_nc_writer *w) { return w ? w->partial : ""; }
+
+const char *ens_nc_final_path(const ens_nc_writer *w) { return w ? w->path : ""; }
 
 unsigned long long ens_nc_bytes_written(const ens_nc_writer *w)
 {

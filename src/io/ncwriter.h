@@ -15,9 +15,14 @@
  *               for every state variable NAME, over the finite members
  *   one variable per parameter that varies across members, (member)
  *   parameters shared by all members as global attributes  param_<name>
- *   with member status: status(member) byte, CF flags; for an adaptive
- *               integrator also accepted_steps, rejected_steps (int64) and
- *               failure_time (double, NaN where the member did not fail)
+ *   status(member) byte, CF flags; for an adaptive integrator also
+ *               accepted_steps, rejected_steps (int64) and failure_time
+ *               (double, NaN where the member did not fail)
+ * A statistics file (counts_only) has no member dimension and nothing per
+ * member: the statistics, then
+ *   status(status)  byte, CF flags, the statuses a member can end in
+ *   members_by_status(time, status)  int64, members in each at each time
+ *   failed_member, failed_status, failed_time (failed)  the failed members
  */
 #ifndef ENS_IO_NCWRITER_H
 #define ENS_IO_NCWRITER_H
@@ -57,8 +62,12 @@ typedef struct ens_nc_spec {
     uint64_t seed;
     double perturbation;
     const double *base_state;         /* nvars values */
-    /* per-member outcome, written by ens_nc_write_members */
-    int write_member_status;          /* status(member) */
+    /* A statistics file (no states): nothing per member, no member
+     * dimension; how many members were in each status at each saved time
+     * and the list of failed members instead (ens_nc_write_outcomes).
+     * Else each member's status (ens_nc_write_members). Not shared by MPI
+     * ranks (parallel 0): one process writes it. */
+    int counts_only;
     const struct ens_nc_adaptive *adaptive; /* adaptive integrator's settings and
                                                step counters; NULL: fixed steps */
     /* 1: one file of all ranks of MPI_COMM_WORLD (MPI builds only): every
@@ -144,6 +153,21 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
 ens_status ens_nc_write_members(ens_nc_writer *w, long long m0, long long count,
                                 const ens_member_stats *stats, ens_error *err);
 
+/* A member that failed: its global index, status and model time. */
+typedef struct ens_nc_failed {
+    long long member;
+    double time;
+    int status;
+} ens_nc_failed;
+
+/* Write a statistics file's outcomes (spec counts_only): counts[t *
+ * ENS_NC_STATUSES + s] members in status s at saved time t for the first
+ * `times` times, and the n failed members in member order. Once, before
+ * closing. */
+#define ENS_NC_STATUSES 5
+ens_status ens_nc_write_outcomes(ens_nc_writer *w, long long times, const long long *counts,
+                                 long long n, const ens_nc_failed *failed, ens_error *err);
+
 /* Write the DOPRI5 step state of members [m0, m0 + count) (spec
  * write_steps): rows as the backends keep them, real_rows[r * count + i]
  * for the ENS_DOPRI5_REAL_ROWS(nvars) rows and int_rows[r * count + i]
@@ -181,8 +205,10 @@ typedef struct ens_nc_incomplete {
 ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
                         const ens_nc_incomplete *incomplete, ens_error *err);
 
-/* The name the file has while it is written (PATH.partial). */
+/* The name the file has while it is written (PATH.partial), and the name
+ * it takes when committed ("" for no writer). */
 const char *ens_nc_partial_path(const ens_nc_writer *w);
+const char *ens_nc_final_path(const ens_nc_writer *w);
 
 /* Bytes of state data written so far. */
 unsigned long long ens_nc_bytes_written(const ens_nc_writer *w);

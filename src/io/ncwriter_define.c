@@ -28,6 +28,11 @@
  * members: a small file opens at once). */
 #define COORD_BLOCKS_PER_ASK 16
 
+/* The statuses a member ends in (enum ens_member_status), as CF flags. */
+static const signed char status_codes[ENS_NC_STATUSES] = {
+    ENS_MEMBER_OK, ENS_MEMBER_NONFINITE, ENS_MEMBER_DT_MIN, ENS_MEMBER_MAX_STEPS,
+    ENS_MEMBER_BLOWUP};
+
 /* The dimension and coordinate ids that the variables are defined over. */
 typedef struct file_dims {
     int member, time, vec;          /* dimensions; vec -1 without one */
@@ -130,6 +135,10 @@ ens_status ens_nc_check_spec(const ens_nc_spec *s, ens_error *err)
     if (!s->times || (m->nparams > 0 && !s->param_varies) || (shared && !s->param_values))
         return ens_fail(err, ENS_ERR_INTERNAL,
                         "output file '%s': times or parameter values missing", s->path);
+    if (s->counts_only && (s->write_states || s->parallel || s->write_steps))
+        return ens_fail(err, ENS_ERR_INTERNAL,
+                        "output file '%s': a statistics file has no states, step state or "
+                        "MPI ranks sharing it", s->path);
     return check_variables(s, err);
 }
 
@@ -160,6 +169,37 @@ int ens_nc_fit_cache(ens_nc_writer *w, long long count)
 
 /* ---- dimensions and variables -------------------------------------------- */
 
+/* Times per chunk of a variable over time alone (or time and a short
+ * dimension): time is unlimited, and the default chunks of an unlimited
+ * dimension would make a small file several times its size, and reading
+ * the time axis many reads. */
+static size_t time_chunk(const ens_nc_spec *s)
+{
+    return s->ntimes < 4096 ? (size_t)s->ntimes : 4096;
+}
+
+/* The time coordinate, and the vector coordinate where there is one. */
+static ens_status define_time(ens_nc_writer *w, const ens_nc_spec *s, file_dims *d,
+                              ens_error *err)
+{
+    const ens_model_info *m = s->model;
+    const int ncid = w->ncid;
+    DEFINE(nc_def_var(ncid, "time", NC_DOUBLE, 1, &d->time, &d->var_time), "variable time");
+    DEFINE(put_text(ncid, d->var_time, "long_name", "model time"), "attributes of time");
+    DEFINE(put_text(ncid, d->var_time, "standard_name", "time"), "attributes of time");
+    DEFINE(put_time_units(m, ncid, d->var_time), "attributes of time");
+    DEFINE(put_text(ncid, d->var_time, "axis", "T"), "attributes of time");
+    const size_t chunk = time_chunk(s);
+    DEFINE(nc_def_var_chunking(ncid, d->var_time, NC_CHUNKED, &chunk), "variable time");
+    if (w->vector) {
+        DEFINE(nc_def_var(ncid, m->vector_dim, NC_INT, 1, &d->vec, &d->var_vec),
+               "vector coordinate");
+        DEFINE(put_text(ncid, d->var_vec, "long_name", "variable index"), "vector coordinate");
+        DEFINE(put_text(ncid, d->var_vec, "units", "1"), "vector coordinate");
+    }
+    return ENS_OK;
+}
+
 static ens_status define_coordinates(ens_nc_writer *w, const ens_nc_spec *s, file_dims *d,
                                      ens_error *err)
 {
@@ -169,10 +209,14 @@ static ens_status define_coordinates(ens_nc_writer *w, const ens_nc_spec *s, fil
     /* Time first and unlimited: CDO reads only variables whose first
      * dimension is time, and NCO's ncra and ncrcat want a record dimension. */
     DEFINE(nc_def_dim(ncid, "time", NC_UNLIMITED, &d->time), "dimension time");
-    DEFINE(nc_def_dim(ncid, "member", (size_t)w->members, &d->member), "dimension member");
+    d->member = d->var_member = -1;
+    if (!w->counts_only)
+        DEFINE(nc_def_dim(ncid, "member", (size_t)w->members, &d->member), "dimension member");
     if (w->vector)
         DEFINE(nc_def_dim(ncid, m->vector_dim, (size_t)s->nvars, &d->vec), "vector dimension");
-
+    ENS_CHECK(define_time(w, s, d, err));
+    if (w->counts_only)
+        return ENS_OK;
     DEFINE(def_member_var(w, "member", NC_INT64, 1, &d->member, 1, &d->var_member),
            "variable member");
     /* Every value is written at once: filling it first would write it
@@ -183,23 +227,6 @@ static ens_status define_coordinates(ens_nc_writer *w, const ens_nc_spec *s, fil
     DEFINE(put_text(ncid, d->var_member, "long_name", "ensemble member"), "attributes of member");
     DEFINE(put_text(ncid, d->var_member, "standard_name", "realization"), "attributes of member");
     DEFINE(put_text(ncid, d->var_member, "units", "1"), "attributes of member");
-
-    DEFINE(nc_def_var(ncid, "time", NC_DOUBLE, 1, &d->time, &d->var_time), "variable time");
-    DEFINE(put_text(ncid, d->var_time, "long_name", "model time"), "attributes of time");
-    DEFINE(put_text(ncid, d->var_time, "standard_name", "time"), "attributes of time");
-    DEFINE(put_time_units(m, ncid, d->var_time), "attributes of time");
-    DEFINE(put_text(ncid, d->var_time, "axis", "T"), "attributes of time");
-    /* Time is unlimited: chunks of many times, as one chunk per time
-     * would make a member's trajectory thousands of reads. */
-    const size_t time_chunk = s->ntimes < 4096 ? (size_t)s->ntimes : 4096;
-    DEFINE(nc_def_var_chunking(ncid, d->var_time, NC_CHUNKED, &time_chunk), "variable time");
-
-    if (w->vector) {
-        DEFINE(nc_def_var(ncid, m->vector_dim, NC_INT, 1, &d->vec, &d->var_vec),
-               "vector coordinate");
-        DEFINE(put_text(ncid, d->var_vec, "long_name", "variable index"), "vector coordinate");
-        DEFINE(put_text(ncid, d->var_vec, "units", "1"), "vector coordinate");
-    }
     return ENS_OK;
 }
 
@@ -210,6 +237,15 @@ static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const fi
     const int ncid = w->ncid;
     const nc_type type = s->disk_double ? NC_DOUBLE : NC_FLOAT;
     const int dims[3] = {d->time, d->member, d->vec};
+    /* The parameters that vary across members are the states' auxiliary
+     * coordinates: xarray then rebuilds a sweep's grid with one call,
+     * ds.set_index(member=[...]).unstack("member"). */
+    char coords[ENS_MAX_PARAMS * 64] = "";
+    size_t used = 0;
+    for (int p = 0; p < m->nparams; p++)
+        if (s->param_varies[p] && used < sizeof coords)
+            used += (size_t)snprintf(coords + used, sizeof coords - used, "%s%s",
+                                     used ? " " : "", m->param_names[p]);
     for (int v = 0; w->write_states && v < w->nstate; v++) {
         const char *name = w->vector ? m->vector_name : m->var_names[v];
         const char *lname = w->vector ? m->vector_long_name : m->var_long_names[v];
@@ -231,6 +267,8 @@ static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const fi
         }
         DEFINE(put_text(ncid, *id, "long_name", or_empty(lname)), name);
         DEFINE(put_text(ncid, *id, "units", or_empty(m->units)), name);
+        if (coords[0])
+            DEFINE(put_text(ncid, *id, "coordinates", coords), name);
         if (s->deflate_level > 0)
             DEFINE(nc_def_var_deflate(ncid, *id, 1, 1, s->deflate_level), name);
         if (s->quantize_bits > 0)
@@ -256,6 +294,10 @@ static ens_status define_stats(ens_nc_writer *w, const ens_nc_spec *s, const fil
     const ens_model_info *m = s->model;
     const int ncid = w->ncid, dims[2] = {d->time, d->vec};
     const char *what = "statistics variable";
+    /* Every time in one chunk (the default chunks of an unlimited
+     * dimension would make a small file several times its size). */
+    const size_t V = w->vector ? (size_t)s->nvars : 1, fit = ((size_t)4 << 20) / (8 * V);
+    const size_t chunk[2] = {fit < 1 ? 1 : fit < time_chunk(s) ? fit : time_chunk(s), V};
     for (int v = 0; w->write_stats && v < w->nstate; v++) {
         const char *base = w->vector ? m->vector_name : m->var_names[v];
         const char *lname = w->vector ? m->vector_long_name : m->var_long_names[v];
@@ -266,6 +308,7 @@ static ens_status define_stats(ens_nc_writer *w, const ens_nc_spec *s, const fil
             snprintf(long_name, sizeof long_name, "ensemble %s of %s", words[k],
                      or_empty(lname));
             DEFINE(nc_def_var(ncid, name, NC_DOUBLE, w->vector ? 2 : 1, dims, id), what);
+            DEFINE(nc_def_var_chunking(ncid, *id, NC_CHUNKED, chunk), what);
             DEFINE(put_text(ncid, *id, "long_name", long_name), what);
             DEFINE(put_text(ncid, *id, "units", or_empty(m->units)), what);
             DEFINE(put_text(ncid, *id, "cell_methods", method[k]), what);
@@ -282,12 +325,14 @@ static ens_status define_params(ens_nc_writer *w, const ens_nc_spec *s, const fi
     for (int p = 0; p < m->nparams; p++) {
         const char *name = m->param_names[p];
         w->param_id[p] = -1;
-        if (!s->param_varies[p])
+        if (!s->param_varies[p] || w->counts_only)
             continue;
         DEFINE(def_member_var(w, name, NC_DOUBLE, 1, &d->member, 1, &w->param_id[p]), name);
         DEFINE(put_text(w->ncid, w->param_id[p], "long_name", or_empty(m->param_long_names[p])),
                name);
-        DEFINE(put_text(w->ncid, w->param_id[p], "units", "1"), name);
+        const char *units = m->params ? m->params[p].units : NULL;
+        DEFINE(put_text(w->ncid, w->param_id[p], "units", units && units[0] ? units : "1"),
+               name);
     }
     return ENS_OK;
 }
@@ -296,22 +341,28 @@ static ens_status define_params(ens_nc_writer *w, const ens_nc_spec *s, const fi
 
 #define MEMBER_STATUS "member status"
 
-/* status with CF flags (enum ens_member_status), and failure_time. */
+/* CF flags of a status variable (enum ens_member_status). Returns a
+ * NetCDF status. */
+static int put_status_flags(int ncid, int varid)
+{
+    int st = nc_put_att_schar(ncid, varid, "flag_values", NC_BYTE, ENS_NC_STATUSES,
+                              status_codes);
+    return st != NC_NOERR ? st
+                          : put_text(ncid, varid, "flag_meanings",
+                                     "ok non_finite_state step_size_below_dt_min "
+                                     "max_steps_exceeded blowup_bound_exceeded");
+}
+
+/* status with CF flags, and failure_time. */
 static ens_status define_status(ens_nc_writer *w, const file_dims *d, ens_error *err)
 {
-    static const signed char flags[5] = {0, 1, 2, 3, 4};
     const double nan = NAN;
     const int ncid = w->ncid;
     DEFINE(def_member_var(w, "status", NC_BYTE, 1, &d->member, 1, &w->status_id),
            MEMBER_STATUS);
     DEFINE(put_text(ncid, w->status_id, "long_name", "integration status of the member"),
            MEMBER_STATUS);
-    DEFINE(nc_put_att_schar(ncid, w->status_id, "flag_values", NC_BYTE, 5, flags),
-           MEMBER_STATUS);
-    DEFINE(put_text(ncid, w->status_id, "flag_meanings",
-                    "ok non_finite_state step_size_below_dt_min max_steps_exceeded "
-                    "blowup_bound_exceeded"),
-           MEMBER_STATUS);
+    DEFINE(put_status_flags(ncid, w->status_id), MEMBER_STATUS);
     DEFINE(def_member_var(w, "failure_time", NC_DOUBLE, 1, &d->member, 1, &w->failure_id),
            MEMBER_STATUS);
     DEFINE(put_text(ncid, w->failure_id, "long_name", "model time at which the member stopped"),
@@ -358,14 +409,18 @@ static ens_status define_adaptive(ens_nc_writer *w, const ens_nc_spec *s, const 
 {
     const ens_nc_adaptive *a = s->adaptive;
     const int ncid = w->ncid;
-    DEFINE(def_member_var(w, "accepted_steps", NC_INT64, 1, &d->member, 1, &w->accepted_id),
-           MEMBER_STATUS);
-    DEFINE(put_text(ncid, w->accepted_id, "long_name", "accepted integration steps"),
-           MEMBER_STATUS);
-    DEFINE(def_member_var(w, "rejected_steps", NC_INT64, 1, &d->member, 1, &w->rejected_id),
-           MEMBER_STATUS);
-    DEFINE(put_text(ncid, w->rejected_id, "long_name", "rejected integration steps"),
-           MEMBER_STATUS);
+    if (!w->counts_only) {
+        DEFINE(def_member_var(w, "accepted_steps", NC_INT64, 1, &d->member, 1,
+                              &w->accepted_id),
+               MEMBER_STATUS);
+        DEFINE(put_text(ncid, w->accepted_id, "long_name", "accepted integration steps"),
+               MEMBER_STATUS);
+        DEFINE(def_member_var(w, "rejected_steps", NC_INT64, 1, &d->member, 1,
+                              &w->rejected_id),
+               MEMBER_STATUS);
+        DEFINE(put_text(ncid, w->rejected_id, "long_name", "rejected integration steps"),
+               MEMBER_STATUS);
+    }
     /* Tolerances: one number when the same for every variable. */
     int same_r = 1, same_a = 1;
     for (int v = 1; v < s->nvars; v++) {
@@ -385,14 +440,55 @@ static ens_status define_adaptive(ens_nc_writer *w, const ens_nc_spec *s, const 
     return ENS_OK;
 }
 
+/* A statistics file's outcomes: the status coordinate, the members in
+ * each status at each saved time, and the failed members as a list. */
+static ens_status define_counts(ens_nc_writer *w, const ens_nc_spec *s, const file_dims *d,
+                                ens_error *err)
+{
+    static const char *const what = "member counts";
+    const int ncid = w->ncid;
+    int sdim, fdim, sid;
+    DEFINE(nc_def_dim(ncid, "status", ENS_NC_STATUSES, &sdim), what);
+    DEFINE(nc_def_var(ncid, "status", NC_BYTE, 1, &sdim, &sid), what);
+    DEFINE(put_text(ncid, sid, "long_name", "integration status"), what);
+    DEFINE(put_text(ncid, sid, "units", "1"), what);
+    DEFINE(put_status_flags(ncid, sid), what);
+    const int cdims[2] = {d->time, sdim};
+    DEFINE(nc_def_var(ncid, "members_by_status", NC_INT64, 2, cdims, &w->counts_id), what);
+    const size_t cchunk[2] = {time_chunk(s), ENS_NC_STATUSES}, fchunk = 4096;
+    DEFINE(nc_def_var_chunking(ncid, w->counts_id, NC_CHUNKED, cchunk), what);
+    DEFINE(put_text(ncid, w->counts_id, "long_name", "members in each status at the time"),
+           what);
+    DEFINE(put_text(ncid, w->counts_id, "units", "1"), what);
+    DEFINE(nc_def_dim(ncid, "failed", NC_UNLIMITED, &fdim), what);
+    static const char *const names[3] = {"failed_member", "failed_status", "failed_time"};
+    static const char *const lnames[3] = {"ensemble member that failed",
+                                          "integration status of the failed member",
+                                          "model time at which the member stopped"};
+    static const nc_type types[3] = {NC_INT64, NC_BYTE, NC_DOUBLE};
+    for (int i = 0; i < 3; i++) {
+        DEFINE(nc_def_var(ncid, names[i], types[i], 1, &fdim, &w->failed_ids[i]), what);
+        DEFINE(nc_def_var_chunking(ncid, w->failed_ids[i], NC_CHUNKED, &fchunk), what);
+        DEFINE(put_text(ncid, w->failed_ids[i], "long_name", lnames[i]), what);
+    }
+    DEFINE(put_status_flags(ncid, w->failed_ids[1]), what);
+    DEFINE(put_text(ncid, w->failed_ids[2], "units", "1"), what);
+    DEFINE(put_text(ncid, w->failed_ids[2], "comment",
+                    "the number of the time coordinate at which the member stopped"),
+           what);
+    return ENS_OK;
+}
+
 static ens_status define_member_outcome(ens_nc_writer *w, const ens_nc_spec *s,
                                         const file_dims *d, ens_error *err)
 {
     w->status_id = w->accepted_id = w->rejected_id = w->failure_id = -1;
-    w->steps_real_id = w->steps_int_id = -1;
-    if (s->write_member_status)
+    w->steps_real_id = w->steps_int_id = w->counts_id = -1;
+    if (w->counts_only)
+        ENS_CHECK(define_counts(w, s, d, err));
+    else
         ENS_CHECK(define_status(w, d, err));
-    if (s->adaptive && s->write_steps)
+    if (s->adaptive && s->write_steps && !w->counts_only)
         ENS_CHECK(define_step_state(w, s, d, err));
     if (s->adaptive)
         ENS_CHECK(define_adaptive(w, s, d, err));
@@ -532,13 +628,20 @@ static ens_status write_coordinates(ens_nc_writer *w, const ens_nc_spec *s, cons
 {
     size_t start = 0, cnt = (size_t)s->ntimes;
     int stopped = 0;
-    DEFINE(write_member_coord(w, s, d->var_member, &stopped), "member coordinate");
+    if (d->var_member >= 0)
+        DEFINE(write_member_coord(w, s, d->var_member, &stopped), "member coordinate");
     if (stopped)
         return ens_fail(err, ENS_ERR_INTERRUPTED,
                         "run stopped while its output file was prepared; nothing was written");
     DEFINE(nc_put_vara_double(w->ncid, d->var_time, &start, &cnt, s->times), "time coordinate");
     if (w->vector)
         DEFINE(write_vector_coord(w->ncid, d->var_vec, s->nvars), "vector coordinate");
+    if (w->counts_only) {
+        int sid = -1;
+        size_t n = ENS_NC_STATUSES;
+        DEFINE(nc_inq_varid(w->ncid, "status", &sid), "status coordinate");
+        DEFINE(nc_put_vara_schar(w->ncid, sid, &start, &n, status_codes), "status coordinate");
+    }
     return ENS_OK;
 }
 

@@ -30,6 +30,9 @@ struct ens_nc_writer {
     int param_id[ENS_MAX_PARAMS]; /* -1 for shared parameters */
     int status_id, accepted_id, rejected_id, failure_id; /* -1 when not written */
     int steps_real_id, steps_int_id; /* step state of a restart file; -1: none */
+    int counts_only;             /* a statistics file: no member dimension */
+    int counts_id, failed_ids[3]; /* its members_by_status, failed_member,
+                                    failed_status, failed_time */
     size_t chunk[3];             /* time, member, [vector_dim] */
     size_t cache_bytes;          /* current per-variable chunk cache */
     size_t cache_limit;          /* its upper bound */
