@@ -31,9 +31,13 @@ build_packages=(cmake make gcc pkg-config libnetcdf-dev netcdf-bin)
 # OpenMPI and the parallel NetCDF build make the test build an MPI build
 # (ENSOL_MPI=AUTO), whose tests run `mpirun -n 2` and `-n 3` (a few seconds);
 # Dask lets them open per-rank pieces with xarray's open_mfdataset.
+# CDO and NCO are run on the output files (tests/check_tools.py); the CF
+# checker (PyPI's cfchecker, installed by install_cfchecker into a virtual
+# environment, python3-venv) needs UDUNITS-2 (libudunits2-0).
 test_packages=(g++ libgtest-dev python3 python3-xarray python3-netcdf4 python3-numpy
                python3-scipy python3-dask ocl-icd-opencl-dev opencl-headers
-               pocl-opencl-icd libopenmpi-dev openmpi-bin libnetcdf-mpi-dev)
+               pocl-opencl-icd libopenmpi-dev openmpi-bin libnetcdf-mpi-dev
+               cdo nco libudunits2-0 python3-venv)
 
 missing_packages() {
     local pkg
@@ -63,6 +67,28 @@ install_packages() {
         echo "  sudo apt-get install ${missing[*]}" >&2
         exit 1
     fi
+}
+
+# The CF checker for tests/check_cf.py: PyPI's cfchecker in a virtual
+# environment, BUILD_DIR/cfvenv (a few seconds; kept for later runs).
+# Without PyPI it is left out, and the CF tests skip, saying so.
+cfchecks_args=()
+install_cfchecker() {
+    local venv
+    mkdir -p "$build_dir"
+    venv="$(cd "$build_dir" && pwd)/cfvenv"
+    if [ ! -x "$venv/bin/cfchecks" ]; then
+        echo "quickstart: installing cfchecker into $venv" >&2
+        if ! { python3 -m venv "$venv" >/dev/null &&
+               timeout 300 "$venv/bin/pip" install -q --disable-pip-version-check \
+                   --timeout 20 --retries 1 cfchecker; }; then
+            echo "quickstart: cfchecker could not be installed (no network?):" \
+                 "the CF compliance tests will skip" >&2
+            rm -rf "$venv"
+            return 0
+        fi
+    fi
+    cfchecks_args=(-DENSOL_CFCHECKS="$venv/bin/cfchecks")
 }
 
 # Whether a GPU and its driver are present (then `run` builds CUDA too).
@@ -97,7 +123,9 @@ case "$command" in
         ;;
     test)
         install_packages "${build_packages[@]}" "${test_packages[@]}"
-        build all -DENSOL_BUILD_TESTS=ON -DENSOL_BUILD_BENCH=ON -DENSOL_CUDA=AUTO
+        install_cfchecker
+        build all -DENSOL_BUILD_TESTS=ON -DENSOL_BUILD_BENCH=ON -DENSOL_CUDA=AUTO \
+            "${cfchecks_args[@]}"
         ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
         ;;
     -h|--help|help)
