@@ -160,6 +160,42 @@ def check_file(label, path, names, work, have_cdo, have_nco):
                    f"{label}: ncks -v {names[0]} keeps the coordinates time and member")
 
 
+def check_sweep_grid(ensol, work, have_cdo):
+    """A (rho, sigma) sweep opens as its grid with the one call the README
+    shows, each grid point holding its member's values; CDO still reads
+    the states."""
+    try:
+        import xarray as xr
+    except ImportError as exc:
+        print(f"SKIPPED: sweep grid (cannot import xarray: {exc})")
+        return
+    path = os.path.join(work, "sweep.nc")
+    if os.path.exists(path):
+        os.remove(path)
+    r = subprocess.run([ensol, "run", "-q", "--backend", "openmp", "--threads", "1",
+                        "--sweep", "rho=20:40:3", "--sweep", "sigma=8:12:2", "--steps", "50",
+                        "--save-every", "10", "--integrator", "rk4", "-o", path],
+                       capture_output=True, text=True)
+    if not expect(r.returncode == 0, f"sweep: ensol run [{r.stderr.strip()[-400:]}]"):
+        return
+    with xr.open_dataset(path) as ds:
+        grid = ds.set_index(member=["rho", "sigma"]).unstack("member")
+        expect(grid["x"].dims == ("time", "rho", "sigma") and grid["x"].shape[1:] == (3, 2),
+               f"sweep: set_index(member=['rho', 'sigma']).unstack('member') gives x"
+               f"{grid['x'].dims} {grid['x'].shape}")
+        same = all(np.array_equal(grid["x"].sel(rho=float(ds["rho"][m]),
+                                                sigma=float(ds["sigma"][m])).values,
+                                  ds["x"].isel(member=m).values)
+                   for m in range(ds.sizes["member"]))
+        expect(same, "sweep: each grid point holds its member's trajectory")
+    if have_cdo:
+        r = subprocess.run(["cdo", "sinfon", path], capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        expect(r.returncode == 0 and "skipped variable x" not in out and
+               all(f" {v} " in out or out.rstrip().endswith(f" {v}") for v in ("x", "y", "z")),
+               f"sweep: cdo sinfon lists x, y, z [{out.strip()[-300:]}]")
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -190,6 +226,8 @@ def main(argv):
         if expect(r.returncode == 0, f"{label}: ensol run {' '.join(args)} "
                                      f"[{r.stderr.strip()[-400:]}]"):
             check_file(label, path, names, work, have_cdo, have_nco)
+
+    check_sweep_grid(ensol, work, have_cdo)
 
     if FAILURES:
         print(f"\n{len(FAILURES)} failure(s):")

@@ -48,8 +48,11 @@ def main(argv):
             if not ds.attrs.get(attr):
                 fail(f"global attribute {attr} missing")
         for name in names:
-            if name not in ds.data_vars:
-                fail(f"variable {name} missing: {list(ds.data_vars)}")
+            if name not in ds.variables:
+                fail(f"variable {name} missing: {list(ds.variables)}")
+            # Parameters varying across members are coordinates of the states.
+            if ds[name].dims == ("member",) and name not in ds.coords:
+                fail(f"parameter {name} is not a coordinate: {list(ds.coords)}")
             var = ds[name]
             want_first = "time" if "time" in var.dims else "member"
             if var.dims[0] != want_first:

@@ -39,8 +39,9 @@ def main(argv):
             elif layout == "values_first":
                 var = var.transpose(*reversed(var.dims))
             out[name] = xr.Variable(var.dims, var.values)
-        for name, var in ds.data_vars.items():
-            if var.dims == ("member",) and name not in ("status", "failure_time") \
+        # The per-member parameters, coordinates of the states.
+        for name, var in ds.variables.items():
+            if var.dims == ("member",) and name not in ("member", "status", "failure_time") \
                     and not name.endswith("_steps"):
                 out[name] = xr.Variable(("member",), var.values)
         t = float(last["time"])
