@@ -34,7 +34,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 try:
     import numpy as np
@@ -143,28 +142,38 @@ def members_lost(path):
     return None, "no member status"
 
 
-def check_outputs(workdir, since, what):
-    """Every NetCDF file written under workdir since `since`: no member lost."""
+def snapshot(workdir):
+    """Each file under workdir with its modification time."""
+    seen = {}
+    for root, _, files in os.walk(workdir):
+        for name in files:
+            path = os.path.join(root, name)
+            seen[path] = os.stat(path).st_mtime_ns
+    return seen
+
+
+def check_outputs(workdir, before, what):
+    """Every NetCDF file an example wrote (new or changed since the snapshot
+    `before`): no member lost."""
     partial = []
     checked = 0
-    for root, _, files in os.walk(workdir):
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            if name.endswith(".partial"):
-                partial.append(path)
-                continue
-            if not name.endswith(".nc") or os.path.getmtime(path) < since:
-                continue
-            try:
-                lost, how = members_lost(path)
-            except Exception as exc:
-                expect(False, f"{what}: {name} reads ({exc})")
-                continue
-            if lost is None:
-                print(f"note: {what}: {name}: {how}, not checked")
-                continue
-            checked += 1
-            expect(lost == 0, f"{what}: {name}: no member lost ({lost} lost, from {how})")
+    for path, mtime in sorted(snapshot(workdir).items()):
+        name = os.path.basename(path)
+        if name.endswith(".partial"):
+            partial.append(path)
+            continue
+        if not name.endswith(".nc") or before.get(path) == mtime:
+            continue
+        try:
+            lost, how = members_lost(path)
+        except Exception as exc:
+            expect(False, f"{what}: {name} reads ({exc})")
+            continue
+        if lost is None:
+            print(f"note: {what}: {name}: {how}, not checked")
+            continue
+        checked += 1
+        expect(lost == 0, f"{what}: {name}: no member lost ({lost} lost, from {how})")
     expect(not partial, f"{what}: no .partial file left ({', '.join(partial) or 'none'})")
     return checked
 
@@ -223,7 +232,7 @@ def tail(text, n=600):
 
 def run_sh(block, cwd, env, exit_code):
     what = block.title()
-    start = time.time() - 1
+    start = snapshot(cwd)
     r = bash(block.text, cwd, env)
     RAN.append(what)
     expect(r.returncode == exit_code,
@@ -234,7 +243,7 @@ def run_sh(block, cwd, env, exit_code):
 def run_console(block, cwd, env, exit_code):
     for command, expected in console_commands(block):
         what = f"README.md:{block.line_no} $ {command[:70]}"
-        start = time.time() - 1
+        start = snapshot(cwd)
         r = bash(command, cwd, env)
         RAN.append(what)
         expect(r.returncode == exit_code,
@@ -337,7 +346,7 @@ def main():
         what = f"ensol run --help: {command}"
         cwd = os.path.join(work, f"help_{i}")
         os.makedirs(cwd)
-        start = time.time() - 1
+        start = snapshot(cwd)
         r = bash(command, cwd, env)
         RAN.append(what)
         expect(r.returncode == 0, f"{what}: exit status {r.returncode} ({tail(r.stderr)})")
