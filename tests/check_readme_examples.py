@@ -355,7 +355,7 @@ def main():
     for command in ("bench", "merge"):
         for example in help_examples(ensol, command):
             SKIPPED.append(f"ensol {command} --help: {example}: "
-                           + ("measures speed for minutes; tests/test_bench.cpp runs ensol bench "
+                           + ("measures speed, for up to minutes; tests/test_bench.cpp runs ensol bench "
                               "on tiny problems" if command == "bench" else
                               "needs mpirun -n 8; the MPI tests run merges with 2 and 3 ranks"))
 
