@@ -404,11 +404,11 @@ static void print_run_epilogue(void)
 {
     static const char *const examples[] = {
         "ensol run -o l63.nc",
-        ("ensol run --model lorenz96 --param K=40 --param F=8 --members 1000000 \\\n"
-         "      --integrator rk4 --output-mode final -o l96.nc"),
+        ("ensol run --model lorenz96 --param K=40 --param F=8 --members 10000 \\\n"
+         "      --steps 1000 --integrator rk4 --output-mode final -o l96.nc"),
         "ensol run --sweep rho=20:40:1001 --perturb 0 -o rho_sweep.nc",
         "ensol run --sweep rho=20:40:101 --sweep sigma=5:15:11 --perturb 0 -o grid.nc",
-        "ensol run --model lorenz96 --random F=6:10 --members 10000 -o f.nc",
+        "ensol run --model lorenz96 --random F=6:10 --integrator rk4 --members 1000 -o f.nc",
     };
     printf("\n");
     cli_print_models();
