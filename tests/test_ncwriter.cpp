@@ -266,7 +266,6 @@ TEST(ncwriter, ScalarModelDoubleTwoBatches)
     ens_error err{};
     ASSERT_EQ(write_batch(w, s, 0, 4, true, &err), ENS_OK) << err.msg;
     ASSERT_EQ(write_batch(w, s, 4, 3, true, &err), ENS_OK) << err.msg;
-    EXPECT_EQ(ens_nc_bytes_written(w), 7ull * 5 * 3 * sizeof(double));
     ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
 
     EXPECT_FALSE(exists(s.path + ".partial"));
@@ -296,7 +295,6 @@ TEST(ncwriter, ScalarModelFloatOnDisk)
     // One batch from a double buffer, one from a float buffer.
     ASSERT_EQ(write_batch(w, s, 0, 4, true, &err), ENS_OK) << err.msg;
     ASSERT_EQ(write_batch(w, s, 4, 3, false, &err), ENS_OK) << err.msg;
-    EXPECT_EQ(ens_nc_bytes_written(w), 7ull * 5 * 3 * sizeof(float));
     ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
 
     EXPECT_FALSE(exists(s.path + ".partial"));
@@ -327,7 +325,6 @@ TEST(ncwriter, VectorModel)
     ens_error err{};
     ASSERT_EQ(write_batch(w, s, 0, 2, true, &err), ENS_OK) << err.msg;
     ASSERT_EQ(write_batch(w, s, 2, 3, true, &err), ENS_OK) << err.msg;
-    EXPECT_EQ(ens_nc_bytes_written(w), (unsigned long long)(M * T * K) * sizeof(double));
     ASSERT_EQ(ens_nc_close(w, ENS_NC_COMMIT, nullptr, &err), ENS_OK) << err.msg;
     EXPECT_FALSE(exists(s.path + ".partial"));
 
@@ -515,7 +512,6 @@ TEST(ncwriter, RejectsBadArguments)
     EXPECT_EQ(write_batch(w, s, 5, 3, true, &err), ENS_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(err.msg).find("members"), std::string::npos) << err.msg;
     EXPECT_EQ(write_batch(w, s, -1, 2, true, &err), ENS_ERR_INVALID_ARGUMENT);
-    EXPECT_EQ(ens_nc_bytes_written(w), 0u);
     ASSERT_EQ(ens_nc_close(w, ENS_NC_DISCARD, nullptr, &err), ENS_OK) << err.msg;
     EXPECT_FALSE(exists(s.path + ".partial"));
 }

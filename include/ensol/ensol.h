@@ -358,7 +358,10 @@ typedef struct ens_member_stats {
 
 /* Run and write the NetCDF file set by ens_config_set_output_path. Besides
  * the states it holds status(member) for every integrator, and for dopri5
- * accepted_steps, rejected_steps and failure_time (member). */
+ * accepted_steps, rejected_steps and failure_time (member); a statistics
+ * file (output mode "stats") nothing per member: members_by_status(time,
+ * status) and the failed members' failed_member, failed_status and
+ * failed_time. info->bytes_written is the size of the file(s) written. */
 ens_status ens_run(ens_config *cfg, ens_run_info *info);
 
 /* Run and return the saved states in caller memory instead of a file:

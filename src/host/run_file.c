@@ -251,10 +251,11 @@ static ens_status write_outcomes(ens_config *cfg, const ens_plan *plan, file_lay
                                  plan->ntimes, counts, &err);
     if (ost == ENS_OK)
         ost = ens_outcomes_gather(&f->outcomes, &plan->ranks, &err);
-    const long long times = done->stats_times;
+    /* Every rank takes part; rank 0 alone writes. */
+    const long long times = ens_ranks_min(&plan->ranks, done->stats_times);
     if (ost == ENS_OK && writer)
-        ost = ens_nc_write_outcomes(writer, ens_ranks_min(&plan->ranks, times), counts,
-                                    f->outcomes.n, f->outcomes.failed, &err);
+        ost = ens_nc_write_outcomes(writer, times, counts, f->outcomes.n, f->outcomes.failed,
+                                    &err);
     free(counts);
     if (ost != ENS_OK && st == ENS_OK) {
         st = ost;

@@ -297,8 +297,6 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
         st = write_params(w, b.m0, b.n, params, &what);
     ENS_CHECK(ens_nc_check_storage(err, st, w->partial, "cannot write %s of members %lld..%lld to '%s'", what, m0,
                            m0 + count - 1, w->partial));
-    if (w->write_states)
-        w->bytes_written += (unsigned long long)b.n * b.TW * b.V * (w->disk_double ? 8u : 4u);
     return ENS_OK;
 }
 
@@ -549,8 +547,3 @@ ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
 const char *ens_nc_partial_path(const ens_nc_writer *w) { return w ? w->partial : ""; }
 
 const char *ens_nc_final_path(const ens_nc_writer *w) { return w ? w->path : ""; }
-
-unsigned long long ens_nc_bytes_written(const ens_nc_writer *w)
-{
-    return w ? w->bytes_written : 0;
-}

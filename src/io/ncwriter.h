@@ -210,7 +210,5 @@ ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
 const char *ens_nc_partial_path(const ens_nc_writer *w);
 const char *ens_nc_final_path(const ens_nc_writer *w);
 
-/* Bytes of state data written so far. */
-unsigned long long ens_nc_bytes_written(const ens_nc_writer *w);
 
 #endif

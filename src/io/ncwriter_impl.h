@@ -38,7 +38,6 @@ struct ens_nc_writer {
     size_t cache_limit;          /* its upper bound */
     void *scratch;               /* one batch's states in the file's order */
     size_t scratch_bytes;
-    unsigned long long bytes_written;
     int parallel;    /* one file of all MPI ranks (spec->parallel) */
     int rank;        /* this process's rank; 0 without MPI */
     int storage_failed; /* a write failed for want of space or an I/O error:
