@@ -36,29 +36,15 @@ import shutil
 import subprocess
 import sys
 
-SKIP = 77
 INSTALL = ("install with: python3 -m venv build/cfvenv && build/cfvenv/bin/pip install "
            "cfchecker (needs the Debian package libudunits2-0), then configure with "
            "-DENSOL_CFCHECKS=$PWD/build/cfvenv/bin/cfchecks or set ENSOL_CFCHECKS")
 TABLE_FILES = ("cf-standard-name-table.xml", "area-type-table.xml",
                "standardized-region-list.xml")
 
-try:
-    import numpy as np
-    import netCDF4
-except Exception as exc:  # ImportError, or a broken install
-    print(f"SKIPPED: cannot import numpy/netCDF4 ({exc}); install with: "
-          "apt-get install python3-netcdf4 python3-numpy")
-    sys.exit(SKIP)
+from check_common import FAILURES, SKIP, expect, require_netcdf
 
-FAILURES = []
-
-
-def expect(cond, what):
-    print(f"{'ok' if cond else 'FAILED'}: {what}")
-    if not cond:
-        FAILURES.append(what)
-    return cond
+np, netCDF4 = require_netcdf()
 
 
 def find_cfchecks():

@@ -17,20 +17,9 @@ import stat
 import subprocess
 import sys
 
-try:
-    import numpy as np
-    import netCDF4
-except Exception as exc:
-    print(f"cannot import numpy/netCDF4: {exc}", file=sys.stderr)
-    sys.exit(77)
+from check_common import FAILURES, expect, require_netcdf
 
-FAILURES = []
-
-
-def expect(cond, what):
-    print(f"{'ok' if cond else 'FAILED'}: {what}")
-    if not cond:
-        FAILURES.append(what)
+np, netCDF4 = require_netcdf()
 
 
 def run(ensol, args, env):

@@ -35,14 +35,9 @@ import shutil
 import subprocess
 import sys
 
-try:
-    import numpy as np
-    import netCDF4
-except Exception as exc:  # pragma: no cover - depends on the machine
-    print(f"cannot import numpy/netCDF4: {exc}", file=sys.stderr)
-    sys.exit(77)
+from check_common import FAILURES, expect, require_netcdf
 
-FAILURES = []
+np, netCDF4 = require_netcdf()
 SKIPPED = []
 RAN = []
 
@@ -50,13 +45,6 @@ ENSOL_COMMAND = re.compile(r"(^|[\s;&|(])(\S*/)?ensol\s+(run|info|bench|merge|he
                            re.M)
 PROGRESS = re.compile(r"^ensol:\s+\d+% after")
 MARK = re.compile(r"^\s*<!--\s*(no-test|expect-exit)\s*:\s*(.*?)\s*-->\s*$")
-
-
-def expect(cond, what):
-    print(f"{'ok' if cond else 'FAILED'}: {what}")
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 # ---- README.md: its fenced blocks -----------------------------------------------------------

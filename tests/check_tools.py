@@ -28,24 +28,10 @@ import shutil
 import subprocess
 import sys
 
-SKIP = 77
-try:
-    import numpy as np
-    import netCDF4
-except Exception as exc:  # ImportError, or a broken install
-    print(f"SKIPPED: cannot import numpy/netCDF4 ({exc}); install with: "
-          "apt-get install python3-netcdf4 python3-numpy")
-    sys.exit(SKIP)
+from check_common import FAILURES, SKIP, expect, require_netcdf
 
-FAILURES = []
+np, netCDF4 = require_netcdf()
 RTOL = 1e-12
-
-
-def expect(cond, what):
-    print(f"{'ok' if cond else 'FAILED'}: {what}")
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 def run(cmd):
