@@ -391,6 +391,41 @@ TEST_F(faults, SignalWhileTheFileIsPreparedStopsWithinASecond)
     EXPECT_TRUE(files().empty());
 }
 
+// A signal while the writer writes a large compressed batch (50000
+// members x 101 saves, over a second to write) and the next batch waits
+// for it: the run stops within a second, and the stopped file holds
+// whole the batches it says are complete.
+TEST_F(faults, SignalWhileALargeBatchIsWrittenStopsWithinASecond)
+{
+    const pid_t pid = start({"run", "--members", "400000", "--steps", "2000", "--save-every",
+                             "20", "--batch-members", "50000", "--deflate", "1", "--progress",
+                             "never", "-o", "big.nc"});
+    ASSERT_GT(pid, 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!fs::exists(work / "big.nc.partial") && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // batches being written
+    const auto sent = std::chrono::steady_clock::now();
+    kill(pid, SIGTERM);
+    const Result r = finish(pid);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    ASSERT_EQ(r.status, 128 + SIGTERM) << r.err;
+    EXPECT_LT(seconds, 1.0) << r.err;
+    int ncid = -1;
+    ASSERT_EQ(nc_open((work / "big.nc.partial").c_str(), NC_NOWRITE, &ncid), NC_NOERR) << r.err;
+    long long complete = -1, partial = -1;
+    EXPECT_EQ(nc_get_att_longlong(ncid, NC_GLOBAL, "members_complete", &complete), NC_NOERR);
+    EXPECT_EQ(nc_get_att_longlong(ncid, NC_GLOBAL, "members_partial", &partial), NC_NOERR);
+    nc_close(ncid);
+    EXPECT_EQ(complete % 50000, 0) << complete;
+    EXPECT_LT(complete, 400000);
+    const std::vector<double> x = read_var((work / "big.nc.partial").string(), "x");
+    ASSERT_EQ(x.size(), 400000u * 101u);
+    for (size_t i = 0; i < (size_t)complete * 101u; i++)
+        ASSERT_TRUE(std::isfinite(x[i])) << "member " << i / 101 << " of the complete ones";
+}
+
 // Through the library: the progress callback is asked while the file is
 // opened (nothing done yet); stopping there leaves no file.
 TEST_F(faults, ProgressCallbackStopsTheOpeningOfAHugeFile)

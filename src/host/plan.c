@@ -171,10 +171,18 @@ double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
     const double states = plan->trajectory ? (double)plan->members * (double)plan->ntimes *
                                                  cfg->nvars * (output_double ? 8.0 : 4.0)
                                            : 0.0;
+    /* A file with states holds per member its status (1 byte), failure
+     * time (8), dopri5's step counts (16), each varying parameter (8) and
+     * the compressed member coordinate (about half a byte). */
+    double per_member = 9.5 + (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5 ? 16.0 : 0.0);
+    const ens_param_origin *origin = ens_plan_param_origin(plan);
+    for (int j = 0; j < cfg->model->nparams; j++)
+        per_member += ens_param_varies(cfg, origin, j) ? 8.0 : 0.0;
+    const double members = plan->trajectory ? per_member * (double)plan->members : 0.0;
     /* Statistics: mean, std, min, max of each variable, and a statistics
      * file's members per status, at each saved time. */
     const double stats = plan->stats ? (double)plan->ntimes * (4.0 * cfg->nvars + 5.0) * 8.0 : 0.0;
-    return states + stats;
+    return states + members + stats;
 }
 
 void ens_plan_report(const ens_config *cfg, const ens_plan *plan)

@@ -7,6 +7,7 @@
  * the sink, and closes it: committed on success, kept and marked
  * incomplete when stopped, removed on failure.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +37,19 @@ typedef struct file_layout {
     ens_outcomes outcomes; /* a statistics file's failed members */
     ens_config *cfg;     /* whose progress callback may stop the files' opening */
     long long members;   /* this rank's */
+    int running;         /* the batches have started (before the writer thread) */
+    atomic_int stopping; /* the run was stopped: the writer leaves its batch */
 } file_layout;
 
-/* Asked while the files are opened: the caller's progress callback, with
- * nothing done yet, may stop the run before its first batch. */
-static int stop_opening(void *user)
+/* Asked while the files are opened, and between blocks of a large batch
+ * as it is written: before the first batch the caller's progress
+ * callback, with nothing done yet, may stop the run; once the batches
+ * run, the run loop says so (the writer may be another thread). */
+static int stop_writing(void *user)
 {
-    const file_layout *f = user;
+    file_layout *f = user;
+    if (f->running)
+        return atomic_load(&f->stopping);
     const ens_progress p = {.members_total = f->members};
     return f->cfg->progress && f->cfg->progress(&p, f->cfg->progress_user);
 }
@@ -143,7 +150,7 @@ static void describe_file(ens_config *cfg, const ens_plan *plan, file_layout *f)
         .parallel = f->shared_file,
         .first_member = f->pieces ? plan->first : 0,
         .piece_members = f->pieces ? plan->end - plan->first : 0,
-        .stop = stop_opening,
+        .stop = stop_writing,
         .stop_user = f,
     };
     f->restart_spec = ens_restart_spec(cfg, plan, &f->spec,
@@ -368,10 +375,11 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
     ens_sink sink = f->stats_file ? (ens_sink){.write = outcomes_write, .self = &f->outcomes}
                                   : (ens_sink){.write = netcdf_write, .self = writer};
     const ens_run_outputs out = {.sink = &sink, .restart = *restart,
-                                 .shared_file = f->shared_file};
+                                 .shared_file = f->shared_file, .stopping = &f->stopping};
     ens_progress_state done;
     if (info)
         memset(info, 0, sizeof *info);
+    f->running = 1;
     st = ens_run_batches(cfg, plan, b, &out, info, &done);
     if (plan->stats)
         st = write_stats(cfg, plan, writer, st, &done, b);

@@ -255,6 +255,25 @@ static int finish_batch(run_loop *L, ens_slab *slab, long long steps_done,
     return 0;
 }
 
+/* A finished batch waiting for the writer: the caller's progress callback
+ * may stop the run meanwhile, and the writer then leaves its batch. */
+typedef struct waiting {
+    run_loop *L;
+    const ens_slab *slab;
+    long long round, steps_done;
+    const ens_run_outputs *out;
+} waiting;
+
+static int stop_while_waiting(void *user)
+{
+    const waiting *w = user;
+    if (report_progress(w->L, w->slab, w->round, w->steps_done, 1) != ENS_ERR_INTERRUPTED)
+        return 0;
+    if (w->out->stopping)
+        atomic_store(w->out->stopping, 1);
+    return 1;
+}
+
 /* One round: this rank's batch `round` (possibly empty under MPI) from
  * loading to its hand-over to the writer. Returns 0 to stop the loop. */
 static int run_round(run_loop *L, ens_writer *writer, long long round,
@@ -272,16 +291,38 @@ static int run_round(run_loop *L, ens_writer *writer, long long round,
         slab->times = 1;
     ens_ranks_agree(&plan->ranks, &L->cfg->error, st);
     const long long steps_done = integrate_batch(L, slab, round, st);
+    if (*st == ENS_ERR_INTERRUPTED && out->stopping)
+        atomic_store(out->stopping, 1); /* the batch being written is left */
     if (!finish_batch(L, slab, steps_done, out, done, st))
         return 0;
     ens_error err;
-    const ens_status wst = ens_writer_submit(writer, slab, &err);
-    if (wst != ENS_OK && *st == ENS_OK) {
+    waiting wait = {L, slab, round, steps_done, out};
+    /* Under MPI the ranks stop together where they agree, not here. */
+    const int ask = *st == ENS_OK && plan->ranks.nranks <= 1;
+    const ens_status wst = ens_writer_submit(writer, slab, ask ? stop_while_waiting : NULL,
+                                             &wait, &err);
+    if (wst == ENS_ERR_INTERRUPTED && *st == ENS_OK)
+        *st = wst; /* stop_while_waiting has said why */
+    else if (wst != ENS_OK && *st == ENS_OK) {
         *st = wst;
         L->cfg->error = err;
     }
     ens_ranks_agree(&plan->ranks, &L->cfg->error, st);
     return 1;
+}
+
+/* How far the file got when the writer left a batch as the run stopped:
+ * the members up to the last slab it wrote whole, and that slab's saved
+ * times when it was the stopped batch. */
+static void written_progress(const ens_writer *w, const ens_plan *plan,
+                             ens_progress_state *done)
+{
+    const int whole = w->written_count > 0 && w->written_times == plan->ntimes;
+    done->members_complete = w->written_count == 0 ? 0
+                             : whole ? w->written_m0 + w->written_count - plan->first
+                                     : w->written_m0 - plan->first;
+    done->members_partial = w->written_count > 0 && !whole ? w->written_count : 0;
+    done->times_partial = done->members_partial > 0 ? w->written_times : 0;
 }
 
 static void fill_info(const run_loop *L, ens_run_info *info)
@@ -340,7 +381,9 @@ ens_status ens_run_batches(ens_config *cfg, ens_plan *plan, ens_batch_buffers *b
             break;
     ens_error err;
     const ens_status wst = ens_writer_finish(&writer, &err);
-    if (wst != ENS_OK && (st == ENS_OK || st == ENS_ERR_INTERRUPTED)) {
+    if (wst == ENS_ERR_INTERRUPTED)
+        written_progress(&writer, plan, done);
+    if (wst != ENS_OK && (st == ENS_OK || (st == ENS_ERR_INTERRUPTED && wst != st))) {
         st = wst;
         cfg->error = err;
     }

@@ -12,6 +12,8 @@
 #ifndef ENS_HOST_RUN_LOOP_H
 #define ENS_HOST_RUN_LOOP_H
 
+#include <stdatomic.h>
+
 #include "host/batch.h"
 #include "io/ncwriter.h"
 
@@ -20,6 +22,8 @@ typedef struct ens_run_outputs {
     ens_sink *sink;
     ens_nc_writer *restart;
     int shared_file;     /* one file written by all MPI ranks together */
+    atomic_int *stopping; /* set when the run is stopped, so that the
+                             writer leaves the batch it writes; may be NULL */
 } ens_run_outputs;
 
 /* How far a run got, for the summary and for an interrupted file. */

@@ -23,6 +23,8 @@ typedef struct ens_writer {
     ens_status status;         /* the first failure */
     ens_error error;
     int sync;                  /* no thread: submit writes at once */
+    long long written_m0, written_count, written_times; /* the last slab written
+                                                            whole; count 0: none */
 } ens_writer;
 
 /* sync: write from the calling thread (under MPI, where the parallel
@@ -30,8 +32,11 @@ typedef struct ens_writer {
 ens_status ens_writer_start(ens_writer *w, ens_sink *sink, int states_double, int sync,
                             ens_error *err);
 /* Hand a slab over once the previous one is written; returns the writer's
- * first failure so far. */
-ens_status ens_writer_submit(ens_writer *w, const ens_slab *slab, ens_error *err);
+ * first failure so far. While it waits, stop(user) is asked every tenth
+ * of a second (stop may be NULL): true returns ENS_ERR_INTERRUPTED at once,
+ * the slab not handed over (err untouched: stop says why). */
+ens_status ens_writer_submit(ens_writer *w, const ens_slab *slab, int (*stop)(void *),
+                             void *user, ens_error *err);
 /* Wait for the last slab, stop the thread; returns its first failure. */
 ens_status ens_writer_finish(ens_writer *w, ens_error *err);
 

@@ -65,6 +65,8 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
     w->write_stats = spec->write_stats != 0;
     w->nstate = w->vector ? 1 : spec->nvars;
     w->counts_only = spec->counts_only != 0;
+    w->stop = spec->stop;
+    w->stop_user = spec->stop_user;
     ens_nc_state_chunks(w->disk_double, w->vector, w->nvars, w->members, w->ntimes, w->chunk);
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
     w->parallel = spec->parallel != 0;
@@ -186,33 +188,34 @@ typedef struct batch {
     int states_double;
 } batch;
 
-/* Components [v, v + K) of the batch's (member, time, var) states as the
- * file's (time, member, k) slab, converted to the type on disk here
- * (HDF5's conversion is several times slower); the times the batch did
- * not reach are NaN. */
+/* Components [v, v + K) of members [i0, i0 + nb) of the batch's (member,
+ * time, var) states as the file's (time, member, k) slab, converted to the
+ * type on disk here (HDF5's conversion is several times slower); the
+ * times the batch did not reach are NaN. */
 #define ENS_TRANSPOSE(SRC_T, DST_T)                                           \
     do {                                                                      \
         const SRC_T *src = (const SRC_T *)b->states + v;                      \
         DST_T *dst = w->scratch;                                              \
-        for (size_t i = 0; i < b->n; i++) {                                   \
+        for (size_t i = 0; i < nb; i++) {                                     \
+            const SRC_T *row = src + (i0 + i) * b->T * b->V;                  \
             for (size_t t = 0; t < b->TW; t++)                                \
                 for (size_t k = 0; k < K; k++)                                \
-                    dst[(t * b->n + i) * K + k] =                             \
-                        (DST_T)src[(i * b->T + t) * b->V + k];                \
+                    dst[(t * nb + i) * K + k] = (DST_T)row[t * b->V + k];     \
             for (size_t t = b->TW; t < b->T; t++)                             \
                 for (size_t k = 0; k < K; k++)                                \
-                    dst[(t * b->n + i) * K + k] = (DST_T)NAN;                 \
+                    dst[(t * nb + i) * K + k] = (DST_T)NAN;                   \
         }                                                                     \
     } while (0)
 
-/* Each state variable (or the vector variable) of the batch, over all T
- * times. `what` names the variable written, for the message. */
-static int write_states(ens_nc_writer *w, const batch *b, const char **what)
+/* Each state variable (or the vector variable) of members [i0, i0 + nb)
+ * of the batch, over all T times. `what` names the variable written. */
+static int write_state_block(ens_nc_writer *w, const batch *b, size_t i0, size_t nb,
+                             const char **what)
 {
     const size_t out_es = w->disk_double ? sizeof(double) : sizeof(float);
     const size_t K = w->vector ? b->V : 1; /* components per variable */
-    int st = reserve_scratch(w, b->T * b->n * K * out_es);
-    size_t start[3] = {0, b->m0, 0}, cnt[3] = {b->T, b->n, K};
+    int st = reserve_scratch(w, b->T * nb * K * out_es);
+    size_t start[3] = {0, b->m0 + i0, 0}, cnt[3] = {b->T, nb, K};
     for (int var = 0; var < w->nstate && st == NC_NOERR; var++) {
         const size_t v = (size_t)var;
         *what = w->vector ? w->model->vector_name : w->model->var_names[var];
@@ -231,6 +234,39 @@ static int write_states(ens_nc_writer *w, const batch *b, const char **what)
     return st;
 }
 #undef ENS_TRANSPOSE
+
+/* Bytes of states written between two questions to the spec's stop: a
+ * fraction of a second of writing. */
+#define STOP_BLOCK_BYTES ((size_t)8 * 1024 * 1024)
+
+/* Members per block of a batch's states: whole chunk rows of about
+ * STOP_BLOCK_BYTES; the whole batch in a file shared by MPI ranks (its
+ * writes are collective) or without a stop to ask. */
+static size_t block_members(const ens_nc_writer *w, const batch *b)
+{
+    const size_t row = b->T * b->V * (w->disk_double ? 8 : 4); /* one member's */
+    size_t per = STOP_BLOCK_BYTES / (row ? row : 1);
+    per = per < w->chunk[1] ? w->chunk[1] : per - per % w->chunk[1];
+    return w->parallel || !w->stop || per >= b->n ? b->n : per;
+}
+
+/* The batch's states block by block, the spec's stop asked between them
+ * (*stopped). */
+static int write_states(ens_nc_writer *w, const batch *b, const char **what, int *stopped)
+{
+    const size_t per = block_members(w, b);
+    if (per >= b->n)
+        return write_state_block(w, b, 0, b->n, what);
+    int st = NC_NOERR;
+    for (size_t i0 = 0; i0 < b->n && st == NC_NOERR; i0 += per) {
+        if (i0 > 0 && w->stop(w->stop_user)) {
+            *stopped = 1;
+            break;
+        }
+        st = write_state_block(w, b, i0, b->n - i0 < per ? b->n - i0 : per, what);
+    }
+    return st;
+}
 
 /* Varying parameters: each one's values for the batch are contiguous. */
 static int write_params(ens_nc_writer *w, size_t m0, size_t n, const double *params,
@@ -286,17 +322,23 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
     const batch b = {(size_t)(m0 - w->first), (size_t)count, (size_t)w->ntimes, (size_t)times,
                      (size_t)w->nvars, states, states_double};
     const char *what = "chunk cache";
-    int st = w->write_states ? ens_nc_fit_cache(w, count) : NC_NOERR;
+    /* The cache holds the chunks of one block (and the row the next batch
+     * completes): what a stop leaves to flush is one block's. */
+    int st = w->write_states ? ens_nc_fit_cache(w, (long long)block_members(w, &b)) : NC_NOERR;
     /* An interrupted batch (TW < T) is written over all T times, those it
      * did not reach as NaN: readers see that they are missing, and whole
      * chunks are written (partial ones cost a read-modify-write each,
      * over a second per batch in a file shared by MPI ranks). */
+    int stopped = 0;
     if (st == NC_NOERR && w->write_states && b.TW > 0)
-        st = write_states(w, &b, &what);
-    if (st == NC_NOERR)
+        st = write_states(w, &b, &what, &stopped);
+    if (st == NC_NOERR && !stopped)
         st = write_params(w, b.m0, b.n, params, &what);
     ENS_CHECK(ens_nc_check_storage(err, st, w->partial, "cannot write %s of members %lld..%lld to '%s'", what, m0,
                            m0 + count - 1, w->partial));
+    if (stopped)
+        return ens_fail(err, ENS_ERR_INTERRUPTED,
+                        "run stopped while members %lld..%lld were written", m0, m0 + count - 1);
     return ENS_OK;
 }
 

@@ -90,9 +90,12 @@ typedef struct ens_nc_spec {
     int write_steps;
     long long steps_done;
     /* Asked between blocks of the member coordinate of over 10^6 members,
-     * which takes seconds for a huge ensemble: non-zero stops ens_nc_open with
-     * ENS_ERR_INTERRUPTED, nothing left. NULL: never. Not asked for a file
-     * shared by MPI ranks (its writes are collective: all or none). */
+     * which takes seconds for a huge ensemble: non-zero stops ens_nc_open
+     * with ENS_ERR_INTERRUPTED, nothing left; in a file shared by MPI ranks
+     * every rank asks and all stop when one says so. Asked too between
+     * blocks of members of a large batch's states (ens_nc_write_batch, not
+     * for a shared file, whose writes are collective), from the thread that
+     * writes. NULL: never. */
     int (*stop)(void *user);
     void *stop_user;
 } ens_nc_spec;
@@ -147,6 +150,8 @@ ens_status ens_nc_open(const ens_nc_spec *spec, ens_nc_writer **out, ens_error *
 ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
                               long long times, const void *states, int states_double,
                               const double *params, ens_error *err);
+/* A batch stopped between its blocks (the spec's stop) fails with
+ * ENS_ERR_INTERRUPTED; its members are then written in part. */
 
 /* Write the status of members [m0, m0 + count), with the step counters and
  * failure times when the spec has `adaptive`: stats->...[i] for member m0 + i. */

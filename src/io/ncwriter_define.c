@@ -582,6 +582,24 @@ static ens_status define_shared_params(ens_nc_writer *w, const ens_nc_spec *s, e
 
 /* ---- the coordinates' values ----------------------------------------------- */
 
+/* Whether the spec's stop says to stop; in a file shared by MPI ranks
+ * (whose every rank writes the same blocks) whether any rank's does, so
+ * that all stop at the same block. */
+static int coord_stop(const ens_nc_writer *w, const ens_nc_spec *s)
+{
+    int mine = s->stop(s->stop_user) != 0;
+#ifdef ENSOL_HAVE_PARALLEL_NETCDF
+    if (w->parallel) {
+        int any = 0;
+        MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        return any;
+    }
+#else
+    (void)w;
+#endif
+    return mine;
+}
+
 /* The member coordinate, first..first+members-1, in blocks, so huge
  * ensembles need no huge temporary array; between blocks the spec's stop
  * may end it (*stopped). */
@@ -591,11 +609,10 @@ static int write_member_coord(const ens_nc_writer *w, const ens_nc_spec *s, int 
     long long *block = malloc(sizeof *block * COORD_BLOCK);
     if (!block)
         return NC_ENOMEM;
-    int (*stop)(void *) = w->parallel ? NULL : s->stop;
     int st = NC_NOERR;
     long long k = 0;
     for (long long m0 = 0; m0 < w->members && st == NC_NOERR; m0 += COORD_BLOCK, k++) {
-        if (stop && k > 0 && k % COORD_BLOCKS_PER_ASK == 0 && stop(s->stop_user)) {
+        if (s->stop && k > 0 && k % COORD_BLOCKS_PER_ASK == 0 && coord_stop(w, s)) {
             *stopped = 1;
             break;
         }

@@ -31,6 +31,8 @@ struct ens_nc_writer {
     int status_id, accepted_id, rejected_id, failure_id; /* -1 when not written */
     int steps_real_id, steps_int_id; /* step state of a restart file; -1: none */
     int counts_only;             /* a statistics file: no member dimension */
+    int (*stop)(void *user);     /* the spec's; asked between blocks of a batch */
+    void *stop_user;
     int counts_id, failed_ids[3]; /* its members_by_status, failed_member,
                                     failed_status, failed_time */
     size_t chunk[3];             /* time, member, [vector_dim] */
