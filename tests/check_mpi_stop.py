@@ -11,6 +11,8 @@ CASE signal: SIGTERM to rank 1 alone, mid-run. Every rank stops at the
   NAME.partial, marked incomplete, with the member ranges it holds, whose
   saved values are the single-process run's and NaN after the stop; rank 0
   reports rank 1's stop.
+CASE prepare: SIGTERM to rank 1 alone while the file of 10^8 members is
+  prepared (seconds of member coordinate): every rank stops, no file left.
 CASE open: rank 1 cannot create its piece (--file-per-rank, a directory in
   the way). All ranks fail at once, rank 0 names rank 1 and the path, and
   no file is left.
@@ -145,6 +147,39 @@ if case == "signal":
         fail(f"ranges {complete} / {partial} miss a rank")
     print(f"ok: rank 1 stopped, both ranks stopped at t={last}; complete {complete}, "
           f"partial {partial}")
+elif case == "prepare":
+    args = ["--members", "100000000", "--steps", "1", "--output-mode", "final",
+            "--max-memory", "64M", "--force", "--threads", "1"]
+    p = subprocess.Popen([mpirun, "--oversubscribe", "--allow-run-as-root", "-n", "2",
+                          ensol, "run", *args, "-o", out], env=env,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + LIMIT
+    pids = {}
+    while time.time() < deadline and p.poll() is None and \
+            (len(pids) < 2 or not glob.glob(os.path.join(workdir, "run*.partial"))):
+        time.sleep(0.02)
+        pids = rank_pids(p.pid)
+    if len(pids) < 2 or p.poll() is not None:
+        p.kill()
+        fail("the ranks did not start preparing the file")
+    time.sleep(0.2)
+    sent = time.time()
+    os.kill(pids[1], signal.SIGTERM)
+    try:
+        _, err = p.communicate(timeout=LIMIT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail(f"the ranks did not stop together: mpirun still runs after {LIMIT} s")
+    took = time.time() - sent
+    if p.returncode == 0:
+        fail("a run stopped by a signal exited 0")
+    if "prepared" not in err:
+        fail(f"no rank says the run stopped while its file was prepared:\n{err}")
+    left = os.listdir(workdir)
+    if left:
+        fail(f"files left behind: {left}")
+    print(f"ok: rank 1 stopped while the file was prepared; every rank stopped in "
+          f"{took:.2f} s, no file left")
 elif case == "open":
     # Rank 1's piece is a link into a directory that does not exist: its
     # partial file, made next to the link's target, cannot be created.
