@@ -289,6 +289,8 @@ typedef struct ens_run_plan {
     char integrator[16];
     double dt;
     int resumes_steps;     /* dopri5 goes on with the file's step state */
+    int output_pieces;     /* each MPI rank writes its own piece of the file
+                              (ens_merge_files joins them) */
 } ens_run_plan;
 typedef void (*ens_plan_fn)(const ens_run_plan *plan, void *user);
 ens_status ens_config_set_plan_callback(ens_config *cfg, ens_plan_fn fn, void *user);

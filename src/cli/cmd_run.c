@@ -38,16 +38,13 @@ typedef struct run_plan {
     int adaptive;         /* dopri5, given or taken from the --init-from file */
     int file_per_rank;    /* --file-per-rank */
     const char *restart;  /* --restart-out; NULL without */
+    int pieces;           /* the ranks write one piece each (the plan says) */
 } run_plan;
 
 /* MPI ranks of this run; 1 without MPI (set by cmd_run_with_mpi). */
 static int mpi_ranks = 1;
 
-/* Whether the ranks write one piece each (see ens_config_set_file_per_rank). */
-static int writes_pieces(const run_plan *plan)
-{
-    return mpi_ranks > 1 && (plan->file_per_rank || !ens_has_parallel_io());
-}
+static int writes_pieces(const run_plan *plan) { return plan->pieces; }
 
 /* "run.rank*.nc", the pieces of run.nc as a shell pattern. */
 static void pieces_pattern(const char *output, char *out, size_t size)
@@ -321,6 +318,7 @@ static void on_plan(const ens_run_plan *p, void *user)
         note_skipped_backends(p->backend);
     char host[32], device[32], output[32], ranks[48] = "";
     ctx->plan->adaptive = strcmp(p->integrator, "dopri5") == 0;
+    ctx->plan->pieces = p->output_pieces;
     /* Under MPI the batches and memory are rank 0's: each rank's share. */
     if (mpi_ranks > 1)
         snprintf(ranks, sizeof ranks, "%d MPI ranks, each ", mpi_ranks);

@@ -164,6 +164,11 @@ static double device_bytes(const ens_config *cfg, const ens_plan *plan)
     return (double)plan->batch * per_member;
 }
 
+int ens_plan_writes_pieces(const ens_config *cfg, const ens_plan *plan)
+{
+    return plan->ranks.nranks > 1 && (cfg->file_per_rank || !ens_has_parallel_io());
+}
+
 double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
 {
     const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
@@ -182,7 +187,11 @@ double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
     /* Statistics: mean, std, min, max of each variable, and a statistics
      * file's members per status, at each saved time. */
     const double stats = plan->stats ? (double)plan->ntimes * (4.0 * cfg->nvars + 5.0) * 8.0 : 0.0;
-    return states + members + stats;
+    /* HDF5's own structures: about 3 kB per variable (states or their
+     * statistics, coordinates and the per-member ones). */
+    const double header = 3000.0 * (8.0 + (plan->trajectory ? cfg->nvars : 0.0) +
+                                    (plan->stats ? 4.0 * cfg->nvars : 0.0));
+    return states + members + stats + header;
 }
 
 void ens_plan_report(const ens_config *cfg, const ens_plan *plan)
@@ -205,6 +214,8 @@ void ens_plan_report(const ens_config *cfg, const ens_plan *plan)
         .output_bytes = ens_plan_output_bytes(cfg, plan),
         .dt = cfg->dt,
         .resumes_steps = plan->resume_steps >= 0,
+        /* A statistics file is rank 0's alone (run_file.c). */
+        .output_pieces = plan->trajectory && ens_plan_writes_pieces(cfg, plan),
     };
     snprintf(p.integrator, sizeof p.integrator, "%s",
              ens_choice_name(ENS_CHOICE_INTEGRATOR, cfg->integrator));

@@ -54,6 +54,11 @@ size_t ens_plan_cache_limit(const ens_config *cfg);
 
 /* Bytes of the states the run's file will hold, uncompressed (0 when it
  * holds no states). */
+/* Whether each MPI rank writes its own piece of a file with per-member
+ * variables (the run's, or its restart file): asked to, or NetCDF cannot
+ * write one file in parallel. (A statistics file is rank 0's alone.) */
+int ens_plan_writes_pieces(const ens_config *cfg, const ens_plan *plan);
+
 double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan);
 
 /* Hand the plan to the configuration's plan callback, if any (ens_plan_run

@@ -99,7 +99,7 @@ static ens_status record_values(ens_config *cfg, const ens_plan *plan, file_layo
 static ens_status choose_files(ens_config *cfg, const ens_plan *plan, file_layout *f)
 {
     const int nranks = plan->ranks.nranks;
-    f->pieces = nranks > 1 && (cfg->file_per_rank || !ens_has_parallel_io());
+    f->pieces = ens_plan_writes_pieces(cfg, plan);
     f->shared_file = nranks > 1 && !f->pieces;
     if (!f->pieces)
         return ENS_OK;
