@@ -80,9 +80,9 @@ def run(args, ensol, workdir, model, integrator, dt, members, tol=None):
     with netCDF4.Dataset(path) as nc:
         names = MODELS[model]["vars"]
         if len(names) == 1:
-            x = np.asarray(nc.variables[names[0]][:, -1, :], dtype=float)
+            x = np.asarray(nc.variables[names[0]][-1, :, :], dtype=float)
         else:
-            x = np.stack([np.asarray(nc.variables[v][:, -1], dtype=float) for v in names], axis=1)
+            x = np.stack([np.asarray(nc.variables[v][-1, :], dtype=float) for v in names], axis=1)
         if "accepted_steps" in nc.variables:
             taken = (np.asarray(nc.variables["accepted_steps"][:]) +
                      np.asarray(nc.variables["rejected_steps"][:])).mean()
@@ -122,9 +122,9 @@ def scipy_check(model, reference, ensol, workdir, args):
     with netCDF4.Dataset(path) as nc:
         names = MODELS[model]["vars"]
         if len(names) == 1:
-            x0 = np.asarray(nc.variables[names[0]][:, 0, :], dtype=float)
+            x0 = np.asarray(nc.variables[names[0]][0, :, :], dtype=float)
         else:
-            x0 = np.stack([np.asarray(nc.variables[v][:, 0], dtype=float) for v in names], axis=1)
+            x0 = np.stack([np.asarray(nc.variables[v][0, :], dtype=float) for v in names], axis=1)
     os.remove(path)
 
     def l63(_t, x):

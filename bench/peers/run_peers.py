@@ -124,9 +124,10 @@ def ensol_states(ensol, members, steps, dt, path):
                     "--output-mode", "trajectory", "--output-type", "double", "-q",
                     "-o", path], check=True)
     with netCDF4.Dataset(path) as ds:
+        # (variable, time, member): the file's x(time, member)
         s = np.stack([np.asarray(ds[v][:, :], dtype=np.float64) for v in ("x", "y", "z")])
     os.unlink(path)
-    return s[:, :, 0].copy(), s[:, :, -1].copy()
+    return s[:, 0, :].copy(), s[:, -1, :].copy()
 
 
 def ensol_rate(ensol, members, steps, dt, threads, tmp):
