@@ -26,7 +26,7 @@ list over `failed`; swept and random parameters are variables over member
 named in the states' coordinates.
 
 cfchecks: $ENSOL_CFCHECKS, else cfchecks on PATH. TABLES: $ENSOL_CF_TABLES,
-else SOURCE_DIR/../shared/cf-tables.
+else SOURCE_DIR/../shared/cf-tables, else those in tests/cf-tables.
 Exit status: 0 fine, 1 a failure, 77 (skipped) cfchecks, its tables,
 netCDF4 for Python or MPIRUN are missing.
 """
@@ -62,9 +62,27 @@ def find_cfchecks():
     return path
 
 
-def find_tables(source_dir):
+def unpack_tables(source_dir, work):
+    """The tables kept in tests/cf-tables (the largest compressed), in a
+    folder of `work`."""
+    import lzma
+    src, dst = os.path.join(source_dir, "tests", "cf-tables"), os.path.join(work, "cf-tables")
+    os.makedirs(dst, exist_ok=True)
+    for name in TABLE_FILES:
+        packed = os.path.join(src, name + ".xz")
+        if os.path.isfile(packed):
+            with lzma.open(packed) as f, open(os.path.join(dst, name), "wb") as out:
+                shutil.copyfileobj(f, out)
+        elif os.path.isfile(os.path.join(src, name)):
+            shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
+    return dst
+
+
+def find_tables(source_dir, work):
     tables = os.environ.get("ENSOL_CF_TABLES") or os.path.join(
         os.path.dirname(os.path.abspath(source_dir)), "shared", "cf-tables")
+    if not os.environ.get("ENSOL_CF_TABLES") and not os.path.isdir(tables):
+        tables = unpack_tables(source_dir, work)
     missing = [t for t in TABLE_FILES if not os.path.isfile(os.path.join(tables, t))]
     if missing:
         print(f"SKIPPED: the CF tables {', '.join(missing)} are not in {tables} (set "
@@ -269,9 +287,9 @@ def main(argv):
               "apt-get install openmpi-bin libopenmpi-dev, and build with ENSOL_MPI")
         return SKIP
     cfchecks = find_cfchecks()
-    tables = find_tables(source_dir)
-    print(f"cfchecks: {cfchecks}; tables: {tables}")
     os.makedirs(work, exist_ok=True)
+    tables = find_tables(source_dir, work)
+    print(f"cfchecks: {cfchecks}; tables: {tables}")
 
     checked = []
     if mpirun is None:
