@@ -68,7 +68,7 @@ ens_status ens_outcomes_gather(ens_outcomes *o, const ens_ranks *ranks, ens_erro
         free(all.failed);
         free(counts);
     }
-    if (st == ENS_OK && ranks->rank == 0)
+    if (st == ENS_OK && ranks->rank == 0 && o->n > 1)
         qsort(o->failed, (size_t)o->n, sizeof *o->failed, by_member);
     return st;
 }
