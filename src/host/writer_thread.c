@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright (c) The ensol authors */
 /* The writer thread (see writer_thread.h). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "host/writer_thread.h"
 
 #include <string.h>
