@@ -79,6 +79,17 @@ protected:
 
     Result run(const Args &args) { return finish(start(args)); }
 
+    // SIGTERM to a started run, then its end: the result, and the seconds
+    // from the signal to the exit in *seconds.
+    Result terminate(pid_t pid, double *seconds)
+    {
+        const auto sent = std::chrono::steady_clock::now();
+        kill(pid, SIGTERM);
+        const Result r = finish(pid);
+        *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+        return r;
+    }
+
     std::vector<std::string> files() const
     {
         std::vector<std::string> names;
@@ -377,11 +388,8 @@ TEST_F(faults, SignalWhileTheFileIsPreparedStopsWithinASecond)
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const auto sent = std::chrono::steady_clock::now();
-    kill(pid, SIGTERM);
-    const Result r = finish(pid);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    double seconds = 0;
+    const Result r = terminate(pid, &seconds);
     EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
     EXPECT_LT(seconds, 1.0) << r.err;
     EXPECT_NE(r.err.find("terminated by SIGTERM: run stopped while its output file was "
@@ -405,11 +413,8 @@ TEST_F(faults, SignalWhileALargeBatchIsWrittenStopsWithinASecond)
     while (!fs::exists(work / "big.nc.partial") && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // batches being written
-    const auto sent = std::chrono::steady_clock::now();
-    kill(pid, SIGTERM);
-    const Result r = finish(pid);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    double seconds = 0;
+    const Result r = terminate(pid, &seconds);
     ASSERT_EQ(r.status, 128 + SIGTERM) << r.err;
     EXPECT_LT(seconds, 1.0) << r.err;
     int ncid = -1;
