@@ -284,7 +284,8 @@ typedef struct ens_run_plan {
     long long saved_times;
     double host_bytes;     /* host memory of the batch buffers */
     double device_bytes;   /* device memory (0 for the CPU backend) */
-    double output_bytes;   /* state data written to the file (uncompressed) */
+    double output_bytes;   /* the file's expected size, uncompressed: states,
+                              per-member variables, statistics, headers */
     /* The integration, as given or taken from the initial-state file. */
     char integrator[16];
     double dt;

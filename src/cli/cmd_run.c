@@ -44,8 +44,6 @@ typedef struct run_plan {
 /* MPI ranks of this run; 1 without MPI (set by cmd_run_with_mpi). */
 static int mpi_ranks = 1;
 
-static int writes_pieces(const run_plan *plan) { return plan->pieces; }
-
 /* "run.rank*.nc", the pieces of run.nc as a shell pattern. */
 static void pieces_pattern(const char *output, char *out, size_t size)
 {
@@ -238,7 +236,7 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
     char total_rate[32], compute_rate[32];
     const double member_steps = (double)ens_config_members(cfg) * (double)plan->steps;
     char written[4200];
-    if (writes_pieces(plan)) {
+    if (plan->pieces) {
         char pattern[4096];
         pieces_pattern(plan->output, pattern, sizeof pattern);
         snprintf(written, sizeof written, "%d pieces %s", mpi_ranks, pattern);
@@ -276,7 +274,7 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
         fputc(')', stderr);
     }
     fputc('\n', stderr);
-    if (writes_pieces(plan)) {
+    if (plan->pieces) {
         char pattern[4096];
         pieces_pattern(plan->output, pattern, sizeof pattern);
         fprintf(stderr, "ensol: join the pieces with: ensol merge %s %s\n", plan->output,
@@ -336,11 +334,11 @@ static void on_plan(const ens_run_plan *p, void *user)
     if (p->device_bytes > 0)
         fprintf(stderr, ", device memory %s", format_bytes(p->device_bytes, device, sizeof device));
     char pattern[4096];
-    if (writes_pieces(ctx->plan))
+    if (ctx->plan->pieces)
         pieces_pattern(ctx->plan->output, pattern, sizeof pattern);
     fprintf(stderr, ", output %s -> %s\n", format_bytes(p->output_bytes, output, sizeof output),
-            writes_pieces(ctx->plan) ? pattern : ctx->plan->output);
-    if (writes_pieces(ctx->plan) && !ctx->plan->file_per_rank)
+            ctx->plan->pieces ? pattern : ctx->plan->output);
+    if (ctx->plan->pieces && !ctx->plan->file_per_rank)
         fprintf(stderr, "ensol: note: this ensol's NetCDF cannot write one file from %d MPI "
                         "ranks: each writes its own piece, %s; join them with "
                         "'ensol merge %s %s'\n",

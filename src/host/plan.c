@@ -169,6 +169,8 @@ int ens_plan_writes_pieces(const ens_config *cfg, const ens_plan *plan)
     return plan->ranks.nranks > 1 && (cfg->file_per_rank || !ens_has_parallel_io());
 }
 
+int ens_plan_stats_file(const ens_plan *plan) { return plan->stats && !plan->trajectory; }
+
 double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
 {
     const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
@@ -214,8 +216,7 @@ void ens_plan_report(const ens_config *cfg, const ens_plan *plan)
         .output_bytes = ens_plan_output_bytes(cfg, plan),
         .dt = cfg->dt,
         .resumes_steps = plan->resume_steps >= 0,
-        /* A statistics file is rank 0's alone (run_file.c). */
-        .output_pieces = plan->trajectory && ens_plan_writes_pieces(cfg, plan),
+        .output_pieces = !ens_plan_stats_file(plan) && ens_plan_writes_pieces(cfg, plan),
     };
     snprintf(p.integrator, sizeof p.integrator, "%s",
              ens_choice_name(ENS_CHOICE_INTEGRATOR, cfg->integrator));

@@ -56,8 +56,12 @@ size_t ens_plan_cache_limit(const ens_config *cfg);
  * holds no states). */
 /* Whether each MPI rank writes its own piece of a file with per-member
  * variables (the run's, or its restart file): asked to, or NetCDF cannot
- * write one file in parallel. (A statistics file is rank 0's alone.) */
+ * write one file in parallel. */
 int ens_plan_writes_pieces(const ens_config *cfg, const ens_plan *plan);
+
+/* Whether the run's file is a statistics file (no states): nothing per
+ * member, rank 0's alone, never in pieces. */
+int ens_plan_stats_file(const ens_plan *plan);
 
 double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan);
 

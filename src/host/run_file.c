@@ -158,7 +158,7 @@ static void describe_file(ens_config *cfg, const ens_plan *plan, file_layout *f)
                                        &f->end_time);
     /* A statistics file is small whatever the ensemble: one file, which
      * rank 0 writes from every rank's statistics and failed members. */
-    f->stats_file = plan->stats && !plan->trajectory;
+    f->stats_file = ens_plan_stats_file(plan);
     if (f->stats_file) {
         f->spec.counts_only = 1;
         f->spec.path = cfg->output_path;
