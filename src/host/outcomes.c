@@ -58,8 +58,10 @@ ens_status ens_outcomes_gather(ens_outcomes *o, const ens_ranks *ranks, ens_erro
             st = st == ENS_OK ? ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "another MPI rank failed")
                               : st;
         else if (ens_ranks_gather_bytes(ranks, o->failed, (size_t)o->n * sizeof *o->failed,
-                                        all.failed, counts, sizeof *o->failed) == 0 &&
-                 ranks->rank == 0) {
+                                        all.failed, counts, sizeof *o->failed) != 0)
+            st = ens_fail(err, ENS_ERR_IO, "cannot gather the failed members of %d MPI ranks",
+                          ranks->nranks);
+        else if (ranks->rank == 0) {
             free(o->failed);
             *o = all;
             o->n = total;
