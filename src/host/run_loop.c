@@ -311,9 +311,9 @@ static int run_round(run_loop *L, ens_writer *writer, long long round,
     return 1;
 }
 
-/* How far the file got when the writer left a batch as the run stopped:
- * the members up to the last slab it wrote whole, and that slab's saved
- * times when it was the stopped batch. */
+/* How far the file got when the run stopped: the members up to the last
+ * slab the writer wrote whole, and that slab's saved times when it was the
+ * stopped batch. */
 static void written_progress(const ens_writer *w, const ens_plan *plan,
                              ens_progress_state *done)
 {
@@ -381,7 +381,9 @@ ens_status ens_run_batches(ens_config *cfg, ens_plan *plan, ens_batch_buffers *b
             break;
     ens_error err;
     const ens_status wst = ens_writer_finish(&writer, &err);
-    if (wst == ENS_ERR_INTERRUPTED)
+    /* A stopped run's file holds what the writer wrote: a batch handed
+     * over may have been left, and one that waited may never have been. */
+    if (st == ENS_ERR_INTERRUPTED || wst == ENS_ERR_INTERRUPTED)
         written_progress(&writer, plan, done);
     if (wst != ENS_OK && (st == ENS_OK || (st == ENS_ERR_INTERRUPTED && wst != st))) {
         st = wst;
