@@ -30,8 +30,9 @@
  * of ENS_MODEL_LIST takes it when its size is fixed and at most this, and
  * its parameters fit the tile's. */
 #define ENS_TILE_MAX_VARS 3
+#define ENS_TILE_MAX_PARAMS 8
 #define ENS_TILED(nvars, nparams) \
-    ((nvars) > 0 && (nvars) <= ENS_TILE_MAX_VARS && (nparams) <= ENS_MAX_PARAMS)
+    ((nvars) > 0 && (nvars) <= ENS_TILE_MAX_VARS && (nparams) <= ENS_TILE_MAX_PARAMS)
 /* Adaptive members per scheduling chunk: their cost varies (each takes its
  * own steps), so threads take chunks dynamically. */
 #define ENS_ADAPTIVE_CHUNK 16

@@ -27,7 +27,7 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
     const ens_real dt = (ens_real)job->dt;
     {
         ens_real x[ENS_TILE_MAX_VARS][ENS_TILE];
-        ens_real p[ENS_MAX_PARAMS][ENS_TILE];
+        ens_real p[ENS_TILE_MAX_PARAMS][ENS_TILE];
         const long long m0 = tile * ENS_TILE;
         const int lanes = count - m0 < ENS_TILE ? (int)(count - m0) : ENS_TILE;
 
@@ -37,7 +37,7 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
             const long long m = m0 + (l < lanes ? l : 0);
             for (int v = 0; v < nv; v++)
                 x[v][l] = state[v * count + m];
-            for (int j = 0; j < ENS_MAX_PARAMS; j++)
+            for (int j = 0; j < ENS_TILE_MAX_PARAMS; j++)
                 p[j][l] = j < nparams ? params[j * count + m] : (ens_real)0;
         }
 
@@ -46,11 +46,11 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
         const ens_real t = ENS_STEP_TIME(ens_real, t_start, s, dt); \
         _Pragma("GCC ivdep") \
         for (int l = 0; l < ENS_TILE; l++) { \
-            ens_real xl[ENS_TILE_MAX_VARS], pl[ENS_MAX_PARAMS]; \
+            ens_real xl[ENS_TILE_MAX_VARS], pl[ENS_TILE_MAX_PARAMS]; \
             ens_real work[(work_per_var) * ENS_TILE_MAX_VARS]; \
             for (int v = 0; v < nv; v++) \
                 xl[v] = x[v][l]; \
-            for (int j = 0; j < ENS_MAX_PARAMS; j++) \
+            for (int j = 0; j < ENS_TILE_MAX_PARAMS; j++) \
                 pl[j] = p[j][l]; \
             step_fn(model, nv, t, xl, work, pl, dt); \
             for (int v = 0; v < nv; v++) \

@@ -20,7 +20,8 @@
 int cli_model_is_path(const char *arg)
 {
     const size_t n = arg ? strlen(arg) : 0;
-    return n > 0 && (strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, ".ens") == 0));
+    return n > 0 && (strchr(arg, '/') || (n > 4 && (strcmp(arg + n - 4, ".ens") == 0 ||
+                                                    strcmp(arg + n - 4, ".ode") == 0)));
 }
 
 ens_status cli_set_model(ens_config *cfg, const char *name_or_path)
@@ -305,7 +306,7 @@ static const cli_option options[] = {
     /* The problem */
     {.id = OPT_MODEL, .name = "model", .metavar = "NAME|PATH", .def = "lorenz63",
      .help = "model to integrate: {models}; or a model file (a path with '/' or ending in "
-             ".ens), compiled at run time",
+             ".ens) or an XPPAUT file (.ode), compiled at run time",
      .priority = PRIO_MODEL, .apply = apply_name, .set_name = cli_set_model},
     {.id = OPT_PARAM, .name = "param", .metavar = "NAME=VALUE", .def = "the model's",
      .help = "set a parameter for every member, e.g. rho=28;\n"

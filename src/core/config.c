@@ -22,6 +22,31 @@
 /* Automatic dopri5 step budget: 100 x steps, at least this. */
 #define MIN_AUTO_MAX_STEPS 100000
 
+/* The default save interval: the model's (or ensol's), but no longer than
+ * the run, so `--steps 20` alone is not an error. */
+static long long default_save_every(const ens_config *cfg)
+{
+    const ens_model_info *m = cfg->model;
+    const long long k = m && m->default_save_every > 0 ? m->default_save_every
+                                                       : DEFAULT_SAVE_EVERY;
+    return cfg->steps < k ? cfg->steps : k;
+}
+
+/* The model's run defaults (steps, save interval, blow-up bound; the
+ * integrator and dt in ens_config_reset_ungiven) for what was not set. */
+static void apply_model_defaults(ens_config *cfg)
+{
+    const ens_model_info *m = cfg->model;
+    ens_config_reset_ungiven(cfg);
+    if (!cfg->steps_set)
+        cfg->steps = m->default_steps > 0 ? m->default_steps : DEFAULT_STEPS;
+    if (!cfg->save_every_set)
+        cfg->save_every = default_save_every(cfg);
+    if (!cfg->blowup_set)
+        cfg->blowup_bound = m->default_blowup_bound > 0 ? m->default_blowup_bound
+                                                        : DEFAULT_BLOWUP_BOUND;
+}
+
 static ens_status set_model(ens_config *cfg, const ens_model_info *model)
 {
     double *base = malloc((size_t)model->base_state_len * sizeof *base);
@@ -42,6 +67,7 @@ static ens_status set_model(ens_config *cfg, const ens_model_info *model)
         cfg->params[j].kind = ENS_PARAM_SHARED;
         cfg->params[j].value = j < model->nparams ? model->param_defaults[j] : 0.0;
     }
+    apply_model_defaults(cfg);
     return ENS_OK;
 }
 
@@ -55,10 +81,6 @@ ens_status ens_config_create(ens_config **out)
     cfg->members = DEFAULT_MEMBERS;
     cfg->perturbation = DEFAULT_PERTURBATION;
     cfg->seed = DEFAULT_SEED;
-    cfg->blowup_bound = DEFAULT_BLOWUP_BOUND;
-    ens_config_reset_ungiven(cfg);
-    cfg->steps = DEFAULT_STEPS;
-    cfg->save_every = DEFAULT_SAVE_EVERY;
     cfg->precision = ENS_PRECISION_ID_DOUBLE;
     strcpy(cfg->backend, "auto");
     cfg->output_mode = ENS_OUTPUT_ID_TRAJECTORY;
@@ -436,10 +458,12 @@ ens_status ens_config_set_max_steps(ens_config *cfg, long long max_steps)
 
 void ens_config_reset_ungiven(ens_config *cfg)
 {
+    const ens_model_info *m = cfg->model;
     if (!cfg->integrator_set)
-        cfg->integrator = ENS_INTEGRATOR_ID_EULER;
+        cfg->integrator = m && m->default_integrator >= 0 ? m->default_integrator
+                                                          : ENS_INTEGRATOR_ID_EULER;
     if (!cfg->dt_set)
-        cfg->dt = DEFAULT_DT;
+        cfg->dt = m && m->default_dt > 0 ? m->default_dt : DEFAULT_DT;
     if (!cfg->rtol_set) {
         free(cfg->rtol);
         cfg->rtol = NULL;
@@ -514,10 +538,10 @@ ens_status ens_config_set_steps(ens_config *cfg, long long steps)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "steps = %lld: must be at least 1", steps);
     cfg->steps = steps;
-    /* The default save interval follows short runs down, so `--steps 20`
-     * alone is not an error; an interval the caller chose is kept as is. */
+    cfg->steps_set = 1;
+    /* An interval the caller chose is kept as is. */
     if (!cfg->save_every_set)
-        cfg->save_every = steps < DEFAULT_SAVE_EVERY ? steps : DEFAULT_SAVE_EVERY;
+        cfg->save_every = default_save_every(cfg);
     return ENS_OK;
 }
 
@@ -578,6 +602,7 @@ ens_status ens_config_set_blowup_bound(ens_config *cfg, double bound)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "blow-up bound = %g: must be a finite number >= 0 (0: none)", bound);
     cfg->blowup_bound = bound;
+    cfg->blowup_set = 1;
     return ENS_OK;
 }
 

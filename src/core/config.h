@@ -36,7 +36,7 @@ struct ens_config {
     double dt;
     long long steps;
     long long save_every;
-    int save_every_set;
+    int steps_set, save_every_set, blowup_set;
     int precision;               /* enum ens_precision_id (core/choices.h) */
     /* dopri5: tolerances of 1 or nvars values (NULL: the defaults), step
      * limits (0: none) and the step budget (0: automatic) */

@@ -424,6 +424,7 @@ void ens_model_free(ens_model_info *m)
     free((char *)m->functions);
     free((char *)m->component);
     free((char *)m->rhs);
+    ens_ode_program_free(m->ode);
     free(m);
 }
 
@@ -698,6 +699,15 @@ static ens_status finish(parser *ps)
 
 ens_status ens_model_parse(const char *text, const char *path, ens_model_info **out,
                            ens_error *err)
+{
+    const size_t n = path ? strlen(path) : 0;
+    if (n > 4 && strcmp(path + n - 4, ".ode") == 0)
+        return ens_ode_parse(text, path, out, err);
+    return ens_model_parse_text(text, path, out, err);
+}
+
+ens_status ens_model_parse_text(const char *text, const char *path, ens_model_info **out,
+                                ens_error *err)
 {
     ens_model_info *m = calloc(1, sizeof *m);
     if (!m)

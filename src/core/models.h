@@ -13,7 +13,11 @@
 #include "core/error.h"
 #include "ens_portable.h"
 
-#define ENS_MAX_PARAMS 8
+/* The most real parameters a model declares. */
+#define ENS_MAX_PARAMS 64
+
+/* An XPPAUT file's formulas kept for the host (core/ode_file.c). */
+typedef struct ens_ode_program ens_ode_program;
 
 /* A size parameter: an integer that sets array lengths (K of X[K]). */
 typedef struct ens_model_size {
@@ -61,8 +65,13 @@ typedef struct ens_model_info {
     /* Default base state: one value per state variable, or one for all. */
     int base_state_len;
     double *base_state;
+    /* The run's defaults, for what the caller leaves unset. */
     int default_integrator;         /* enum ens_integrator_id; -1: none declared */
     double default_dt;              /* 0: none declared */
+    long long default_steps;        /* 0: none declared */
+    long long default_save_every;   /* 0: none declared */
+    double default_blowup_bound;    /* 0: none declared */
+    char unmapped_method[32];       /* a method the file names that ensol lacks, or "" */
     /* Flops of one right-hand side evaluation: a + b * nvars. */
     double rhs_flops_const, rhs_flops_per_var;
     /* The C source: helper functions, the component function's name (or
@@ -88,6 +97,7 @@ typedef struct ens_model_info {
     const char *param_names[ENS_MAX_PARAMS];
     const char *param_long_names[ENS_MAX_PARAMS];
     double param_defaults[ENS_MAX_PARAMS];
+    ens_ode_program *ode;           /* an XPPAUT file's aux formulas; NULL otherwise */
     char summary_buf[256];
     char state_long_name_buf[160];
 } ens_model_info;
@@ -99,11 +109,27 @@ const ens_model_info *ens_models_find(const char *name);
 /* Flops of one step of `integrator` (enum ens_integrator_id) for `nvars`. */
 double ens_step_flops(const ens_model_info *model, int integrator, int nvars);
 
-/* Parse a model file's text (core/model_file.c). `path` names it in
- * messages, which read PATH:LINE: reason. On success *out is a new
+/* Parse a model's text: an XPPAUT file when `path` ends in .ode
+ * (ens_ode_parse), else a model file (ens_model_parse_text). `path` names
+ * it in messages, which read PATH:LINE: reason. On success *out is a new
  * descriptor (ens_model_free). */
 ens_status ens_model_parse(const char *text, const char *path, ens_model_info **out,
                            ens_error *err);
+/* A model file's text (core/model_file.c). */
+ens_status ens_model_parse_text(const char *text, const char *path, ens_model_info **out,
+                                ens_error *err);
+/* An XPPAUT .ode file's text (core/ode_file.c): its equations become a
+ * model file's right-hand side, its options the run's defaults; what
+ * ensol cannot run is refused as PATH:LINE: reason. */
+ens_status ens_ode_parse(const char *text, const char *path, ens_model_info **out,
+                         ens_error *err);
+void ens_ode_program_free(ens_ode_program *program);
+/* An XPPAUT file's aux quantities: how many, their names, and their values
+ * at time t for state x and parameters p (model->nparams values). */
+int ens_model_naux(const ens_model_info *model);
+const char *ens_model_aux_name(const ens_model_info *model, int i);
+void ens_model_eval_aux(const ens_model_info *model, double t, const double *x,
+                        const double *p, double *aux);
 void ens_model_free(ens_model_info *model);
 /* Read and parse the model file at `path` (ens_model_parse). */
 ens_status ens_model_read_file(const char *path, ens_model_info **out, ens_error *err);
