@@ -288,6 +288,7 @@ typedef struct ens_run_plan {
                               per-member variables, statistics, headers */
     /* The integration, as given or taken from the initial-state file. */
     char integrator[16];
+    long long steps;
     double dt;
     int resumes_steps;     /* dopri5 goes on with the file's step state */
     int output_pieces;     /* each MPI rank writes its own piece of the file
@@ -301,6 +302,9 @@ ens_status ens_config_set_plan_callback(ens_config *cfg, ens_plan_fn fn, void *u
 /* Number of state variables of the configured model (3; K). */
 int ens_config_nvars(const ens_config *cfg);
 long long ens_config_members(const ens_config *cfg);
+/* Steps of the run: --steps, else the model file's default (an XPPAUT
+ * file's total/dt), else 5000. */
+long long ens_config_steps(const ens_config *cfg);
 /* Number of saved times the run produces (1 in final mode). */
 long long ens_config_saved_times(const ens_config *cfg);
 /* Floating-point operations of one member-step of the configured model and

@@ -31,7 +31,6 @@
 /* What the plan line reports; the API has no getters for these. */
 typedef struct run_plan {
     const char *model;
-    long long steps;
     const char *backend;
     const char *output;
     const char *init;     /* --init-from as given; NULL without */
@@ -63,7 +62,6 @@ static void pieces_pattern(const char *output, char *out, size_t size)
 static void plan_defaults(run_plan *p)
 {
     p->model = cli_option_by_id(OPT_MODEL)->def;
-    p->steps = strtoll(cli_option_by_id(OPT_STEPS)->def, NULL, 10);
     p->backend = cli_option_by_id(OPT_BACKEND)->def;
     p->output = cli_option_by_id(OPT_OUTPUT)->def;
     p->init = NULL;
@@ -76,7 +74,6 @@ static void plan_note(run_plan *p, const cli_option *o, const char *arg)
 {
     switch (o->id) {
     case OPT_MODEL: p->model = arg; break;
-    case OPT_STEPS: p->steps = strtoll(arg, NULL, 10); break;
     case OPT_BACKEND: p->backend = arg; break;
     case OPT_INIT_FROM: p->init = arg; break;
     case OPT_OUTPUT: p->output = arg; break;
@@ -234,7 +231,7 @@ static int preflight(const run_plan *plan)
 static void print_summary(const ens_config *cfg, const run_plan *plan, const ens_run_info *info)
 {
     char total_rate[32], compute_rate[32];
-    const double member_steps = (double)ens_config_members(cfg) * (double)plan->steps;
+    const double member_steps = (double)ens_config_members(cfg) * (double)ens_config_steps(cfg);
     char written[4200];
     if (plan->pieces) {
         char pattern[4096];
@@ -250,7 +247,7 @@ static void print_summary(const ens_config *cfg, const run_plan *plan, const ens
             "ensol: wrote %s (%s): %lld members x %lld steps in %.2f s, %s member-steps/s; "
             "integration %.2f s, %s member-steps/s on %s%s (%s)",
             written, format_bytes((double)info->bytes_written, size, sizeof size),
-            ens_config_members(cfg), plan->steps,
+            ens_config_members(cfg), ens_config_steps(cfg),
             info->seconds,
             format_rate(info->seconds > 0 ? member_steps / info->seconds : 0.0, total_rate,
                         sizeof total_rate),
@@ -327,7 +324,7 @@ static void on_plan(const ens_run_plan *p, void *user)
     fprintf(stderr,
             " x %lld steps (%s, dt %g%s) on %s%s (%s): %lld batch%s of %lld members, "
             "host memory %s",
-            ctx->plan->steps, p->integrator, p->dt,
+            p->steps, p->integrator, p->dt,
             p->resumes_steps ? ", going on with its step state" : "", ranks, p->backend,
             p->device, p->batches, p->batches == 1 ? "" : "es", p->batch_members,
             format_bytes(p->host_bytes, host, sizeof host));

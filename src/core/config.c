@@ -788,6 +788,8 @@ long long ens_config_members(const ens_config *cfg)
     return cfg->members;
 }
 
+long long ens_config_steps(const ens_config *cfg) { return cfg ? cfg->steps : 0; }
+
 long long ens_config_ntimes(const ens_config *cfg)
 {
     if (cfg->output_mode == ENS_OUTPUT_ID_FINAL)

@@ -187,9 +187,10 @@ static ens_status add_stmt(reader *r, const char *text, int line)
     return ENS_OK;
 }
 
-/* An integer expression of the index j inside [...]: + - * / and parentheses. */
-static int index_expr(const char **s, long j, long *out);
-static int index_atom(const char **s, long j, long *out)
+/* An integer expression inside [...]: + - * / and parentheses, of the index
+ * j where j is given (an array statement). */
+static int index_expr(const char **s, const long *j, long *out);
+static int index_atom(const char **s, const long *j, long *out)
 {
     while (**s == ' ')
         (*s)++;
@@ -208,9 +209,9 @@ static int index_atom(const char **s, long j, long *out)
         *out = -*out;
         return 1;
     }
-    if (**s == 'j' && !is_name_char((unsigned char)(*s)[1])) {
+    if (**s == 'j' && !is_name_char((unsigned char)(*s)[1]) && j) {
         (*s)++;
-        *out = j;
+        *out = *j;
         return 1;
     }
     if (isdigit((unsigned char)**s)) {
@@ -222,7 +223,7 @@ static int index_atom(const char **s, long j, long *out)
     return 0;
 }
 
-static int index_term(const char **s, long j, long *out)
+static int index_term(const char **s, const long *j, long *out)
 {
     if (!index_atom(s, j, out))
         return 0;
@@ -240,7 +241,7 @@ static int index_term(const char **s, long j, long *out)
     }
 }
 
-static int index_expr(const char **s, long j, long *out)
+static int index_expr(const char **s, const long *j, long *out)
 {
     if (!index_term(s, j, out))
         return 0;
@@ -258,57 +259,78 @@ static int index_expr(const char **s, long j, long *out)
     }
 }
 
-/* x[1..N]'=...[j]...: one statement per j, each [expression] replaced by
- * its value (glued to a name before it: x[j+1] is x3 for j = 2). */
+/* `text` with each [expression] replaced by its value, glued to a name
+ * before it (x[j+1] is x3 for j = 2), into out (MAX_LINE bytes); j NULL
+ * outside an array statement. */
+static ens_status put_indices(reader *r, const char *text, const long *j, char *out, int line)
+{
+    size_t n = 0;
+    for (const char *c = text; *c && n + 32 < MAX_LINE;) {
+        const int after_name = c > text && is_name_char((unsigned char)c[-1]);
+        if (*c == '[' && after_name && c - text >= 3 && strncmp(c - 3, "int", 3) == 0 &&
+            (c - text == 3 || !is_name_char((unsigned char)c[-4])))
+            return fail_line(r, line, "Volterra integrals (int{...}): not supported");
+        const char *e = c + 1;
+        long v;
+        if (*c == '[' && (index_expr(&e, j, &v) && *e == ']')) {
+            /* x[j+1] glued to its name; [j] alone the number */
+            n += (size_t)snprintf(out + n, MAX_LINE - n, "%ld", v);
+            c = e + 1;
+        } else if (*c == '[' && after_name) {
+            return fail_line(r, line, "array index: expected [%s], at '%.20s'",
+                             j ? "expression of j" : "integer expression", c);
+        } else {
+            out[n++] = *c++;
+        }
+    }
+    out[n] = '\0';
+    return n + 32 < MAX_LINE ? ENS_OK : fail_line(r, line, "line too long");
+}
+
+/* x[1..N]'=...[j]...: one statement per j, the name's [FIRST..LAST] by j
+ * and each [expression] by its value. */
 static ens_status expand_arrays(reader *r, const char *text, int line)
 {
     const char *open = strstr(text, "..");
     const char *lb = open ? open : NULL;
     while (lb && lb > text && *lb != '[')
         lb--;
-    if (!open || !lb || *lb != '[')
-        return add_stmt(r, text, line);
-    const char *s = lb + 1;
-    long lo, hi;
-    if (!index_expr(&s, 0, &lo) || strncmp(s, "..", 2) != 0)
-        return fail_line(r, line, "array range: expected [FIRST..LAST]");
-    s += 2;
-    if (!index_expr(&s, 0, &hi) || *s != ']')
-        return fail_line(r, line, "array range: expected [FIRST..LAST]");
-    const char *after = s + 1;
-    if (hi < lo || hi - lo > 100000)
-        return fail_line(r, line, "array range [%ld..%ld]: empty or too long", lo, hi);
     char *out = malloc(MAX_LINE);
     if (!out)
         return OOM(r);
     ens_status st = ENS_OK;
-    for (long j = lo; j <= hi && st == ENS_OK; j++) {
-        size_t n = 0;
-        const size_t head = (size_t)(lb - text);
-        memcpy(out, text, head);
-        n = head;
-        n += (size_t)snprintf(out + n, MAX_LINE - n, "%ld", j);
-        for (const char *c = after; *c && n + 32 < MAX_LINE;) {
-            if (*c == '[') {
-                const char *e = c + 1;
-                long v;
-                if (!index_expr(&e, j, &v) || *e != ']') {
-                    st = fail_line(r, line, "array index: expected [expression of j], at '%.20s'",
-                                   c);
-                    break;
-                }
-                n += (size_t)snprintf(out + n, MAX_LINE - n, "%ld", v);
-                c = e + 1;
-            } else {
-                out[n++] = *c++;
-            }
-        }
-        out[n] = '\0';
-        if (st == ENS_OK && n + 32 >= MAX_LINE)
-            st = fail_line(r, line, "line too long");
+    if (!open || !lb || *lb != '[') {
+        st = put_indices(r, text, NULL, out, line);
         if (st == ENS_OK)
-            st = expand_arrays(r, out, line);
+            st = add_stmt(r, out, line);
+        free(out);
+        return st;
     }
+    const char *s = lb + 1;
+    long lo = 0, hi = 0;
+    if (!index_expr(&s, NULL, &lo) || strncmp(s, "..", 2) != 0 ||
+        (s += 2, !index_expr(&s, NULL, &hi)) || *s != ']')
+        st = fail_line(r, line, "array range: expected [FIRST..LAST]");
+    else if (hi < lo || hi - lo > 100000)
+        st = fail_line(r, line, "array range [%ld..%ld]: empty or too long", lo, hi);
+    const char *after = s + 1;
+    char *row = malloc(MAX_LINE);
+    if (!row)
+        st = OOM(r);
+    for (long j = lo; j <= hi && st == ENS_OK; j++) {
+        const size_t head = (size_t)(lb - text);
+        memcpy(row, text, head);
+        snprintf(row + head, MAX_LINE - head, "%ld", j);
+        st = put_indices(r, after, &j, out, line);
+        const size_t used = strlen(row);
+        if (st == ENS_OK && used + strlen(out) + 1 >= MAX_LINE)
+            st = fail_line(r, line, "line too long");
+        if (st == ENS_OK) {
+            memcpy(row + used, out, strlen(out) + 1);
+            st = expand_arrays(r, row, line);
+        }
+    }
+    free(row);
     free(out);
     return st;
 }
@@ -371,7 +393,7 @@ static ens_status read_statements(reader *r, const char *text)
         }
         for (char *c = s; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        if (strcmp(s, "done") == 0 || strncmp(s, "done ", 5) == 0)
+        if (strcmp(s, "done") == 0 || strncmp(s, "done ", 5) == 0 || strcmp(s, "d") == 0)
             break;
         st = expand_arrays(r, s, first);
     }
@@ -604,9 +626,10 @@ static ens_status parse_primary(reader *r, int *out)
     char name[MAX_NAME + 1];
     read_name(r, name);
     if (r->s[r->pos] == '{' || r->s[r->pos] == '[')
-        return r->pos = start, fail_here(r, "%s are not supported", strcmp(name, "int") == 0
-                                                ? "Volterra integrals (int{...})"
-                                                : "this construct ('{' or '[' after a name)");
+        return r->pos = start,
+               strcmp(name, "int") == 0
+                   ? fail_here(r, "Volterra integrals (int{...}): not supported")
+                   : fail_here(r, "'%c' after a name: not supported", r->s[r->pos]);
     if (peek(r) == '(') {
         if (strcmp(name, "if") == 0) {
             int cond, yes, no;
@@ -946,10 +969,26 @@ static int const_tree(const ens_ode_program *p, int i)
     }
 }
 
+static int uses_time(const ens_ode_program *p, int i)
+{
+    const node *n = &p->nodes[i];
+    switch (n->kind) {
+    case NODE_TIME: return 1;
+    case NODE_NEG: return uses_time(p, n->a);
+    case NODE_BIN: return uses_time(p, n->a) || uses_time(p, n->b);
+    case NODE_CALL: return uses_time(p, n->a) || (n->b >= 0 && uses_time(p, n->b));
+    case NODE_IF: return uses_time(p, n->a) || uses_time(p, n->b) || uses_time(p, n->c);
+    default: return 0;
+    }
+}
+
 static ens_status const_value(reader *r, const char *text, int line, int col0, double *out)
 {
     int root;
     ENS_CHECK(parse_formula(r, text, line, col0, &root));
+    if (uses_time(r->prog, root))
+        return r->pos = 0, fail_here(r, "initial data as a function of t (delay equations): "
+                                        "not supported");
     if (!const_tree(r->prog, root))
         return r->pos = 0, fail_here(r, "'%s': expected a number", text);
     const eval_ctx c = {r->prog->nodes, 0, NULL, NULL, NULL, NULL};
@@ -973,6 +1012,9 @@ typedef struct pass1 {
  * or blanks (blanks around '=' allowed). `fn` takes each item. */
 typedef ens_status (*item_fn)(reader *r, pass1 *p1, const char *name, const char *value,
                               int line, int col0, int kind);
+
+static ens_status item_declare(reader *r, pass1 *p1, const char *name, const char *value,
+                               int line, int col0, int kind);
 
 static ens_status each_item(reader *r, pass1 *p1, const stmt *st, const char *list, item_fn fn,
                             int kind)
@@ -1007,6 +1049,13 @@ static ens_status each_item(reader *r, pass1 *p1, const stmt *st, const char *li
         const char save = *end;
         *end = '\0';
         char *eq = strchr(item, '=');
+        if (!eq && fn == item_declare) {
+            /* a name with no value (init x=1.5,y): 0, as XPPAUT takes it */
+            ENS_CHECK(fn(r, p1, item, "0", st->line, cols[item - buf], kind));
+            *end = save;
+            item = end;
+            continue;
+        }
         if (!eq || eq == item)
             return fail_line(r, st->line, "expected NAME=VALUE, not '%s'", item);
         *eq = '\0';
@@ -1131,6 +1180,23 @@ static const char *refused_word(const char *w)
     return NULL;
 }
 
+/* A refused construct named by another word of its first letter, as
+ * XPPAUT reads it: "tables (tabular)". */
+static const char *refused_letter(const char *w, char *what, size_t size)
+{
+    static const struct { char letter; const char *what; } letters[] = {
+        {'t', "tables"}, {'m', "Markov chains"}, {'g', "events"},
+        {'s', "special functions"}, {'b', "boundary value problems"},
+        {'v', "Volterra equations"}, {'o', "output selection"}, {'e', "exported functions"},
+    };
+    for (size_t i = 0; i < sizeof letters / sizeof letters[0]; i++)
+        if (w[0] == letters[i].letter) {
+            snprintf(what, size, "%s (%s)", letters[i].what, w);
+            return what;
+        }
+    return NULL;
+}
+
 static ens_status statement(reader *r, pass1 *p1, const stmt *st)
 {
     const char *s = st->text;
@@ -1152,6 +1218,8 @@ static ens_status statement(reader *r, pass1 *p1, const stmt *st)
         set_formula(sy, st, eq);
         return ENS_OK;
     }
+    if (s[0] == '0' && strchr(s, '=') && !is_name_char((unsigned char)s[1]))
+        return fail_line(r, st->line, "algebraic equations (0=...) are not supported");
     while (is_name_char((unsigned char)s[n]) && n < MAX_NAME)
         word[n] = s[n], n++;
     word[n] = '\0';
@@ -1159,8 +1227,6 @@ static ens_status statement(reader *r, pass1 *p1, const stmt *st)
     while (*rest == ' ')
         rest++;
     if (!n) {
-        if (s[0] == '0' && strchr(s, '='))
-            return fail_line(r, st->line, "algebraic equations (0=...) are not supported");
         return fail_line(r, st->line, "cannot read '%.40s'", s);
     }
     /* A leading keyword, not a name being defined. */
@@ -1171,6 +1237,19 @@ static ens_status statement(reader *r, pass1 *p1, const stmt *st)
         static const char *const aux[] = {"aux", "a", NULL};
         static const char *const wiener[] = {"wiener", "w", NULL};
         static const char *const ignored[] = {"option", "options", "opt", "set", NULL};
+        /* XPPAUT reads a keyword by its first letter (params, bndry, tabular). */
+        char refused[MAX_NAME + 64];
+        const char *what = refused_word(word);
+        if (!what && !word_is(word, ignored) && !word_is(word, par) && !word_is(word, init) &&
+            !word_is(word, num) && !word_is(word, aux) && !word_is(word, wiener)) {
+            const char *const *by_letter[] = {par, init, num, aux, wiener};
+            for (size_t k = 0; k < sizeof by_letter / sizeof by_letter[0]; k++)
+                if (word[0] == by_letter[k][0][0])
+                    snprintf(word, sizeof word, "%s", by_letter[k][0]);
+            what = refused_letter(word, refused, sizeof refused);
+        }
+        if (what)
+            return fail_line(r, st->line, "%s: not supported", what);
         if (word_is(word, par))
             return each_item(r, p1, st, rest, item_declare, SYM_PAR);
         if (word_is(word, init))
@@ -1197,20 +1276,19 @@ static ens_status statement(reader *r, pass1 *p1, const stmt *st)
             return ENS_OK;
         }
         if (word_is(word, aux)) {
+            /* An aux name is only written to the file: it may have dots (T.E). */
             const char *eq = strchr(rest, '=');
-            r->s = rest;
-            r->pos = 0;
-            read_name(r, word);
-            if (!eq || !word[0])
+            int k = 0;
+            while ((is_name_char((unsigned char)rest[k]) || rest[k] == '.') && k < MAX_NAME)
+                word[k] = rest[k], k++;
+            word[k] = '\0';
+            if (!eq || !word[0] || word[0] == '.')
                 return fail_line(r, st->line, "expected aux NAME=FORMULA");
             sym *sy;
             ENS_CHECK(new_sym(r, word, SYM_AUX, st->line, &sy));
             set_formula(sy, st, eq);
             return ENS_OK;
         }
-        const char *what = refused_word(word);
-        if (what)
-            return fail_line(r, st->line, "%s: not supported", what);
         return fail_line(r, st->line, "unknown statement '%s'", word);
     }
     const char *what = refused_word(word);

@@ -175,8 +175,10 @@ double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
 {
     const int output_double = cfg->output_type >= 0 ? cfg->output_type == ENS_PRECISION_ID_DOUBLE
                                                     : plan->real_size == sizeof(double);
+    /* The states and the model's aux quantities, computed from them. */
+    const int saved = cfg->nvars + ens_model_naux(cfg->model);
     const double states = plan->trajectory ? (double)plan->members * (double)plan->ntimes *
-                                                 cfg->nvars * (output_double ? 8.0 : 4.0)
+                                                 saved * (output_double ? 8.0 : 4.0)
                                            : 0.0;
     /* A file with states holds per member its status (1 byte), failure
      * time (8), dopri5's step counts (16), each varying parameter (8) and
@@ -191,7 +193,7 @@ double ens_plan_output_bytes(const ens_config *cfg, const ens_plan *plan)
     const double stats = plan->stats ? (double)plan->ntimes * (4.0 * cfg->nvars + 5.0) * 8.0 : 0.0;
     /* HDF5's own structures: about 3 kB per variable (states or their
      * statistics, coordinates and the per-member ones). */
-    const double header = 3000.0 * (8.0 + (plan->trajectory ? cfg->nvars : 0.0) +
+    const double header = 3000.0 * (8.0 + (plan->trajectory ? saved : 0.0) +
                                     (plan->stats ? 4.0 * cfg->nvars : 0.0));
     return states + members + stats + header;
 }
@@ -214,6 +216,7 @@ void ens_plan_report(const ens_config *cfg, const ens_plan *plan)
         .host_bytes = fixed + per_member * (double)plan->batch,
         .device_bytes = device_bytes(cfg, plan),
         .output_bytes = ens_plan_output_bytes(cfg, plan),
+        .steps = cfg->steps,
         .dt = cfg->dt,
         .resumes_steps = plan->resume_steps >= 0,
         .output_pieces = !ens_plan_stats_file(plan) && ens_plan_writes_pieces(cfg, plan),

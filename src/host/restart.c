@@ -13,6 +13,7 @@ ens_nc_spec ens_restart_spec(const ens_config *cfg, const ens_plan *plan,
     spec.times = end_time;
     spec.disk_double = 1;
     spec.write_states = 1;
+    spec.write_aux = 0;
     spec.write_stats = 0;
     spec.counts_only = 0;
     spec.deflate_level = 0;

@@ -126,6 +126,7 @@ static void describe_file(ens_config *cfg, const ens_plan *plan, file_layout *f)
         .times = f->times,
         .disk_double = output_type == ENS_PRECISION_ID_DOUBLE,
         .write_states = plan->trajectory,
+        .write_aux = plan->trajectory,
         /* Pieces: the statistics over all ranks go in rank 0's. */
         .write_stats = plan->stats && (!f->pieces || plan->ranks.rank == 0),
         .deflate_level = cfg->deflate_level,

@@ -36,6 +36,10 @@ static void writer_free(ens_nc_writer *w)
     free(w->path);
     free(w->partial);
     free(w->scratch);
+    free(w->aux_id);
+    free(w->times);
+    free(w->aux_values);
+    free(w->eval_buf);
     free(w);
 }
 
@@ -68,6 +72,19 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
     w->stop = spec->stop;
     w->stop_user = spec->stop_user;
     ens_nc_state_chunks(w->disk_double, w->vector, w->nvars, w->members, w->ntimes, w->chunk);
+    w->naux = spec->write_states && spec->write_aux ? ens_model_naux(spec->model) : 0;
+    if (w->naux > 0) {
+        ens_nc_state_chunks(w->disk_double, 0, 1, w->members, w->ntimes, w->aux_chunk);
+        w->aux_id = malloc((size_t)w->naux * sizeof *w->aux_id);
+        w->times = malloc((size_t)w->ntimes * sizeof *w->times);
+        w->eval_buf = malloc((size_t)(w->nvars + w->naux) * sizeof *w->eval_buf);
+        if (!w->aux_id || !w->times || !w->eval_buf) {
+            writer_free(w);
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory",
+                            spec->path);
+        }
+        memcpy(w->times, spec->times, (size_t)w->ntimes * sizeof *w->times);
+    }
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
     w->parallel = spec->parallel != 0;
     if (w->parallel)
@@ -186,7 +203,58 @@ typedef struct batch {
     size_t m0, n, T, TW, V;
     const void *states;
     int states_double;
+    const double *params; /* [param * n + i] */
 } batch;
+
+/* The model's aux quantities of members [i0, i0 + nb) of the batch, from
+ * their saved states, as (time, member) slabs: NaN at the times the batch
+ * did not reach. */
+static int write_aux_block(ens_nc_writer *w, const batch *b, size_t i0, size_t nb,
+                           const char **what)
+{
+    const size_t A = (size_t)w->naux, T = b->T, np = (size_t)w->model->nparams;
+    const size_t out_es = w->disk_double ? sizeof(double) : sizeof(float);
+    const size_t bytes = A * T * nb * sizeof(double);
+    if (bytes > w->aux_bytes) {
+        double *p = realloc(w->aux_values, bytes);
+        if (!p)
+            return NC_ENOMEM;
+        w->aux_values = p;
+        w->aux_bytes = bytes;
+    }
+    int st = reserve_scratch(w, T * nb * out_es);
+    if (st != NC_NOERR)
+        return st;
+    double par[ENS_MAX_PARAMS], *x = w->eval_buf, *aux = w->eval_buf + b->V;
+    for (size_t i = 0; i < nb; i++) {
+        for (size_t q = 0; q < np; q++)
+            par[q] = b->params[q * b->n + i0 + i];
+        for (size_t t = 0; t < T; t++) {
+            const size_t row = ((i0 + i) * T + t) * b->V;
+            for (size_t v = 0; v < b->V; v++)
+                x[v] = b->states_double ? ((const double *)b->states)[row + v]
+                                        : ((const float *)b->states)[row + v];
+            if (t < b->TW)
+                ens_model_eval_aux(w->model, w->times[t], x, par, aux);
+            for (size_t a = 0; a < A; a++)
+                w->aux_values[(a * T + t) * nb + i] = t < b->TW ? aux[a] : NAN;
+        }
+    }
+    size_t start[2] = {0, b->m0 + i0}, cnt[2] = {T, nb};
+    for (size_t a = 0; a < A && st == NC_NOERR; a++) {
+        const double *values = w->aux_values + a * T * nb;
+        *what = ens_model_aux_name(w->model, (int)a);
+        if (w->disk_double) {
+            st = nc_put_vara_double(w->ncid, w->aux_id[a], start, cnt, values);
+        } else {
+            float *f = w->scratch;
+            for (size_t k = 0; k < T * nb; k++)
+                f[k] = (float)values[k];
+            st = nc_put_vara_float(w->ncid, w->aux_id[a], start, cnt, f);
+        }
+    }
+    return st;
+}
 
 /* Components [v, v + K) of members [i0, i0 + nb) of the batch's (member,
  * time, var) states as the file's (time, member, k) slab, converted to the
@@ -231,9 +299,12 @@ static int write_state_block(ens_nc_writer *w, const batch *b, size_t i0, size_t
                  ? nc_put_vara_double(w->ncid, w->state_id[var], start, cnt, w->scratch)
                  : nc_put_vara_float(w->ncid, w->state_id[var], start, cnt, w->scratch);
     }
+    if (st == NC_NOERR && w->naux > 0)
+        st = write_aux_block(w, b, i0, nb, what);
     return st;
 }
 #undef ENS_TRANSPOSE
+
 
 /* Bytes of states written between two questions to the spec's stop: a
  * fraction of a second of writing. */
@@ -320,7 +391,7 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
     ENS_CHECK(check_batch(w, states, params, err));
 
     const batch b = {(size_t)(m0 - w->first), (size_t)count, (size_t)w->ntimes, (size_t)times,
-                     (size_t)w->nvars, states, states_double};
+                     (size_t)w->nvars, states, states_double, params};
     const char *what = "chunk cache";
     /* The cache holds the chunks of one block (and the row the next batch
      * completes): what a stop leaves to flush is one block's. */

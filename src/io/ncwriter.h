@@ -11,6 +11,7 @@
  *   time(time)      double, model time units
  *   one variable per state variable, (time, member)          e.g. x, y, z
  *   or one vector variable (time, member, vector_dim)        e.g. X
+ *   with write_aux: one variable per aux quantity of the model, (time, member)
  *   with stats: NAME_mean, NAME_std, NAME_min, NAME_max (time[, vector_dim])
  *               for every state variable NAME, over the finite members
  *   one variable per parameter that varies across members, (member)
@@ -41,6 +42,9 @@ typedef struct ens_nc_spec {
     const double *times;              /* ntimes model times */
     int disk_double;                  /* 1: float64 on disk, 0: float32 */
     int write_states;                 /* the state variables (trajectory or final) */
+    int write_aux;                    /* with the states, the model's aux quantities
+                                         (ens_model_eval_aux of each saved state),
+                                         one (time, member) variable each */
     int write_stats;                  /* ensemble mean, std, min, max per time */
     int deflate_level;                /* 0: no compression; 1-9: deflate + shuffle */
     int quantize_bits;                /* 0: exact; else significant bits kept */

@@ -230,12 +230,46 @@ static ens_status define_coordinates(ens_nc_writer *w, const ens_nc_spec *s, fil
     return ENS_OK;
 }
 
-static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const file_dims *d,
-                                ens_error *err)
+/* One variable of saved states (a state variable, the vector variable or
+ * an aux quantity): chunked, NaN where nothing was written, compressed and
+ * quantized as the spec says. */
+static ens_status define_saved(ens_nc_writer *w, const ens_nc_spec *s, const char *name,
+                               const char *long_name, int ndims, const int *dims,
+                               const size_t *chunk, const char *coords, int *id, ens_error *err)
 {
     const ens_model_info *m = s->model;
     const int ncid = w->ncid;
     const nc_type type = s->disk_double ? NC_DOUBLE : NC_FLOAT;
+    DEFINE(nc_def_var(ncid, name, type, ndims, dims, id), name);
+    DEFINE(nc_def_var_chunking(ncid, *id, NC_CHUNKED, chunk), name);
+    /* NaN where nothing was written (members a stopped run never
+     * reached): readers mask it, as they mask missing times. A file
+     * shared by MPI ranks records the value but is not filled (see
+     * ens_nc_define_file): the attribute is written on its own. */
+    const double nan = NAN;
+    const float nanf = NAN;
+    const void *fill = s->disk_double ? (const void *)&nan : (const void *)&nanf;
+    if (w->parallel) {
+        DEFINE(nc_def_var_fill(ncid, *id, NC_NOFILL, NULL), name);
+        DEFINE(nc_put_att(ncid, *id, "_FillValue", type, 1, fill), name);
+    } else {
+        DEFINE(nc_def_var_fill(ncid, *id, NC_FILL, fill), name);
+    }
+    DEFINE(put_text(ncid, *id, "long_name", or_empty(long_name)), name);
+    DEFINE(put_text(ncid, *id, "units", or_empty(m->units)), name);
+    if (coords[0])
+        DEFINE(put_text(ncid, *id, "coordinates", coords), name);
+    if (s->deflate_level > 0)
+        DEFINE(nc_def_var_deflate(ncid, *id, 1, 1, s->deflate_level), name);
+    if (s->quantize_bits > 0)
+        DEFINE(nc_def_var_quantize(ncid, *id, NC_QUANTIZE_BITROUND, s->quantize_bits), name);
+    return ENS_OK;
+}
+
+static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const file_dims *d,
+                                ens_error *err)
+{
+    const ens_model_info *m = s->model;
     const int dims[3] = {d->time, d->member, d->vec};
     /* The parameters that vary across members are the states' auxiliary
      * coordinates: xarray then rebuilds a sweep's grid with one call,
@@ -246,34 +280,14 @@ static ens_status define_states(ens_nc_writer *w, const ens_nc_spec *s, const fi
         if (s->param_varies[p] && used < sizeof coords)
             used += (size_t)snprintf(coords + used, sizeof coords - used, "%s%s",
                                      used ? " " : "", m->param_names[p]);
-    for (int v = 0; w->write_states && v < w->nstate; v++) {
-        const char *name = w->vector ? m->vector_name : m->var_names[v];
-        const char *lname = w->vector ? m->vector_long_name : m->var_long_names[v];
-        int *id = &w->state_id[v];
-        DEFINE(nc_def_var(ncid, name, type, w->vector ? 3 : 2, dims, id), name);
-        DEFINE(nc_def_var_chunking(ncid, *id, NC_CHUNKED, w->chunk), name);
-        /* NaN where nothing was written (members a stopped run never
-         * reached): readers mask it, as they mask missing times. A file
-         * shared by MPI ranks records the value but is not filled (see
-         * ens_nc_define_file): the attribute is written on its own. */
-        const double nan = NAN;
-        const float nanf = NAN;
-        const void *fill = s->disk_double ? (const void *)&nan : (const void *)&nanf;
-        if (w->parallel) {
-            DEFINE(nc_def_var_fill(ncid, *id, NC_NOFILL, NULL), name);
-            DEFINE(nc_put_att(ncid, *id, "_FillValue", type, 1, fill), name);
-        } else {
-            DEFINE(nc_def_var_fill(ncid, *id, NC_FILL, fill), name);
-        }
-        DEFINE(put_text(ncid, *id, "long_name", or_empty(lname)), name);
-        DEFINE(put_text(ncid, *id, "units", or_empty(m->units)), name);
-        if (coords[0])
-            DEFINE(put_text(ncid, *id, "coordinates", coords), name);
-        if (s->deflate_level > 0)
-            DEFINE(nc_def_var_deflate(ncid, *id, 1, 1, s->deflate_level), name);
-        if (s->quantize_bits > 0)
-            DEFINE(nc_def_var_quantize(ncid, *id, NC_QUANTIZE_BITROUND, s->quantize_bits), name);
-    }
+    for (int v = 0; w->write_states && v < w->nstate; v++)
+        ENS_CHECK(define_saved(w, s, w->vector ? m->vector_name : m->var_names[v],
+                               w->vector ? m->vector_long_name : m->var_long_names[v],
+                               w->vector ? 3 : 2, dims, w->chunk, coords, &w->state_id[v],
+                               err));
+    for (int a = 0; a < w->naux; a++)
+        ENS_CHECK(define_saved(w, s, ens_model_aux_name(m, a), "aux quantity of the model", 2,
+                               dims, w->aux_chunk, coords, &w->aux_id[a], err));
     /* Cache for a chunk-row-sized batch now; a write grows it when it sees
      * bigger batches. */
     if (w->write_states)

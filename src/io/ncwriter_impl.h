@@ -28,6 +28,13 @@ struct ens_nc_writer {
     int state_id[4];             /* scalar models have at most 4 variables */
     int stats_id[4][4];          /* [state variable][mean, std, min, max] */
     int param_id[ENS_MAX_PARAMS]; /* -1 for shared parameters */
+    int naux;                    /* aux quantities written (spec write_aux) */
+    int *aux_id;                 /* their variables */
+    double *times;               /* the ntimes model times, for the aux formulas */
+    double *aux_values;          /* one block's aux values, (aux, member, time) */
+    size_t aux_bytes;
+    double *eval_buf;            /* one state and its aux values */
+    size_t aux_chunk[3];         /* time, member (and an unused third) */
     int status_id, accepted_id, rejected_id, failure_id; /* -1 when not written */
     int steps_real_id, steps_int_id; /* step state of a restart file; -1: none */
     int counts_only;             /* a statistics file: no member dimension */
