@@ -120,15 +120,25 @@ static void describe(const ens_model_info *m, char *buf, size_t size)
             m->params[j].long_name ? " \"" : "",
             m->params[j].long_name ? m->params[j].long_name : "",
             m->params[j].long_name ? "\"" : "");
+    for (int a = 0; a < ens_model_naux(m); a++)
+        PUT("    aux %s\n", ens_model_aux_name(m, a));
     PUT("  base state:");
     for (int i = 0; i < m->base_state_len && i < 16; i++)
         PUT(" %g", m->base_state[i]);
     PUT("%s\n", m->base_state_len > 16 ? " ..." : "");
     if (m->default_integrator >= 0)
         PUT("  integrator: %s", ens_choice_name(ENS_CHOICE_INTEGRATOR, m->default_integrator));
+    else if (m->unmapped_method[0])
+        PUT("  integrator: the run's (meth=%s has no counterpart)", m->unmapped_method);
     if (m->default_integrator >= 0 && m->default_dt > 0)
         PUT(", dt %g", m->default_dt);
-    if (m->default_integrator >= 0)
+    if (m->default_steps > 0)
+        PUT(", %lld steps", m->default_steps);
+    if (m->default_save_every > 0)
+        PUT(", saved every %lld", m->default_save_every);
+    if (m->default_blowup_bound > 0)
+        PUT(", blow-up bound %g", m->default_blowup_bound);
+    if (m->default_integrator >= 0 || m->unmapped_method[0])
         PUT("\n");
     PUT("  right-hand side: line %d%s%s\n", m->rhs_line, m->component ? "; component form " : "",
         m->component ? m->component : "");
