@@ -21,7 +21,7 @@ def bench(**options):
     if exe is None:
         raise Error("ensol.bench needs the ensol program: install the package with "
                     "`pip install .`, or set ENSOL_CLI to a build's ensol")
-    args = [exe, "bench", "--quiet"]
+    args = [exe, "bench"]
     for key, value in options.items():
         flag = "--" + key.replace("_", "-")
         if value is True:

@@ -27,8 +27,10 @@ class Model:
     """
 
     def __init__(self, name=None, *, source=None, path=None):
-        if sum(x is not None for x in (name, source, path)) != 1:
-            raise TypeError("Model(): give one of a name, path= or source=")
+        if (source is not None and path is not None) or \
+                (source is None and (name is None) == (path is None)):
+            raise TypeError("Model(): give one of a name, path= or source= "
+                            "(with source=, name= names it in messages)")
         self.source = source
         self.path = None
         self.builtin = None
