@@ -31,6 +31,7 @@ build_packages=(cmake make gcc pkg-config libnetcdf-dev netcdf-bin)
 # OpenMPI and the parallel NetCDF build make the test build an MPI build
 # (ENSOL_MPI=AUTO), whose tests run `mpirun -n 2` and `-n 3` (a few seconds);
 # Dask lets them open per-rank pieces with xarray's open_mfdataset.
+# pytest runs the Python package's tests (tests/python).
 # CDO and NCO are run on the output files (tests/check_tools.py); the CF
 # checker (PyPI's cfchecker, installed by install_cfchecker into a virtual
 # environment, python3-venv) needs UDUNITS-2 (libudunits2-0).
