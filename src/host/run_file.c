@@ -284,11 +284,12 @@ static unsigned long long file_bytes(const char *path)
  * size of what is left. */
 static ens_status close_file(ens_config *cfg, const ens_plan *plan, ens_nc_writer *writer,
                              int shared_file, ens_status st, const ens_progress_state *done,
-                             unsigned long long *bytes)
+                             unsigned long long *bytes, const file_layout *f)
 {
     ens_nc_outcome outcome = st == ENS_OK                 ? ENS_NC_COMMIT
-                             : st == ENS_ERR_INTERRUPTED ? ENS_NC_KEEP_PARTIAL
-                                                          : ENS_NC_DISCARD;
+                             : st == ENS_ERR_INTERRUPTED && !f->spec.in_memory
+                                 ? ENS_NC_KEEP_PARTIAL
+                                 : ENS_NC_DISCARD; /* a stopped file in memory is dropped */
     const long long last_index = done->members_partial > 0 ? done->times_partial - 1
                                                            : plan->ntimes - 1;
     ens_nc_incomplete incomplete = {
@@ -306,7 +307,9 @@ static ens_status close_file(ens_config *cfg, const ens_plan *plan, ens_nc_write
     snprintf(final, sizeof final, "%s", ens_nc_final_path(writer));
     ens_error err;
     const ens_status cst = ens_nc_close(writer, outcome, &incomplete, &err);
-    *bytes = writer && (!shared_file || plan->ranks.rank == 0)
+    *bytes = f->spec.in_memory ? (cst == ENS_OK && outcome == ENS_NC_COMMIT
+                                      ? (unsigned long long)*f->spec.memory_size : 0)
+             : writer && (!shared_file || plan->ranks.rank == 0)
                  ? file_bytes(cst == ENS_OK && outcome == ENS_NC_COMMIT ? final : partial)
                  : 0;
     if (cst != ENS_OK && st == ENS_OK) {
@@ -412,7 +415,7 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
     st = close_restart(cfg, restart, st);
     ens_ranks_agree(&plan->ranks, &cfg->error, &st);
     unsigned long long bytes = 0;
-    st = close_file(cfg, plan, writer, f->shared_file || f->stats_file, st, &done, &bytes);
+    st = close_file(cfg, plan, writer, f->shared_file || f->stats_file, st, &done, &bytes, f);
     if (info) {
         info->bytes_written = bytes;
         ens_ranks_sum_info(&plan->ranks, info);

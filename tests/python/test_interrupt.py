@@ -38,6 +38,7 @@ def interrupt(tmp_path, *args):
     stopped_in = time.monotonic() - sent
     assert proc.returncode == 0, err
     assert "interrupted after" in out, out + err
+    assert "stopped" in out, out  # the library's message
     # The library asks the callback about every tenth of a second within a
     # long save interval: the stop comes well within one interval.
     assert stopped_in < 10, stopped_in
@@ -58,3 +59,35 @@ def test_handler_restored():
     before = signal.getsignal(signal.SIGINT)
     ensol.run(members=10, steps=10, progress=False)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_gil_released_during_run():
+    """Another Python thread runs while the library integrates."""
+    import threading
+    import ensol
+    ticks = []
+    done = threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.01)
+
+    def slow_run():
+        # A progress callback only after each long save interval: the
+        # thread must run between them.
+        ensol.run(members=20000, steps=40000, save_every=40000, output_mode="final",
+                  progress=False)
+
+    t = threading.Thread(target=count)
+    t.start()
+    start = time.monotonic()
+    try:
+        slow_run()
+    finally:
+        done.set()
+        t.join()
+    took = time.monotonic() - start
+    during = [x for x in ticks if start < x < start + took]
+    assert took > 0.5, "the run is too short to tell"
+    assert len(during) > 0.3 * took / 0.01, (len(during), took)
