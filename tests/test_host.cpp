@@ -566,3 +566,78 @@ TEST(host, BlownUpMembersAreMarkedAndFrozen)
     ASSERT_GT(n, 0);
     EXPECT_NEAR(mean[(size_t)(T - 1)], (double)(sum / n), 1e-9);
 }
+
+// ens_run_to_memory_file: the file ens_run writes, made in memory, with
+// the states in the caller's array instead (out[(m * times + t) * nvars +
+// v]) and only their fill values in the file; no file appears.
+TEST(host, FileInMemoryIsTheFileWithTheStatesInTheArray)
+{
+    TempDir dir;
+    for (const char *model : {"lorenz63", "lorenz96"}) {
+        SCOPED_TRACE(model);
+        const std::string disk = dir.file(std::string(model) + "_disk.nc");
+        const std::string image_copy = dir.file(std::string(model) + "_image.nc");
+        {
+            Config cfg;
+            small_run(cfg, model, disk, "both");
+            ENS_OK_OR_FAIL(cfg, ens_run(cfg, nullptr));
+        }
+        Config cfg;
+        small_run(cfg, model, dir.file("never_written.nc"), "both");
+        const size_t members = (size_t)ens_config_members(cfg);
+        const size_t times = (size_t)ens_config_saved_times(cfg);
+        const size_t nvars = (size_t)ens_config_nvars(cfg);
+        std::vector<double> out(members * times * nvars);
+        void *image = nullptr;
+        size_t size = 0;
+        ens_run_info info;
+        EXPECT_EQ(ens_run_to_memory_file(cfg, out.data(), out.size() - 1, &image, &size, &info),
+                  ENS_ERR_INVALID_ARGUMENT);
+        ENS_OK_OR_FAIL(cfg, ens_run_to_memory_file(cfg, out.data(), out.size(), &image, &size,
+                                                   &info));
+        ASSERT_NE(image, nullptr);
+        EXPECT_EQ(info.bytes_written, size);
+        EXPECT_FALSE(std::filesystem::exists(dir.file("never_written.nc")));
+        EXPECT_FALSE(std::filesystem::exists(dir.file("never_written.nc.partial")));
+        FILE *f = fopen(image_copy.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        ASSERT_EQ(fwrite(image, 1, size, f), size);
+        fclose(f);
+        ens_free(image);
+        const bool l63 = std::string(model) == "lorenz63";
+        const std::vector<const char *> same =
+            l63 ? std::vector<const char *>{"rho", "time", "member", "status", "x_mean", "z_max"}
+                : std::vector<const char *>{"F", "time", "member", "status", "X_std"};
+        for (const char *var : same) {
+            std::vector<double> a = read_var(disk, var), b = read_var(image_copy, var);
+            ASSERT_FALSE(a.empty()) << var;
+            ASSERT_EQ(a.size(), b.size()) << var;
+            EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0) << var;
+        }
+        // The states: read_var gives them (member, time[, k]), out (member, time, var).
+        const std::vector<const char *> states =
+            l63 ? std::vector<const char *>{"x", "y", "z"} : std::vector<const char *>{"X"};
+        for (size_t s = 0; s < states.size(); s++) {
+            std::vector<double> a = read_var(disk, states[s]);
+            std::vector<double> fill = read_var(image_copy, states[s]);
+            ASSERT_EQ(fill.size(), a.size()) << states[s];
+            EXPECT_TRUE(std::isnan(fill[0]) && std::isnan(fill.back())) << states[s];
+            const size_t per = l63 ? 1 : nvars;
+            for (size_t t = 0; t < times; t++)
+                for (size_t m = 0; m < members; m++)
+                    for (size_t k = 0; k < per; k++)
+                        ASSERT_EQ(a[(m * times + t) * per + k],
+                                  out[(m * times + t) * nvars + (l63 ? s : k)])
+                            << states[s] << " t " << t << " m " << m << " k " << k;
+        }
+    }
+    // Statistics alone: no states, no array needed.
+    Config cfg;
+    small_run(cfg, "lorenz63", dir.file("stats.nc"), "stats");
+    void *image = nullptr;
+    size_t size = 0;
+    ENS_OK_OR_FAIL(cfg, ens_run_to_memory_file(cfg, nullptr, 0, &image, &size, nullptr));
+    EXPECT_GT(size, 0u);
+    ens_free(image);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("stats.nc")));
+}

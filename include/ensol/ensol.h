@@ -382,6 +382,19 @@ ens_status ens_run_to_memory(ens_config *cfg, double *out, size_t count,
 ens_status ens_run_to_memory_ex(ens_config *cfg, double *out, size_t count,
                                 const ens_member_stats *stats, ens_run_info *info);
 
+/* Run as ens_run does, with its file made in memory instead of on disk:
+ * on success *image holds the bytes of the NetCDF-4 file ens_run would
+ * write (every dimension, variable, attribute and coordinate, the
+ * per-member variables and the statistics) except the state variables'
+ * values, which go to `out` as for ens_run_to_memory (out may be NULL in
+ * output mode "stats"). Free *image with ens_free. The output path, if
+ * set, only names the file in messages; a restart file is written as
+ * ens_run writes it. A stopped or failed run leaves *image NULL. */
+ens_status ens_run_to_memory_file(ens_config *cfg, double *out, size_t count, void **image,
+                                  size_t *image_size, ens_run_info *info);
+/* Release memory the library handed out (ens_run_to_memory_file's image). */
+void ens_free(void *p);
+
 /* One finished batch, as handed to an ens_batch_fn. */
 typedef struct ens_batch {
     long long first_member;

@@ -39,6 +39,7 @@ typedef struct file_layout {
     long long members;   /* this rank's */
     int running;         /* the batches have started (before the writer thread) */
     atomic_int stopping; /* the run was stopped: the writer leaves its batch */
+    double *memory_states; /* ens_run_to_memory_file: the caller's array */
 } file_layout;
 
 /* Asked while the files are opened, and between blocks of a large batch
@@ -284,11 +285,12 @@ static unsigned long long file_bytes(const char *path)
  * size of what is left. */
 static ens_status close_file(ens_config *cfg, const ens_plan *plan, ens_nc_writer *writer,
                              int shared_file, ens_status st, const ens_progress_state *done,
-                             unsigned long long *bytes)
+                             unsigned long long *bytes, const file_layout *f)
 {
     ens_nc_outcome outcome = st == ENS_OK                 ? ENS_NC_COMMIT
-                             : st == ENS_ERR_INTERRUPTED ? ENS_NC_KEEP_PARTIAL
-                                                          : ENS_NC_DISCARD;
+                             : st == ENS_ERR_INTERRUPTED && !f->spec.in_memory
+                                 ? ENS_NC_KEEP_PARTIAL
+                                 : ENS_NC_DISCARD; /* a stopped file in memory is dropped */
     const long long last_index = done->members_partial > 0 ? done->times_partial - 1
                                                            : plan->ntimes - 1;
     ens_nc_incomplete incomplete = {
@@ -306,7 +308,9 @@ static ens_status close_file(ens_config *cfg, const ens_plan *plan, ens_nc_write
     snprintf(final, sizeof final, "%s", ens_nc_final_path(writer));
     ens_error err;
     const ens_status cst = ens_nc_close(writer, outcome, &incomplete, &err);
-    *bytes = writer && (!shared_file || plan->ranks.rank == 0)
+    *bytes = f->spec.in_memory ? (cst == ENS_OK && outcome == ENS_NC_COMMIT
+                                      ? (unsigned long long)*f->spec.memory_size : 0)
+             : writer && (!shared_file || plan->ranks.rank == 0)
                  ? file_bytes(cst == ENS_OK && outcome == ENS_NC_COMMIT ? final : partial)
                  : 0;
     if (cst != ENS_OK && st == ENS_OK) {
@@ -329,6 +333,26 @@ static ens_status netcdf_write(void *self, const ens_slab *slab, int states_doub
     ENS_CHECK(ens_nc_write_batch(self, slab->m0, slab->count, slab->times, slab->saved,
                                  states_double, slab->params, err));
     return ens_nc_write_members(self, slab->m0, slab->count, &slab->members, err);
+}
+
+/* A file in memory (ens_run_to_memory_file): the states into the
+ * caller's array, the rest into the file. */
+typedef struct memory_file_sink {
+    ens_nc_writer *writer;
+    double *out;
+    long long ntimes;
+    int nvars;
+} memory_file_sink;
+
+static ens_status memory_file_write(void *self, const ens_slab *slab, int states_double,
+                                    ens_error *err)
+{
+    memory_file_sink *ms = self;
+    if (ms->out && slab->saved)
+        ens_copy_states(ms->out, ms->ntimes, ms->nvars, slab, states_double);
+    ens_slab rest = *slab;
+    rest.saved = NULL;
+    return netcdf_write(ms->writer, &rest, states_double, err);
 }
 
 /* A statistics file's sink: the batch's failed members, kept for the end. */
@@ -373,8 +397,11 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
             ens_nc_close(writer, ENS_NC_DISCARD, NULL, &ignored);
         return st;
     }
+    memory_file_sink ms = {.writer = writer, .out = f->memory_states, .ntimes = plan->ntimes,
+                           .nvars = cfg->nvars};
     ens_sink sink = f->stats_file ? (ens_sink){.write = outcomes_write, .self = &f->outcomes}
-                                  : (ens_sink){.write = netcdf_write, .self = writer};
+                    : f->spec.in_memory ? (ens_sink){.write = memory_file_write, .self = &ms}
+                                        : (ens_sink){.write = netcdf_write, .self = writer};
     const ens_run_outputs out = {.sink = &sink, .restart = *restart,
                                  .shared_file = f->shared_file, .stopping = &f->stopping};
     ens_progress_state done;
@@ -389,7 +416,7 @@ static ens_status run_into_file(ens_config *cfg, ens_plan *plan, file_layout *f,
     st = close_restart(cfg, restart, st);
     ens_ranks_agree(&plan->ranks, &cfg->error, &st);
     unsigned long long bytes = 0;
-    st = close_file(cfg, plan, writer, f->shared_file || f->stats_file, st, &done, &bytes);
+    st = close_file(cfg, plan, writer, f->shared_file || f->stats_file, st, &done, &bytes, f);
     if (info) {
         info->bytes_written = bytes;
         ens_ranks_sum_info(&plan->ranks, info);
@@ -448,6 +475,42 @@ static ens_status check_free_space(ens_config *cfg, const ens_plan *plan)
                     cfg->output_path, need / 1e9, have / 1e9);
 }
 
+/* The run of ens_run; with `image`, its file in memory instead (ens_run_to_memory_file). */
+static ens_status run_file(ens_config *cfg, ens_run_info *info, double *states, void **image,
+                           size_t *image_size)
+{
+    /* The plan is reported once the run is known to fit: a refused run
+     * says only why. */
+    ens_plan plan;
+    const ens_plan_fn report = cfg->plan_fn;
+    cfg->plan_fn = NULL;
+    ens_status st = ens_plan_run(cfg, &plan, !image);
+    cfg->plan_fn = report;
+    ENS_CHECK(st);
+    file_layout f;
+    memset(&f, 0, sizeof f);
+    st = image ? ENS_OK : check_free_space(cfg, &plan);
+    ens_ranks_agree(&plan.ranks, &cfg->error, &st);
+    if (st != ENS_OK)
+        goto done;
+    ens_plan_report(cfg, &plan);
+    ENS_TRY(record_values(cfg, &plan, &f));
+    if (!image)
+        ENS_TRY(choose_files(cfg, &plan, &f));
+    describe_file(cfg, &plan, &f);
+    if (image) {
+        f.spec.in_memory = 1;
+        f.spec.memory = image;
+        f.spec.memory_size = image_size;
+        f.memory_states = states;
+    }
+    st = run_with_files(cfg, &plan, &f, info);
+done:
+    free_layout(&f);
+    ens_plan_release(&plan);
+    return st;
+}
+
 ens_status ens_run(ens_config *cfg, ens_run_info *info)
 {
     if (!cfg)
@@ -455,27 +518,34 @@ ens_status ens_run(ens_config *cfg, ens_run_info *info)
     if (!cfg->output_path)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "no output path set (ens_config_set_output_path)");
-    /* The plan is reported once the run is known to fit: a refused run
-     * says only why. */
-    ens_plan plan;
-    const ens_plan_fn report = cfg->plan_fn;
-    cfg->plan_fn = NULL;
-    ens_status st = ens_plan_run(cfg, &plan, 1);
-    cfg->plan_fn = report;
-    ENS_CHECK(st);
-    file_layout f;
-    memset(&f, 0, sizeof f);
-    st = check_free_space(cfg, &plan);
-    ens_ranks_agree(&plan.ranks, &cfg->error, &st);
-    if (st != ENS_OK)
-        goto done;
-    ens_plan_report(cfg, &plan);
-    ENS_TRY(record_values(cfg, &plan, &f));
-    ENS_TRY(choose_files(cfg, &plan, &f));
-    describe_file(cfg, &plan, &f);
-    st = run_with_files(cfg, &plan, &f, info);
-done:
-    free_layout(&f);
-    ens_plan_release(&plan);
+    return run_file(cfg, info, NULL, NULL, NULL);
+}
+
+ens_status ens_run_to_memory_file(ens_config *cfg, double *out, size_t count, void **image,
+                                  size_t *image_size, ens_run_info *info)
+{
+    if (!cfg)
+        return ENS_ERR_INVALID_ARGUMENT;
+    if (!image || !image_size)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "no image pointers given");
+    *image = NULL;
+    *image_size = 0;
+    ENS_CHECK(ens_config_validate(cfg));
+    const double needed = cfg->output_mode != ENS_OUTPUT_ID_STATS
+                              ? (double)ens_config_members(cfg) *
+                                    (double)ens_config_saved_times(cfg) * (double)cfg->nvars
+                              : 0.0;
+    if (needed > 0 && (!out || (double)count < needed))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "output buffer holds %zu values but the run produces %.0f", count, needed);
+    /* The file's name in its messages; nothing is written under it. */
+    char *path = cfg->output_path;
+    char memory_name[] = "memory";
+    if (!path)
+        cfg->output_path = memory_name;
+    const ens_status st = run_file(cfg, info, needed > 0 ? out : NULL, image, image_size);
+    cfg->output_path = path;
     return st;
 }
+
+void ens_free(void *p) { free(p); }

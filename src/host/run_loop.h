@@ -39,4 +39,10 @@ ens_status ens_run_batches(ens_config *cfg, ens_plan *plan, ens_batch_buffers *b
                            const ens_run_outputs *out, ens_run_info *info,
                            ens_progress_state *done);
 
+/* A slab's states into out[(m * ntimes + t) * nvars + v], as doubles
+ * (sinks.c: the caller's memory of ens_run_to_memory and of
+ * ens_run_to_memory_file). */
+void ens_copy_states(double *out, long long ntimes, int nvars, const ens_slab *slab,
+                     int states_double);
+
 #endif

@@ -54,14 +54,12 @@ static void copy_member_stats(const ens_member_stats *to, const ens_slab *slab)
         memcpy(to->failure_time + m0, from->failure_time, count * sizeof *to->failure_time);
 }
 
-static ens_status memory_write(void *self, const ens_slab *slab, int states_double, ens_error *err)
+void ens_copy_states(double *out, long long ntimes, int nvars, const ens_slab *slab,
+                     int states_double)
 {
-    (void)err;
-    memory_sink *ms = self;
-    const size_t per_member = (size_t)ms->ntimes * (size_t)ms->nvars;
+    const size_t per_member = (size_t)ntimes * (size_t)nvars;
     const size_t n = (size_t)slab->count * per_member;
-    double *dst = ms->out + (size_t)slab->m0 * per_member;
-    copy_member_stats(ms->stats, slab);
+    double *dst = out + (size_t)slab->m0 * per_member;
     if (states_double) {
         memcpy(dst, slab->saved, n * sizeof(double));
     } else {
@@ -69,6 +67,14 @@ static ens_status memory_write(void *self, const ens_slab *slab, int states_doub
         for (size_t i = 0; i < n; i++)
             dst[i] = (double)src[i];
     }
+}
+
+static ens_status memory_write(void *self, const ens_slab *slab, int states_double, ens_error *err)
+{
+    (void)err;
+    memory_sink *ms = self;
+    copy_member_stats(ms->stats, slab);
+    ens_copy_states(ms->out, ms->ntimes, ms->nvars, slab, states_double);
     return ENS_OK;
 }
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netcdf.h>
+#include <netcdf_mem.h>
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
 #include <mpi.h>
 #include <netcdf_par.h>
@@ -51,7 +52,7 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
 {
     ens_nc_writer *w = calloc(1, sizeof *w);
     if (w)
-        w->path = ens_out_target(spec->path);
+        w->path = spec->in_memory ? strdup(spec->path) : ens_out_target(spec->path);
     if (!w || !w->path) {
         writer_free(w);
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "output file '%s': out of memory",
@@ -71,6 +72,9 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
     w->counts_only = spec->counts_only != 0;
     w->stop = spec->stop;
     w->stop_user = spec->stop_user;
+    w->in_memory = spec->in_memory != 0;
+    w->memory_out = spec->memory;
+    w->memory_size_out = spec->memory_size;
     ens_nc_state_chunks(w->disk_double, w->vector, w->nvars, w->members, w->ntimes, w->chunk);
     w->naux = spec->write_states && spec->write_aux ? ens_model_naux(spec->model) : 0;
     if (w->naux > 0) {
@@ -100,6 +104,13 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
 static ens_status create_file(ens_nc_writer *w, ens_error *err)
 {
     int why = 0;
+    if (w->in_memory) {
+        if (!(w->partial = strdup(w->path)))
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+        return ens_nc_check_storage(err, nc_create_mem(w->path, NC_NETCDF4, 1 << 16, &w->ncid),
+                                    w->path, "cannot create output file '%s' in memory",
+                                    w->path);
+    }
     if (w->rank == 0)
         why = ens_out_create_partial(w->path, &w->partial);
 #ifdef ENSOL_HAVE_PARALLEL_NETCDF
@@ -159,7 +170,7 @@ done:
          * HDF5 crashes aborting it, so it is left (ens_nc_library_init). */
         if (!w->storage_failed)
             nc_abort(w->ncid);
-        if (w->rank == 0)
+        if (w->rank == 0 && !w->in_memory)
             remove(w->partial);
     }
     if (st != ENS_OK)
@@ -360,7 +371,7 @@ static int write_params(ens_nc_writer *w, size_t m0, size_t n, const double *par
 static ens_status check_batch(const ens_nc_writer *w, const void *states,
                               const double *params, ens_error *err)
 {
-    if (w->write_states && !states)
+    if (w->write_states && !states && !w->in_memory)
         return ens_fail(err, ENS_ERR_INTERNAL, "output file '%s': no states given", w->path);
     for (int p = 0; p < w->model->nparams; p++)
         if (w->param_id[p] >= 0 && !params)
@@ -401,7 +412,7 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
      * chunks are written (partial ones cost a read-modify-write each,
      * over a second per batch in a file shared by MPI ranks). */
     int stopped = 0;
-    if (st == NC_NOERR && w->write_states && b.TW > 0)
+    if (st == NC_NOERR && w->write_states && states && b.TW > 0)
         st = write_states(w, &b, &what, &stopped);
     if (st == NC_NOERR && !stopped)
         st = write_params(w, b.m0, b.n, params, &what);
@@ -622,11 +633,35 @@ static int mark_incomplete(ens_nc_writer *w, const ens_nc_incomplete *inc)
     return st;
 }
 
+/* A file in memory: committed, its bytes go to the spec's memory; else
+ * they are dropped. */
+static ens_status close_memory(ens_nc_writer *w, ens_nc_outcome outcome, ens_error *err)
+{
+    ens_status rc = ENS_OK;
+    if (outcome == ENS_NC_COMMIT) {
+        NC_memio memio = {0};
+        rc = ens_nc_check_storage(err, nc_close_memio(w->ncid, &memio), w->path,
+                                  "cannot close output file '%s' in memory", w->path);
+        if (rc == ENS_OK && w->memory_out && w->memory_size_out) {
+            *w->memory_out = memio.memory;
+            *w->memory_size_out = memio.size;
+        } else {
+            free(memio.memory);
+        }
+    } else {
+        nc_abort(w->ncid);
+    }
+    writer_free(w);
+    return rc;
+}
+
 ens_status ens_nc_close(ens_nc_writer *w, ens_nc_outcome outcome,
                         const ens_nc_incomplete *incomplete, ens_error *err)
 {
     if (!w)
         return ENS_OK;
+    if (w->in_memory)
+        return close_memory(w, outcome, err);
     int marked = outcome == ENS_NC_KEEP_PARTIAL ? mark_incomplete(w, incomplete) : NC_NOERR;
     /* A failed close leaves the file open in HDF5, which can then neither
      * close nor abort it (both crash): it is left as it is, and removed. */

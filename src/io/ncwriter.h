@@ -102,6 +102,13 @@ typedef struct ens_nc_spec {
      * writes. NULL: never. */
     int (*stop)(void *user);
     void *stop_user;
+    /* 1: the file is made in memory (path only names it in messages), and
+     * committing it hands its bytes to *memory and *memory_size (the
+     * caller frees *memory); the state variables are defined but not
+     * written: ens_nc_write_batch takes NULL states and writes the rest. */
+    int in_memory;
+    void **memory;
+    size_t *memory_size;
 } ens_nc_spec;
 
 /* The step state of a restart file: variables and the attribute with the

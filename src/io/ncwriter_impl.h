@@ -49,6 +49,9 @@ struct ens_nc_writer {
     size_t scratch_bytes;
     int parallel;    /* one file of all MPI ranks (spec->parallel) */
     int rank;        /* this process's rank; 0 without MPI */
+    int in_memory;   /* spec->in_memory: no file; its bytes go to memory_out */
+    void **memory_out;
+    size_t *memory_size_out;
     int storage_failed; /* a write failed for want of space or an I/O error:
                            HDF5 then crashes aborting the file, so it is left */
 };
