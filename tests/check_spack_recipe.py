@@ -90,8 +90,8 @@ def main():
         if name not in options and not name.startswith("CMAKE_"):
             errors.append(f"cmake_args sets {name}, which the build does not have")
     # Every backend and dependency choice of the build is a variant; the
-    # build-only, developer (fuzzing) and parallel-NetCDF choices (AUTO
-    # under +mpi) are not, nor the Python wheel's (pyproject.toml sets it).
+    # build-only, developer (fuzzing), Python package (pip's build) and
+    # parallel-NetCDF choices (AUTO under +mpi) are not.
     not_variants = {"ENSOL_BUILD_TESTS", "ENSOL_BUILD_BENCH", "ENSOL_FUZZ",
                     "ENSOL_PARALLEL_NETCDF", "ENSOL_PYTHON"}
     for option in sorted(options - not_variants - set(from_variant.values())):

@@ -76,7 +76,7 @@ def test_gil_released_during_run():
     def slow_run():
         # A progress callback only after each long save interval: the
         # thread must run between them.
-        ensol.run(members=20000, steps=40000, save_every=40000, output_mode="final",
+        ensol.run(members=20000, steps=200000, save_every=200000, output_mode="final",
                   progress=False)
 
     t = threading.Thread(target=count)
@@ -89,5 +89,6 @@ def test_gil_released_during_run():
         t.join()
     took = time.monotonic() - start
     during = [x for x in ticks if start < x < start + took]
-    assert took > 0.5, "the run is too short to tell"
+    if took < 0.5:
+        pytest.skip(f"the run took {took:.2f} s, too short to tell")
     assert len(during) > 0.3 * took / 0.01, (len(during), took)

@@ -55,6 +55,7 @@ class Ensol(CMakePackage, CudaPackage):
         args = [
             self.define("ENSOL_BUILD_TESTS", False),
             self.define("ENSOL_BUILD_BENCH", False),
+            self.define("ENSOL_PYTHON", False),
             self.define_from_variant("BUILD_SHARED_LIBS", "shared"),
             self.define_from_variant("ENSOL_OPENMP", "openmp"),
             self.define_from_variant("ENSOL_OPENCL", "opencl"),
