@@ -790,6 +790,73 @@ TEST(ensemble, UnavailableBackendsAreReported)
 
 // Failed setters leave the configuration as it was: a run afterwards equals a
 // run of a fresh configuration with only the good settings, bit for bit.
+// States and parameter values given per member: each member starts where
+// it was given and has the value given, so a run from the states and
+// values the generator made is the same run, bit for bit.
+TEST(ensemble, GivenStatesAndValuesReproduceTheGeneratedEnsemble)
+{
+    const long long members = 37;
+    Config made;
+    ENS_OK_OR_FAIL(made, ens_config_set_members(made, members));
+    ENS_OK_OR_FAIL(made, ens_config_random_param(made, "rho", 20.0, 40.0));
+    ENS_OK_OR_FAIL(made, ens_config_set_steps(made, 200));
+    ENS_OK_OR_FAIL(made, ens_config_set_integrator(made, "rk4"));
+    ENS_OK_OR_FAIL(made, ens_config_validate(made));
+    std::vector<double> states(members * 3), rho(members);
+    for (long long m = 0; m < members; m++) {
+        ENS_OK_OR_FAIL(made, ens_config_member_initial_state(made, m, &states[m * 3]));
+        ENS_OK_OR_FAIL(made, ens_config_member_param(made, m, "rho", &rho[m]));
+    }
+    Config given;
+    ENS_OK_OR_FAIL(given, ens_config_set_initial_states(given, states.data(), members, 3));
+    ENS_OK_OR_FAIL(given, ens_config_set_param_values(given, "rho", rho.data(), members));
+    ENS_OK_OR_FAIL(given, ens_config_set_steps(given, 200));
+    ENS_OK_OR_FAIL(given, ens_config_set_integrator(given, "rk4"));
+    states.assign(states.size(), 0.0);  // copied, not borrowed
+    rho.assign(rho.size(), 0.0);
+    ENS_OK_OR_FAIL(given, ens_config_validate(given));
+    EXPECT_EQ(ens_config_members(given), members);
+    std::vector<double> a, b;
+    ASSERT_TRUE(run_cfg(made, a));
+    ASSERT_TRUE(run_cfg(given, b));
+    EXPECT_TRUE(same_bits(a, b));
+}
+
+TEST(ensemble, GivenStatesAndValuesMustFitTheRun)
+{
+    const double zeros[12] = {0};
+    {
+        Config c;  // 4 values per member for a 3-variable model
+        ENS_OK_OR_FAIL(c, ens_config_set_initial_states(c, zeros, 3, 4));
+        EXPECT_TRUE(rejects(c, ens_config_validate(c), "4 variables", {INVALID},
+                            {"initial_states", "3 variables"}));
+    }
+    {
+        Config c;  // 4 members of states, 3 values of rho
+        ENS_OK_OR_FAIL(c, ens_config_set_initial_states(c, zeros, 4, 3));
+        ENS_OK_OR_FAIL(c, ens_config_set_param_values(c, "rho", zeros, 3));
+        EXPECT_TRUE(rejects(c, ens_config_validate(c), "3 values of rho", {INVALID},
+                            {"rho", "3 values"}));
+    }
+    {
+        Config c;  // an explicit member count wins, and must agree
+        ENS_OK_OR_FAIL(c, ens_config_set_param_values(c, "rho", zeros, 3));
+        ENS_OK_OR_FAIL(c, ens_config_set_members(c, 5));
+        EXPECT_TRUE(rejects(c, ens_config_validate(c), "members 5", {INVALID},
+                            {"members = 5", "rho"}));
+    }
+    Config c;
+    const double nan3[3] = {1.0, std::nan(""), 3.0};
+    EXPECT_REJECTS(c, ens_config_set_initial_states(c, nan3, 1, 3), {INVALID},
+                   {"initial_states", "not finite"});
+    EXPECT_REJECTS(c, ens_config_set_initial_states(c, zeros, 0, 3), {INVALID},
+                   {"initial_states"});
+    EXPECT_REJECTS(c, ens_config_set_param_values(c, "rho", nan3, 3), {INVALID},
+                   {"rho", "not finite"});
+    EXPECT_REJECTS(c, ens_config_set_param_values(c, "kappa", zeros, 3), {UNKNOWN}, {"kappa"});
+    EXPECT_EQ(ens_config_validate(c), ENS_OK) << ens_config_last_error(c);
+}
+
 TEST(ensemble, FailedCallsLeaveTheConfigurationUsable)
 {
     auto good = [](ens_config *c) {

@@ -93,6 +93,12 @@ ens_status ens_config_sweep_param(ens_config *cfg, const char *name, double lo,
 ens_status ens_config_random_param(ens_config *cfg, const char *name, double lo,
                                    double hi);
 
+/* Give a parameter one value per member: values[m] for member m (copied).
+ * The member count must equal n (ens_config_set_members), or is set to it
+ * when never set. */
+ens_status ens_config_set_param_values(ens_config *cfg, const char *name, const double *values,
+                                       long long n);
+
 /* ---- ensemble ---------------------------------------------------------- */
 
 ens_status ens_config_set_members(ens_config *cfg, long long members);
@@ -102,6 +108,13 @@ ens_status ens_config_set_base_state(ens_config *cfg, const double *values, int 
 /* Standard deviation of the Gaussian noise added to the base state. */
 ens_status ens_config_set_perturbation(ens_config *cfg, double stddev);
 ens_status ens_config_set_seed(ens_config *cfg, uint64_t seed);
+/* Every member's initial state given, in place of base state plus noise:
+ * members rows of nvars values, member after member (copied). nvars must
+ * be the model's variable count; the member count must equal members, or
+ * is set to it when never set. NULL clears it. An initial-state file
+ * (ens_config_set_initial_file) and given states exclude each other. */
+ens_status ens_config_set_initial_states(ens_config *cfg, const double *states,
+                                         long long members, int nvars);
 
 /* ---- integration ------------------------------------------------------- */
 

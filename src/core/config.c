@@ -47,6 +47,23 @@ static void apply_model_defaults(ens_config *cfg)
                                                         : DEFAULT_BLOWUP_BOUND;
 }
 
+/* Parameter j back from given values to a shared value (its current one). */
+static void drop_given_values(ens_config *cfg, int j)
+{
+    free(cfg->params[j].values);
+    cfg->params[j].values = NULL;
+    if (cfg->params[j].kind == ENS_PARAM_GIVEN)
+        cfg->params[j].kind = ENS_PARAM_SHARED;
+}
+
+static void drop_given_states(ens_config *cfg)
+{
+    free(cfg->given_states);
+    cfg->given_states = NULL;
+    cfg->given_members = 0;
+    cfg->given_nvars = 0;
+}
+
 static ens_status set_model(ens_config *cfg, const ens_model_info *model)
 {
     double *base = malloc((size_t)model->base_state_len * sizeof *base);
@@ -63,7 +80,9 @@ static ens_status set_model(ens_config *cfg, const ens_model_info *model)
     cfg->model = model;
     cfg->nvars = model->default_nvars;
     cfg->nsweeps = 0;
+    drop_given_states(cfg);
     for (int j = 0; j < ENS_MAX_PARAMS; j++) {
+        drop_given_values(cfg, j);
         cfg->params[j].kind = ENS_PARAM_SHARED;
         cfg->params[j].value = j < model->nparams ? model->param_defaults[j] : 0.0;
     }
@@ -98,6 +117,9 @@ void ens_config_destroy(ens_config *cfg)
     if (!cfg)
         return;
     ens_model_free(cfg->own_model);
+    drop_given_states(cfg);
+    for (int j = 0; j < ENS_MAX_PARAMS; j++)
+        drop_given_values(cfg, j);
     free(cfg->base_state);
     free(cfg->rtol);
     free(cfg->atol);
@@ -250,6 +272,7 @@ ens_status ens_config_set_param(ens_config *cfg, const char *name, double value)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT, "%s = %g: must be finite",
                         name, value);
     drop_sweep(cfg, j);
+    drop_given_values(cfg, j);
     cfg->params[j].kind = ENS_PARAM_SHARED;
     cfg->params[j].value = value;
     return ENS_OK;
@@ -304,8 +327,71 @@ ens_status ens_config_random_param(ens_config *cfg, const char *name, double lo,
                         "random %s in [%g, %g): needs finite bounds with low < high", name, lo,
                         hi);
     drop_sweep(cfg, j);
+    drop_given_values(cfg, j);
     cfg->params[j] = (ens_param_spec){.kind = ENS_PARAM_RANDOM, .lo = lo, .hi = hi,
                                       .value = cfg->params[j].value};
+    return ENS_OK;
+}
+
+/* A copy of n values, each finite; what names them in a message. */
+static ens_status copy_finite(ens_config *cfg, const char *what, const double *values, size_t n,
+                              double **out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(values[i]))
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "%s: value %zu = %g is not finite", what, i, values[i]);
+    *out = malloc(n * sizeof **out);
+    if (!*out)
+        return ens_fail(&cfg->error, ENS_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(*out, values, n * sizeof **out);
+    return ENS_OK;
+}
+
+ens_status ens_config_set_param_values(ens_config *cfg, const char *name, const double *values,
+                                       long long n)
+{
+    ENS_BEGIN(cfg);
+    int j;
+    ens_status st = varying_param_index(cfg, name, &j);
+    if (st != ENS_OK)
+        return st;
+    if (!values || n < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "values of %s: needs one value per member, at least one", name);
+    char what[96];
+    snprintf(what, sizeof what, "values of %s", name);
+    double *copy;
+    ENS_CHECK(copy_finite(cfg, what, values, (size_t)n, &copy));
+    drop_sweep(cfg, j);
+    drop_given_values(cfg, j);
+    cfg->params[j] = (ens_param_spec){.kind = ENS_PARAM_GIVEN, .n = n, .values = copy,
+                                      .value = cfg->params[j].value};
+    return ENS_OK;
+}
+
+ens_status ens_config_set_initial_states(ens_config *cfg, const double *states,
+                                         long long members, int nvars)
+{
+    ENS_BEGIN(cfg);
+    if (!states) {
+        drop_given_states(cfg);
+        return ENS_OK;
+    }
+    if (members < 1 || nvars < 1)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "initial_states = %lld x %d: needs at least one "
+                        "of each", members, nvars);
+    if ((double)members * nvars > (double)(SIZE_MAX / sizeof(double)))
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "initial_states = %lld x %d: too large", members,
+                        nvars);
+    double *copy;
+    ENS_CHECK(copy_finite(cfg, "initial_states", states, (size_t)members * (size_t)nvars, &copy));
+    drop_given_states(cfg);
+    cfg->given_states = copy;
+    cfg->given_members = members;
+    cfg->given_nvars = nvars;
     return ENS_OK;
 }
 
@@ -778,14 +864,56 @@ static long long sweep_grid_size(const ens_config *cfg)
     return size;
 }
 
+long long ens_config_given_members(const ens_config *cfg)
+{
+    if (cfg->given_states)
+        return cfg->given_members;
+    for (int j = 0; j < cfg->model->nparams; j++)
+        if (cfg->params[j].kind == ENS_PARAM_GIVEN)
+            return cfg->params[j].n;
+    return 0;
+}
+
 long long ens_config_members(const ens_config *cfg)
 {
     if (!cfg)
         return 0;
+    if (cfg->members_set)
+        return cfg->members;
+    long long given = ens_config_given_members(cfg);
+    if (given > 0)
+        return given;
     long long grid = sweep_grid_size(cfg);
-    if (cfg->nsweeps > 0 && !cfg->members_set && grid > 0)
+    if (cfg->nsweeps > 0 && grid > 0)
         return grid;
     return cfg->members;
+}
+
+/* Every given per-member array has one row per member, and given states
+ * one value per variable, from no initial-state file. */
+static ens_status check_given(ens_config *cfg, long long members)
+{
+    if (cfg->given_states) {
+        if (cfg->init_path)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "initial_states: given, and so is init_from = %s; give one of them",
+                            cfg->init_path);
+        if (cfg->given_nvars != cfg->nvars)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "initial_states: %d values per member, but model %s has %d "
+                            "variables",
+                            cfg->given_nvars, cfg->model->name, cfg->nvars);
+        if (cfg->given_members != members)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "members = %lld but the initial states given are of %lld members",
+                            members, cfg->given_members);
+    }
+    for (int j = 0; j < cfg->model->nparams; j++)
+        if (cfg->params[j].kind == ENS_PARAM_GIVEN && cfg->params[j].n != members)
+            return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                            "members = %lld but %lld values of %s are given", members,
+                            cfg->params[j].n, cfg->model->param_names[j]);
+    return ENS_OK;
 }
 
 long long ens_config_steps(const ens_config *cfg) { return cfg ? cfg->steps : 0; }
@@ -853,6 +981,7 @@ ens_status ens_config_check(ens_config *cfg)
                             "members = %lld but the parameter sweep has %lld points", members,
                             grid);
     }
+    ENS_CHECK(check_given(cfg, members));
     if (cfg->output_mode != ENS_OUTPUT_ID_FINAL && cfg->save_every > cfg->steps)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "save_every = %lld: larger than the %lld steps", cfg->save_every,

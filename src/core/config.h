@@ -8,13 +8,19 @@
 #include "core/error.h"
 #include "core/models.h"
 
-typedef enum ens_param_kind { ENS_PARAM_SHARED, ENS_PARAM_SWEEP, ENS_PARAM_RANDOM } ens_param_kind;
+typedef enum ens_param_kind {
+    ENS_PARAM_SHARED,
+    ENS_PARAM_SWEEP,
+    ENS_PARAM_RANDOM,
+    ENS_PARAM_GIVEN    /* one value per member, given by the caller */
+} ens_param_kind;
 
 typedef struct ens_param_spec {
     ens_param_kind kind;
     double value;      /* shared value */
     double lo, hi;     /* sweep or random range */
-    long long n;       /* sweep points; 0 = one per member */
+    long long n;       /* sweep points (0 = one per member); given values */
+    double *values;    /* the given values (ENS_PARAM_GIVEN), owned */
 } ens_param_spec;
 
 struct ens_config {
@@ -31,6 +37,9 @@ struct ens_config {
     int base_len;
     double perturbation;
     uint64_t seed;
+    double *given_states;        /* members x nvars initial states given, or NULL */
+    long long given_members;
+    int given_nvars;
 
     int integrator;              /* enum ens_integrator_id */
     double dt;
@@ -125,6 +134,9 @@ void ens_config_reset_ungiven(ens_config *cfg);
  * sets members and init_time, is checked before this, above core
  * (ens_config_validate, src/host/initial_file.c). */
 ens_status ens_config_check(ens_config *cfg);
+/* The member count that given per-member values imply (initial states,
+ * parameter values), or 0 when none are given. */
+long long ens_config_given_members(const ens_config *cfg);
 /* Initial state of member m into state[nvars]. */
 void ens_config_initial_state(const ens_config *cfg, long long m, double *state);
 /* Text describing the per-member parameter variation ("" when none). */

@@ -12,6 +12,11 @@
 
 void ens_config_initial_state(const ens_config *cfg, long long m, double *state)
 {
+    if (cfg->given_states) {
+        memcpy(state, cfg->given_states + (size_t)m * (size_t)cfg->nvars,
+               (size_t)cfg->nvars * sizeof *state);
+        return;
+    }
     for (int v = 0; v < cfg->nvars; v++) {
         double base = cfg->base_state[cfg->base_len == 1 ? 0 : v];
         double noise = cfg->perturbation > 0
@@ -44,6 +49,8 @@ double ens_config_param_value(const ens_config *cfg, int j, long long m)
     }
     case ENS_PARAM_RANDOM:
         return p->lo + (p->hi - p->lo) * ens_member_uniform(cfg->seed, (ens_u64)m, (ens_u32)j);
+    case ENS_PARAM_GIVEN:
+        return p->values[m];
     case ENS_PARAM_SHARED:
         break;
     }
@@ -94,6 +101,9 @@ void ens_config_describe_variation(const ens_config *cfg, char *out, size_t size
         else if (p->kind == ENS_PARAM_RANDOM)
             n = snprintf(out + used, size - used, "%s%s: uniform in [%g, %g) per member", sep,
                          cfg->model->param_names[j], p->lo, p->hi);
+        else if (p->kind == ENS_PARAM_GIVEN)
+            n = snprintf(out + used, size - used, "%s%s: given per member", sep,
+                         cfg->model->param_names[j]);
         if (n > 0)
             used += (size_t)n;
     }

@@ -148,6 +148,7 @@ static void describe_file(ens_config *cfg, const ens_plan *plan, file_layout *f)
         .seed = cfg->seed,
         .perturbation = cfg->perturbation,
         .base_state = f->base,
+        .initial_states = cfg->given_states ? "given per member" : NULL,
         .adaptive = f->tol ? &f->adaptive : NULL,
         .parallel = f->shared_file,
         .first_member = f->pieces ? plan->first : 0,

@@ -66,6 +66,9 @@ typedef struct ens_nc_spec {
     uint64_t seed;
     double perturbation;
     const double *base_state;         /* nvars values */
+    /* Where the initial states came from when not base state plus noise
+     * (then perturbation and base_state are not written), or NULL. */
+    const char *initial_states;
     /* A statistics file (no states): nothing per member, no member
      * dimension; how many members were in each status at each saved time
      * and the list of failed members instead (ens_nc_write_outcomes).

@@ -560,8 +560,11 @@ static ens_status define_provenance(ens_nc_writer *w, const ens_nc_spec *s, ens_
     DEFINE(put_text(ncid, NC_GLOBAL, "backend", or_empty(s->backend)), GLOBALS);
     DEFINE(put_text(ncid, NC_GLOBAL, "device", or_empty(s->device)), GLOBALS);
     DEFINE(nc_put_att_ulonglong(ncid, NC_GLOBAL, "seed", NC_UINT64, 1, &seed), GLOBALS);
-    DEFINE(put_double(ncid, NC_GLOBAL, "perturbation_stddev", s->perturbation), GLOBALS);
-    if (s->base_state)
+    if (s->initial_states)
+        DEFINE(put_text(ncid, NC_GLOBAL, "initial_states", s->initial_states), GLOBALS);
+    else
+        DEFINE(put_double(ncid, NC_GLOBAL, "perturbation_stddev", s->perturbation), GLOBALS);
+    if (s->base_state && !s->initial_states)
         DEFINE(nc_put_att_double(ncid, NC_GLOBAL, "base_state", NC_DOUBLE, (size_t)s->nvars,
                                  s->base_state),
                GLOBALS);

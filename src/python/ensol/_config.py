@@ -57,6 +57,29 @@ def _list(kw, v):
     return values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), len(values), values
 
 
+class _Shape:
+    """An array as messages show it: its shape, not its values."""
+
+    def __init__(self, array):
+        self.shape = np.shape(array)
+
+    def __repr__(self):
+        return f"<array of shape {self.shape}>"
+
+
+def _per_member(kw, v, ndim):
+    """A NumPy array (or anything np.asarray takes) of one row per member,
+    as contiguous doubles: the library copies it."""
+    try:
+        values = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{kw}={v!r}: expected a number or an array of numbers") from None
+    if values.ndim != ndim:
+        shape = "(members,)" if ndim == 1 else "(members, variables)"
+        raise ValueError(f"{kw}: an array of shape {values.shape}; expected {shape}")
+    return np.ascontiguousarray(values)
+
+
 _SIZE_SUFFIXES = "KMGT"
 
 
@@ -107,8 +130,8 @@ _LISTS = {
 _SETTING_NAMES = {"perturbation": "perturb", "initial_file": "init_from",
                   "output_path": "output", "restart_path": "restart_out"}
 
-OPTIONS = (["model", "param", "sweep", "random", "init_from", "seed", "device",
-            "dt_min", "dt_max"] + list(_SIMPLE) + list(_LISTS))
+OPTIONS = (["model", "param", "sweep", "random", "init_from", "initial_states", "seed",
+            "device", "dt_min", "dt_max"] + list(_SIMPLE) + list(_LISTS))
 
 
 class Config:
@@ -159,7 +182,8 @@ class Config:
         if unknown:
             raise TypeError(f"unexpected keyword argument {unknown[0]!r}; "
                             f"ensol.run takes {', '.join(OPTIONS)}")
-        self.given = dict(options)
+        self.given = {k: _Shape(v) if k == "initial_states" else v
+                      for k, v in options.items()}
         if options.get("model") is not None:
             self.set_model(options["model"])
         varied = set()
@@ -193,6 +217,8 @@ class Config:
             elif kw == "device":
                 dev = str(value) if isinstance(value, numbers.Integral) else value
                 self.check(_L.ens_config_set_device(self.ptr, _name(kw, dev)), kw, value)
+            elif kw == "initial_states":
+                self._initial_states(value)
             elif kw == "init_from":
                 path, index = (value if isinstance(value, tuple) else (value, -1))
                 self.check(_L.ens_config_set_initial_file(
@@ -202,6 +228,13 @@ class Config:
             hi = _real("dt_max", options.get("dt_max") or 0.0)
             kw = "dt_min" if options.get("dt_min") is not None else "dt_max"
             self.check(_L.ens_config_set_dt_limits(self.ptr, lo, hi), kw, options[kw])
+
+    def _initial_states(self, value):
+        states = _per_member("initial_states", value, 2)
+        members, nvars = states.shape
+        self.check(_L.ens_config_set_initial_states(
+            self.ptr, states.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), members, nvars),
+            "initial_states", _Shape(states))
 
     def set_model(self, model):
         from ._model import Model
@@ -217,7 +250,12 @@ class Config:
         if not isinstance(name, str):
             raise TypeError(f"{kw}={{{name!r}: ...}}: parameter names are strings")
         b = name.encode()
-        if kw == "param":
+        if kw == "param" and not isinstance(spec, (numbers.Real, str, bytes)):
+            values = _per_member(label, spec, 1)
+            n = len(values)
+            st = _L.ens_config_set_param_values(
+                self.ptr, b, values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), n)
+        elif kw == "param":
             st = _L.ens_config_set_param(self.ptr, b, _real(label, spec))
         else:
             try:

@@ -55,6 +55,9 @@ def run(output=None, *, progress=None, chunks=None, history=None, **options):
     seed, perturb, output_mode, backend, device, threads, rtol, atol, ...),
     with the same defaults; param={"rho": 28}, sweep={"rho": (20, 40, 101)},
     random={"F": (6, 10)}; model may be a name, a path or an ensol.Model.
+    NumPy arrays give what varies per member: initial_states of shape
+    (members, variables) in place of base state plus noise, and
+    param={"rho": values} with one value per member (both copied once).
 
     output=None: the states go from the library straight into NumPy arrays
     and the Dataset holds the variables, coordinates and attributes of the
