@@ -32,12 +32,15 @@ build_packages=(cmake make gcc pkg-config libnetcdf-dev netcdf-bin)
 # (ENSOL_MPI=AUTO), whose tests run `mpirun -n 2` and `-n 3` (a few seconds);
 # Dask lets them open per-rank pieces with xarray's open_mfdataset.
 # XPPAUT runs its example .ode files beside ensol (tests/check_xppaut.py).
-# pytest runs the Python package's tests (tests/python).
+# pytest runs the Python package's tests (tests/python); tqdm and a Jupyter
+# kernel (ipykernel, jupyter_client, ipywidgets) let them check the progress
+# bar and the notebook's interrupt (tests/python/test_jupyter.py).
 # CDO and NCO are run on the output files (tests/check_tools.py); the CF
 # checker (PyPI's cfchecker, installed by install_cfchecker into a virtual
 # environment, python3-venv) needs UDUNITS-2 (libudunits2-0).
 test_packages=(g++ libgtest-dev python3 python3-xarray python3-netcdf4 python3-numpy
-               python3-scipy python3-dask python3-pytest ocl-icd-opencl-dev opencl-headers
+               python3-scipy python3-dask python3-pytest python3-tqdm python3-ipykernel
+               python3-jupyter-client python3-ipywidgets ocl-icd-opencl-dev opencl-headers
                pocl-opencl-icd libopenmpi-dev openmpi-bin libnetcdf-mpi-dev
                cdo nco libudunits2-0 python3-venv xppaut)
 

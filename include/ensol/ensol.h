@@ -314,6 +314,11 @@ ens_status ens_config_set_plan_callback(ens_config *cfg, ens_plan_fn fn, void *u
 
 /* Number of state variables of the configured model (3; K). */
 int ens_config_nvars(const ens_config *cfg);
+/* The variables a file holds the states in: one per state variable, or
+ * one array (time, member, component) for a model written as one; their
+ * count and names (NULL out of range). */
+int ens_config_state_variable_count(const ens_config *cfg);
+const char *ens_config_state_variable_name(const ens_config *cfg, int index);
 long long ens_config_members(const ens_config *cfg);
 /* Steps of the run: --steps, else the model file's default (an XPPAUT
  * file's total/dt), else 5000. */

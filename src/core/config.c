@@ -848,6 +848,20 @@ ens_status ens_config_set_progress(ens_config *cfg, ens_progress_fn fn, void *us
 
 int ens_config_nvars(const ens_config *cfg) { return cfg ? cfg->nvars : 0; }
 
+int ens_config_state_variable_count(const ens_config *cfg)
+{
+    if (!cfg)
+        return 0;
+    return cfg->model->var_names[0] ? cfg->nvars : 1;
+}
+
+const char *ens_config_state_variable_name(const ens_config *cfg, int index)
+{
+    if (index < 0 || index >= ens_config_state_variable_count(cfg))
+        return NULL;
+    return cfg->model->var_names[0] ? cfg->model->var_names[index] : cfg->model->vector_name;
+}
+
 /* Grid size of the sweeps, 0 when a sweep takes one value per member, or
  * -1 when the grid has more points than a 64-bit count holds. */
 static long long sweep_grid_size(const ens_config *cfg)

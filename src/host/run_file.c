@@ -337,7 +337,8 @@ static ens_status netcdf_write(void *self, const ens_slab *slab, int states_doub
 }
 
 /* A file in memory (ens_run_to_memory_file): the states into the
- * caller's array, the rest into the file. */
+ * caller's array, the rest (auxiliary variables made from the states
+ * among it) into the file. */
 typedef struct memory_file_sink {
     ens_nc_writer *writer;
     double *out;
@@ -351,9 +352,7 @@ static ens_status memory_file_write(void *self, const ens_slab *slab, int states
     memory_file_sink *ms = self;
     if (ms->out && slab->saved)
         ens_copy_states(ms->out, ms->ntimes, ms->nvars, slab, states_double);
-    ens_slab rest = *slab;
-    rest.saved = NULL;
-    return netcdf_write(ms->writer, &rest, states_double, err);
+    return netcdf_write(ms->writer, slab, states_double, err);
 }
 
 /* A statistics file's sink: the batch's failed members, kept for the end. */

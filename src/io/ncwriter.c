@@ -295,7 +295,9 @@ static int write_state_block(ens_nc_writer *w, const batch *b, size_t i0, size_t
     const size_t K = w->vector ? b->V : 1; /* components per variable */
     int st = reserve_scratch(w, b->T * nb * K * out_es);
     size_t start[3] = {0, b->m0 + i0, 0}, cnt[3] = {b->T, nb, K};
-    for (int var = 0; var < w->nstate && st == NC_NOERR; var++) {
+    /* A file in memory leaves the states to the caller's array. */
+    const int nstate = w->in_memory ? 0 : w->nstate;
+    for (int var = 0; var < nstate && st == NC_NOERR; var++) {
         const size_t v = (size_t)var;
         *what = w->vector ? w->model->vector_name : w->model->var_names[var];
         if (b->states_double && w->disk_double)
@@ -412,7 +414,9 @@ ens_status ens_nc_write_batch(ens_nc_writer *w, long long m0, long long count,
      * chunks are written (partial ones cost a read-modify-write each,
      * over a second per batch in a file shared by MPI ranks). */
     int stopped = 0;
-    if (st == NC_NOERR && w->write_states && states && b.TW > 0)
+    const int writes_saved = w->write_states && states && b.TW > 0 &&
+                             (!w->in_memory || w->naux > 0);
+    if (st == NC_NOERR && writes_saved)
         st = write_states(w, &b, &what, &stopped);
     if (st == NC_NOERR && !stopped)
         st = write_params(w, b.m0, b.n, params, &what);

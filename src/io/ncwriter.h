@@ -108,7 +108,9 @@ typedef struct ens_nc_spec {
     /* 1: the file is made in memory (path only names it in messages), and
      * committing it hands its bytes to *memory and *memory_size (the
      * caller frees *memory); the state variables are defined but not
-     * written: ens_nc_write_batch takes NULL states and writes the rest. */
+     * written: ens_nc_write_batch takes the states only for the auxiliary
+     * variables made from them (NULL states: none written), and writes
+     * the rest. */
     int in_memory;
     void **memory;
     size_t *memory_size;

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) The ensol authors
 """Ctrl-C (SIGINT) stops a run within a save interval and raises
-KeyboardInterrupt; no file is left under the output name."""
+KeyboardInterrupt; no file is left under the output name, and what was
+computed is kept in NAME.partial, marked incomplete."""
 import os
 import signal
 import subprocess
@@ -52,6 +53,10 @@ def test_interrupt_in_memory(tmp_path):
 def test_interrupt_with_a_file(tmp_path):
     out = interrupt(tmp_path, "run.nc")
     assert not (tmp_path / "run.nc").exists(), out
+    # What was computed is kept beside it, marked incomplete, as the CLI does.
+    import xarray as xr
+    with xr.open_dataset(tmp_path / "run.nc.partial") as kept:
+        assert "stopped" in kept.attrs["incomplete"], kept.attrs
 
 
 def test_handler_restored():

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) The ensol authors
 """ensol.Model, ensol.info, ensol.bench, the progress bar."""
+import numpy as np
 import pytest
+import xarray as xr
 
 import ensol
 from conftest import SOURCE_DIR
@@ -33,13 +35,19 @@ def test_model_from_file():
     assert ds.attrs["model"] == "rossler"
 
 
-def test_ode_file(tmp_path):
+def test_ode_file(tmp_path, run_cli):
     path = tmp_path / "decay.ode"
-    path.write_text("# exponential decay\nx' = -k*x\nparam k=0.5\ninit x=1\ndone\n")
+    path.write_text("# exponential decay\nx' = -k*x\naux energy = k*x^2/2\nparam k=0.5\n"
+                    "init x=1\ndone\n")
     model = ensol.Model.from_file(path)
-    ds = ensol.run(model=model, members=3, steps=100, perturb=0, integrator="rk4",
-                   progress=False)
-    assert float(ds.x.isel(time=-1, member=0)) < 1
+    options = dict(members=3, steps=100, integrator="rk4")
+    ds = ensol.run(model=model, progress=False, **options)
+    assert float(ds.x.isel(time=-1, member=0)) < float(ds.x.isel(time=0, member=0))
+    # The auxiliary quantity is in the Dataset, as in the CLI's file.
+    np.testing.assert_allclose(ds.energy.values, 0.5 * ds.x.values ** 2 / 2, rtol=1e-15)
+    with xr.open_dataset(run_cli(model=str(path), **options)) as cli:
+        np.testing.assert_array_equal(ds.energy.values, cli.energy.values)
+        np.testing.assert_array_equal(ds.x.values, cli.x.values)
 
 
 def test_model_needs_one_source():

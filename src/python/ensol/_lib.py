@@ -77,6 +77,8 @@ _PROTOTYPES = {
     "ens_config_set_model_source": (c_int, [c_void_p, c_char_p, c_char_p]),
     "ens_config_describe_model": (c_int, [c_void_p, c_char_p, c_size_t]),
     "ens_config_set_param": (c_int, [c_void_p, c_char_p, c_dbl]),
+    "ens_config_state_variable_count": (c_int, [c_void_p]),
+    "ens_config_state_variable_name": (c_char_p, [c_void_p, c_int]),
     "ens_config_set_param_values": (c_int, [c_void_p, c_char_p, ctypes.POINTER(c_dbl), c_ll]),
     "ens_config_set_initial_states": (c_int, [c_void_p, ctypes.POINTER(c_dbl), c_ll, c_int]),
     "ens_config_sweep_param": (c_int, [c_void_p, c_char_p, c_dbl, c_dbl, c_ll]),

@@ -1,10 +1,28 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) The ensol authors
 """The progress bar of ensol.run: tqdm where installed (tqdm.auto: a
-widget in Jupyter), else a line on a terminal's stderr, else nothing."""
+widget in Jupyter, or tqdm's text bar where the widget cannot be shown),
+else a line on a terminal's stderr, else nothing. A bar that fails is
+turned off; it never stops the run."""
 import sys
 
 _DELAY = 1.0  # seconds before a bar appears (progress=None)
+
+
+def _tqdm_bar():
+    """tqdm.auto's bar; its text bar where the notebook widget fails (no
+    ipywidgets, or one tqdm cannot use); None without tqdm."""
+    try:
+        import tqdm.auto
+        import tqdm.std
+    except ImportError:
+        return None
+    options = dict(total=100, unit="%", desc="ensol", leave=False,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+    try:
+        return tqdm.auto.tqdm(**options)
+    except Exception:
+        return tqdm.std.tqdm(**options)
 
 
 class ProgressBar:
@@ -20,12 +38,8 @@ class ProgressBar:
         if self.bar is None and not self.plain:
             if self.mode is None and p.elapsed_seconds < _DELAY:
                 return
-            try:
-                from tqdm.auto import tqdm
-                self.bar = tqdm(total=100, unit="%", desc="ensol", leave=False,
-                                bar_format="{desc}: {percentage:3.0f}%|{bar}| "
-                                           "[{elapsed}<{remaining}]")
-            except ImportError:
+            self.bar = _tqdm_bar()
+            if self.bar is None:
                 self.plain = sys.stderr is not None and sys.stderr.isatty()
                 if not self.plain:
                     self.mode = False
@@ -39,6 +53,11 @@ class ProgressBar:
                              f"{p.elapsed_seconds:.1f} s")
             sys.stderr.flush()
         self.last = percent
+
+    def turn_off(self):
+        """After a failure of the bar itself: no more output from it."""
+        self.mode = False
+        self.bar = None
 
     def close(self):
         if self.bar is not None:

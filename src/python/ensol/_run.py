@@ -98,14 +98,16 @@ def _run(cfg, output, progress, chunks, history, options):
     bar = ProgressBar(progress)
 
     def on_progress(p, user):
+        if stop.requested:
+            return 1
         try:
-            if stop.requested:
-                return 1
             bar.update(p.contents)
-            return 0
-        except BaseException:  # a KeyboardInterrupt raised in here: stop too
+        except KeyboardInterrupt:  # raised while the bar was drawn: stop too
             stop.requested = True
             return 1
+        except Exception:  # the bar's own failure is not the run's
+            bar.turn_off()
+        return 0
 
     callback = _lib.PROGRESS_FN(on_progress)
     cfg.check(_L.ens_config_set_progress(cfg.ptr, callback, None))
@@ -123,7 +125,9 @@ def _run(cfg, output, progress, chunks, history, options):
     cfg.check_whole(st)
     if output is not None:
         return xr.open_dataset(output, chunks={} if chunks is None else chunks)
-    return _dataset(image, states, _L.ens_config_nvars(cfg.ptr))
+    names = [_lib.text(_L.ens_config_state_variable_name(cfg.ptr, i))
+             for i in range(_L.ens_config_state_variable_count(cfg.ptr))]
+    return _dataset(image, states, names)
 
 
 def _run_in_memory(cfg, info):
@@ -148,9 +152,10 @@ def _run_in_memory(cfg, info):
     return st, states, data
 
 
-def _dataset(image, states, nvars):
+def _dataset(image, states, state_names):
     """The file's image opened as `xarray.open_dataset` opens the file,
-    with the state variables' values from `states` (member, time, var)."""
+    with the values of the state variables (state_names) from `states`
+    (member, time, var)."""
     import netCDF4
     import xarray as xr
 
@@ -158,7 +163,9 @@ def _dataset(image, states, nvars):
     try:
         ds = xr.open_dataset(xr.backends.NetCDF4DataStore(nc))
         order = list(ds.variables)
-        state_names = [n for n, v in ds.data_vars.items() if v.dims[:2] == ("time", "member")]
+        # The states' variables (the model's auxiliary quantities, also
+        # over time and member, have their values in the image).
+        state_names = [n for n in state_names if n in ds.data_vars]
         meta = {n: (ds[n].dims, ds[n].dtype, dict(ds[n].attrs), dict(ds[n].encoding))
                 for n in state_names}
         rest = ds.drop_vars(state_names).load()
