@@ -20,7 +20,9 @@ A ```sh block runs as one bash script (set -e). In a ```console block each
 printed must have the same shape, line by line (the first two words, any
 word with a digit in it standing for any such word; `...` stands for any
 number of lines; progress lines are left out). Python blocks run with this
-interpreter; without matplotlib their plotting lines are left out, saying
+interpreter; those that import the ensol package need it importable
+(ENSOL_LIBRARY and PYTHONPATH, which ctest sets where the package is built)
+and are skipped, saying why, where it is not; without matplotlib their plotting lines are left out, saying
 so. The examples of `ensol run --help` run each in a directory of its own.
 
 After every example: exit status as expected, no `.partial` file left, and
@@ -257,6 +259,13 @@ def have_matplotlib():
         return False
 
 
+def ensol_importable(env):
+    """Why the ensol package cannot be imported here, or None."""
+    r = subprocess.run([sys.executable, "-c", "import ensol"], env=env, capture_output=True,
+                       text=True)
+    return None if r.returncode == 0 else (r.stderr.strip().splitlines() or ["fails"])[-1]
+
+
 def run_python(block, cwd, env):
     what = block.title()
     source = block.lines
@@ -321,6 +330,11 @@ def main():
         if "no-test" in block.marks:
             SKIPPED.append(f"{block.title()}: {block.marks['no-test']}")
             continue
+        if block.lang == "python" and "import ensol" in block.text:
+            why = ensol_importable(env)
+            if why:
+                SKIPPED.append(f"{block.title()}: the ensol package cannot be imported ({why})")
+                continue
         exit_code = int(block.marks.get("expect-exit", "0"))
         if block.lang == "sh":
             run_sh(block, readme_dir, env, exit_code)
