@@ -255,7 +255,9 @@ static ens_status define_saved(ens_nc_writer *w, const ens_nc_spec *s, const cha
     } else {
         DEFINE(nc_def_var_fill(ncid, *id, NC_FILL, fill), name);
     }
-    DEFINE(put_text(ncid, *id, "long_name", or_empty(long_name)), name);
+    /* A variable its model describes with no words (an XPPAUT file's) is
+     * described by its name. */
+    DEFINE(put_text(ncid, *id, "long_name", long_name && *long_name ? long_name : name), name);
     DEFINE(put_text(ncid, *id, "units", or_empty(m->units)), name);
     if (coords[0])
         DEFINE(put_text(ncid, *id, "coordinates", coords), name);

@@ -34,6 +34,10 @@ def kernel():
     pytest.importorskip("ipykernel", reason="no Jupyter kernel (ipykernel) installed")
     km = jc.KernelManager(kernel_name="python3")
     try:
+        # This interpreter, whichever ensol it imports (a build tree's or
+        # an installed one), not the one the kernel spec names.
+        km.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f",
+                               "{connection_file}"]
         km.start_kernel(env=dict(os.environ), cwd=os.getcwd())
     except Exception as e:  # no kernel spec, or it cannot start here
         pytest.skip(f"a Jupyter kernel does not start here: {e}")

@@ -48,6 +48,8 @@ def test_ode_file(tmp_path, run_cli):
     with xr.open_dataset(run_cli(model=str(path), **options)) as cli:
         np.testing.assert_array_equal(ds.energy.values, cli.energy.values)
         np.testing.assert_array_equal(ds.x.values, cli.x.values)
+        # A variable the file describes with no words is described by its name.
+        assert cli.x.attrs["long_name"] == ds.x.attrs["long_name"] == "x"
 
 
 def test_model_needs_one_source():
