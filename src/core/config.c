@@ -295,9 +295,7 @@ ens_status ens_config_sweep_param(ens_config *cfg, const char *name, double lo, 
 {
     ENS_BEGIN(cfg);
     int j;
-    ens_status st = varying_param_index(cfg, name, &j);
-    if (st != ENS_OK)
-        return st;
+    ENS_CHECK(varying_param_index(cfg, name, &j));
     if (!isfinite(lo) || !isfinite(hi))
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "sweep of %s from %g to %g: bounds must be finite", name, lo, hi);
@@ -319,9 +317,7 @@ ens_status ens_config_random_param(ens_config *cfg, const char *name, double lo,
 {
     ENS_BEGIN(cfg);
     int j;
-    ens_status st = varying_param_index(cfg, name, &j);
-    if (st != ENS_OK)
-        return st;
+    ENS_CHECK(varying_param_index(cfg, name, &j));
     if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "random %s in [%g, %g): needs finite bounds with low < high", name, lo,
@@ -353,9 +349,7 @@ ens_status ens_config_set_param_values(ens_config *cfg, const char *name, const 
 {
     ENS_BEGIN(cfg);
     int j;
-    ens_status st = varying_param_index(cfg, name, &j);
-    if (st != ENS_OK)
-        return st;
+    ENS_CHECK(varying_param_index(cfg, name, &j));
     if (!values || n < 1)
         return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
                         "values of %s: needs one value per member, at least one", name);
