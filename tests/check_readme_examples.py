@@ -22,8 +22,8 @@ word with a digit in it standing for any such word; `...` stands for any
 number of lines; progress lines are left out). Python blocks run with this
 interpreter; those that import the ensol package need it importable
 (ENSOL_LIBRARY and PYTHONPATH, which ctest sets where the package is built)
-and are skipped, saying why, where it is not; without matplotlib their plotting lines are left out, saying
-so. The examples of `ensol run --help` run each in a directory of its own.
+and are skipped, saying why, where it is not. Without matplotlib their
+plotting lines are left out, saying so. The examples of `ensol run --help` run each in a directory of its own.
 
 After every example: exit status as expected, no `.partial` file left, and
 every NetCDF file it wrote has lost no member: a per-member `status` is 0
