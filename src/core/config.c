@@ -846,14 +846,15 @@ int ens_config_state_variable_count(const ens_config *cfg)
 {
     if (!cfg)
         return 0;
-    return cfg->model->var_names[0] ? cfg->nvars : 1;
+    return ens_model_states_as_array(cfg->model) ? 1 : cfg->nvars;
 }
 
 const char *ens_config_state_variable_name(const ens_config *cfg, int index)
 {
     if (index < 0 || index >= ens_config_state_variable_count(cfg))
         return NULL;
-    return cfg->model->var_names[0] ? cfg->model->var_names[index] : cfg->model->vector_name;
+    return ens_model_states_as_array(cfg->model) ? cfg->model->vector_name
+                                                 : cfg->model->var_names[index];
 }
 
 /* Grid size of the sweeps, 0 when a sweep takes one value per member, or

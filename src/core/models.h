@@ -102,6 +102,13 @@ typedef struct ens_model_info {
     char state_long_name_buf[160];
 } ens_model_info;
 
+/* Whether files hold the model's states as one array (vector_name over a
+ * component dimension) rather than one variable per state variable. */
+static inline int ens_model_states_as_array(const ens_model_info *m)
+{
+    return m->var_names[0] == NULL;
+}
+
 int ens_models_count(void);
 const ens_model_info *ens_models_at(int index);
 const ens_model_info *ens_models_find(const char *name);

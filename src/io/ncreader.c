@@ -302,7 +302,7 @@ ens_status ens_nc_source_open(const char *path, long long time_index,
     strcpy(s->path, path);
     s->model = model;
     s->nvars = nvars;
-    s->vector = model->var_names[0] == NULL;
+    s->vector = ens_model_states_as_array(model);
     s->time_index = time_index;
     memset(info, 0, sizeof *info);
     const int opened = nc_open(path, NC_NOWRITE, &s->ncid);

@@ -59,7 +59,7 @@ static ens_status writer_new(const ens_nc_spec *spec, ens_nc_writer **out, ens_e
                         spec->path);
     }
     w->model = spec->model;
-    w->vector = spec->model->var_names[0] == NULL;
+    w->vector = ens_model_states_as_array(spec->model);
     w->nvars = spec->nvars;
     w->first = spec->piece_members > 0 ? spec->first_member : 0;
     w->members = spec->piece_members > 0 ? spec->piece_members : spec->members;
