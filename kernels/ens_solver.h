@@ -20,6 +20,12 @@
  *                                          one member from time t0, step s
  *                                          at t0 + s dt, with its state in
  *                                          private memory
+ *   ens_advance_noise(model, nv, t0, x, work, p, dt, nsteps, key, i)
+ *                                          Euler-Maruyama: nsteps Euler steps
+ *                                          of member i of a batch of a model
+ *                                          with noise inputs, drawn at each
+ *                                          step into p[nparams...]
+ *                                          (rng/normal.h; scalar ENS_REAL)
  *   ens_dopri5_member(...)                 one member of the adaptive
  *                                          integrator advanced to a time
  *                                          (integrators/dopri5.h; only for a
@@ -69,6 +75,7 @@ ENS_FN ens_real ENS_SYM(ens_component_tendency)(int model, ens_real x_next, ens_
 
 #ifndef ENS_REAL_IS_VECTOR
 #include "integrators/dopri5.h"
+#include "rng/normal.h"
 #endif
 
 /* Largest work space a fixed-step integrator needs, in values per state
@@ -92,6 +99,32 @@ ENS_FN void ENS_SYM(ens_advance)(int model, int integrator, int nv, ens_real t0,
                                     dt);
     }
 }
+
+#if !defined(ENS_REAL_IS_VECTOR) && (!defined(ENS_OPENCL) || defined(cl_khr_fp64))
+/* A model's noise inputs are white noise (XPPAUT's wiener): at each step a
+ * fresh standard normal divided by sqrt(dt), which the Euler step turns
+ * into a Wiener increment of variance dt. Drawn in double whatever the
+ * precision, so that float and double runs see the same noise. */
+ENS_FN void ENS_SYM(ens_advance_noise)(int model, int nv, ens_real t0, ens_real *ENS_RESTRICT x,
+                                        ens_real *ENS_RESTRICT work, ens_real *ENS_RESTRICT p,
+                                        ens_real dt, long nsteps, const ens_noise_key *key,
+                                        ens_u64 i)
+{
+    const ens_u64 member = key->first_member + i;
+    for (long s = 0; s < nsteps; s++) {
+        const ens_i64 step = key->step0 + (ens_i64)s;
+        for (int k = 0; k < key->nnoise; k += 2) {
+            double z0, z1;
+            ens_normal_pair(ens_noise_block(key->seed, member, step, (ens_u32)(k >> 1)), &z0,
+                            &z1);
+            p[key->nparams + k] = (ens_real)(z0 * key->scale);
+            if (k + 1 < key->nnoise)
+                p[key->nparams + k + 1] = (ens_real)(z1 * key->scale);
+        }
+        ENS_SYM(ens_euler_step)(model, nv, ENS_STEP_TIME(ens_real, t0, s, dt), x, work, p, dt);
+    }
+}
+#endif
 
 #undef ENS_SYM
 #undef ens_real

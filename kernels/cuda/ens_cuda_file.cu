@@ -10,6 +10,9 @@
  * model's fixed size, or its common size when the size is set at run time.
  *
  * state[v * stride + m], params[j * stride + m]: members first .. first+n-1.
+ * A model with noise inputs (Euler only) draws them keyed by the noise
+ * key's fields, the last arguments of the Euler kernels (rng/normal.h);
+ * member first + i of the upload is ensemble member first_member + first + i.
  */
 #define ENS_REAL double
 #define ENS_SUFFIX _d
@@ -27,13 +30,37 @@
 #endif
 
 #define ENS_FILE_NV (ENS_MODEL_FILE_NVARS > 0 ? ENS_MODEL_FILE_NVARS : ENS_MODEL_FILE_COMMON)
-#define ENS_FILE_NP (ENS_MODEL_FILE_NPARAMS > 0 ? ENS_MODEL_FILE_NPARAMS : 1)
+#define ENS_FILE_NP \
+    (ENS_MODEL_FILE_NPARAMS + ENS_MODEL_FILE_NNOISE > 0 \
+         ? ENS_MODEL_FILE_NPARAMS + ENS_MODEL_FILE_NNOISE : 1)
+
+/* nsteps fixed steps of one member: with noise inputs Euler-Maruyama. */
+#if ENS_MODEL_FILE_NNOISE > 0
+#define ENS_FILE_ADVANCE(S, INTEGRATOR, R)                                                   \
+    do {                                                                                   \
+        ens_noise_key key;                                                                 \
+        key.seed = seed;                                                                   \
+        key.first_member = first_member;                                                   \
+        key.step0 = step0;                                                                 \
+        key.scale = scale;                                                                 \
+        key.nparams = ENS_MODEL_FILE_NPARAMS;                                              \
+        key.nnoise = ENS_MODEL_FILE_NNOISE;                                                \
+        ens_advance_noise_##S(ENS_MODEL_FILE, ENS_FILE_NV, (R)t_start, x, work, p, (R)dt,  \
+                              (long)nsteps, &key, m);                                      \
+    } while (0)
+#else
+#define ENS_FILE_ADVANCE(S, INTEGRATOR, R)                                                   \
+    ens_advance_##S(ENS_MODEL_FILE, INTEGRATOR, ENS_FILE_NV, (R)t_start, x, work, p, (R)dt, \
+                    (long)nsteps)
+#endif
 
 #define ENS_FILE_FIXED(R, S, NAME, INTEGRATOR, WORK)                                         \
     extern "C" __global__ void NAME(R *__restrict__ state, const R *__restrict__ params,    \
                                     ens_u64 stride, ens_u64 first, ens_u64 n, double dt,    \
-                                    long long nsteps, double t_start)                      \
+                                    long long nsteps, double t_start, ens_u64 seed,        \
+                                    ens_u64 first_member, long long step0, double scale)   \
     {                                                                                      \
+        (void)seed, (void)first_member, (void)step0, (void)scale;                          \
         const ens_u64 i = (ens_u64)blockIdx.x * blockDim.x + threadIdx.x;                  \
         if (i >= n)                                                                        \
             return;                                                                        \
@@ -43,8 +70,7 @@
             x[v] = state[(ens_u64)v * stride + m];                                         \
         for (int j = 0; j < ENS_MODEL_FILE_NPARAMS; j++)                                   \
             p[j] = params[(ens_u64)j * stride + m];                                        \
-        ens_advance_##S(ENS_MODEL_FILE, INTEGRATOR, ENS_FILE_NV, (R)t_start, x, work, p,   \
-                        (R)dt, (long)nsteps);                                              \
+        ENS_FILE_ADVANCE(S, INTEGRATOR, R);                                                \
         for (int v = 0; v < ENS_FILE_NV; v++)                                              \
             state[(ens_u64)v * stride + m] = x[v];                                         \
     }

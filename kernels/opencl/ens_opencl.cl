@@ -16,7 +16,10 @@
  *                                 and integrator dispatch folds away
  *   -DENS_STRICT_FP=0|1           1: no contraction of multiply-adds
  *   -DENS_WIDTH=1|2|4|8|16        members per work-item (vector lanes);
- *                                 1 for DOPRI5, whose steps branch per member
+ *                                 1 for DOPRI5, whose steps branch per member,
+ *                                 and for noise inputs
+ *   -DENS_NNOISE=n                the model's noise inputs (0: none; more
+ *                                 need width 1 and cl_khr_fp64)
  *
  * Kernels: ens_advance (fixed steps, any width) and, at width 1,
  * ens_advance_adaptive (DOPRI5).
@@ -59,7 +62,10 @@
 
 #include "../ens_solver.h"
 
-#define ENS_PARAMS_ALLOC (ENS_NPARAMS > 0 ? ENS_NPARAMS : 1)
+#ifndef ENS_NNOISE
+#define ENS_NNOISE 0
+#endif
+#define ENS_PARAMS_ALLOC (ENS_NPARAMS + ENS_NNOISE > 0 ? ENS_NPARAMS + ENS_NNOISE : 1)
 
 /* One value of each of the work-item's members: from global memory at
  * once, or lane by lane at the end of the ensemble, where lanes past the
@@ -87,11 +93,17 @@ ENS_FN void ens_cl_store(ENS_REAL value, __global ENS_SCALAR *row, ulong m0, ulo
 }
 
 /* state[v * count + m], params[j * count + m]: structure of arrays, member
- * fastest, as everywhere in ensol. */
+ * fastest, as everywhere in ensol. With noise inputs, the noise key's
+ * fields follow (rng/normal.h). */
 __kernel void ens_advance(__global ENS_SCALAR *restrict state,
                           __global const ENS_SCALAR *restrict params,
                           const ulong count, const ENS_SCALAR dt, const long nsteps,
-                          const ENS_SCALAR t_start)
+                          const ENS_SCALAR t_start
+#if ENS_NNOISE > 0
+                          , const ulong seed, const ulong first_member, const long step0,
+                          const double scale
+#endif
+                          )
 {
     const ulong m0 = (ulong)get_global_id(0) * ENS_WIDTH;
     if (m0 >= count)
@@ -105,8 +117,20 @@ __kernel void ens_advance(__global ENS_SCALAR *restrict state,
     for (int j = 0; j < ENS_NPARAMS; j++)
         p[j] = ens_cl_load(params + j * count, m0, count);
 
+#if ENS_NNOISE > 0
+    ens_noise_key key;
+    key.seed = seed;
+    key.first_member = first_member;
+    key.step0 = step0;
+    key.scale = scale;
+    key.nparams = ENS_NPARAMS;
+    key.nnoise = ENS_NNOISE;
+    ENS_CAT(ens_advance_noise, ENS_SUFFIX)(ENS_MODEL, ENS_NVARS, (ENS_REAL)t_start, x, work, p,
+                                           (ENS_REAL)dt, nsteps, &key, m0);
+#else
     ENS_CAT(ens_advance, ENS_SUFFIX)(ENS_MODEL, ENS_INTEGRATOR, ENS_NVARS, (ENS_REAL)t_start, x,
                                      work, p, (ENS_REAL)dt, nsteps);
+#endif
 
     for (int v = 0; v < ENS_NVARS; v++)
         ens_cl_store(x[v], state + v * count, m0, count);

@@ -19,6 +19,9 @@
 /* Streams keep the draws of different purposes independent. */
 #define ENS_STREAM_STATE_NOISE 0u
 #define ENS_STREAM_PARAM_DRAW 1u
+/* A model's noise inputs (rng/normal.h): the low byte of the counter's
+ * last word; its other bytes hold the input pair and the step's high bits. */
+#define ENS_STREAM_NOISE_INPUT 2u
 
 typedef struct { ens_u32 v[4]; } ens_philox_ctr;
 typedef struct { ens_u32 v[2]; } ens_philox_key;

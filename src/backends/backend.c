@@ -30,10 +30,11 @@ void ens_backend_describe(const ens_backend *backend, char *device, size_t devic
     backend->ops->describe(backend->ctx, device, device_size);
 }
 
-ens_status ens_backend_upload(const ens_backend *backend, long long count, const void *state,
-                              const void *params, ens_error *err)
+ens_status ens_backend_upload(const ens_backend *backend, long long first_member,
+                              long long count, const void *state, const void *params,
+                              ens_error *err)
 {
-    return backend->ops->upload(backend->ctx, count, state, params, err);
+    return backend->ops->upload(backend->ctx, first_member, count, state, params, err);
 }
 
 ens_status ens_backend_advance(const ens_backend *backend, long long nsteps, ens_error *err)

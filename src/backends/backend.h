@@ -22,12 +22,14 @@
 #ifndef ENS_BACKENDS_BACKEND_H
 #define ENS_BACKENDS_BACKEND_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "core/choices.h"
 #include "core/error.h"
 #include "core/models.h"
 #include "ens_portable.h"
+#include "rng/normal.h"
 
 typedef struct ens_backend_job {
     int model;              /* enum ens_model_id; -1: user_model */
@@ -35,6 +37,10 @@ typedef struct ens_backend_job {
                                backends with model_files; NULL: a built-in model */
     int nvars;
     int nparams;
+    int nnoise;             /* the model's noise inputs, in p[] after the
+                               parameters, drawn by the backend at each step
+                               (ens_job_noise_key); Euler only */
+    ens_u64 seed;           /* the ensemble's seed, which keys the noise */
     int integrator;         /* enum ens_integrator_id */
     ens_precision_id precision;
     double dt;              /* fixed-step: the step; DOPRI5: the first step and
@@ -94,8 +100,9 @@ typedef struct ens_backend_ops {
     ens_status (*create)(ens_backend_job *job, void **ctx, ens_error *err);
     /* Device description for logs and file attributes. */
     void (*describe)(void *ctx, char *device, size_t device_size);
-    /* Load `count` members; the scheduler keeps 1 <= count <= capacity. */
-    ens_status (*upload)(void *ctx, long long count, const void *state,
+    /* Load `count` members, members first_member... of the ensemble (the
+     * index keys their noise); the scheduler keeps 1 <= count <= capacity. */
+    ens_status (*upload)(void *ctx, long long first_member, long long count, const void *state,
                          const void *params, ens_error *err);
     /* Advance the model time of every loaded member by nsteps * dt: nsteps
      * fixed steps, or for DOPRI5 adaptive steps until the time
@@ -135,8 +142,9 @@ int ens_backend_runs_model_files(const ens_backend_ops *ops);
 ens_status ens_backend_create(const ens_backend_ops *ops, ens_backend_job *job,
                               ens_backend *backend, ens_error *err);
 void ens_backend_describe(const ens_backend *backend, char *device, size_t device_size);
-ens_status ens_backend_upload(const ens_backend *backend, long long count, const void *state,
-                              const void *params, ens_error *err);
+ens_status ens_backend_upload(const ens_backend *backend, long long first_member,
+                              long long count, const void *state, const void *params,
+                              ens_error *err);
 ens_status ens_backend_advance(const ens_backend *backend, long long nsteps, ens_error *err);
 /* Whether advance may return before the work is done (see wait above). */
 int ens_backend_computes_async(const ens_backend *backend);
@@ -172,6 +180,23 @@ static inline double ens_job_time(const ens_backend_job *job, long long steps)
 static inline double ens_job_model_time(const ens_backend_job *job, long long steps)
 {
     return job->t0 + (double)steps * job->dt;
+}
+
+/* The noise of members first_member... for the interval that starts
+ * `steps` steps of dt after t0: steps are counted from model time 0, so
+ * that a run continued from a restart draws what the whole run would
+ * have. */
+static inline ens_noise_key ens_job_noise_key(const ens_backend_job *job, long long first_member,
+                                              long long steps)
+{
+    ens_noise_key key;
+    key.seed = job->seed;
+    key.first_member = (ens_u64)first_member;
+    key.step0 = (ens_i64)llround(job->t0 / job->dt) + (ens_i64)steps;
+    key.scale = 1.0 / sqrt(job->dt);
+    key.nparams = job->nparams;
+    key.nnoise = job->nnoise;
+    return key;
 }
 
 /* DOPRI5's first step: dt within [dt_min, dt_max]. */

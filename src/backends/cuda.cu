@@ -402,9 +402,12 @@ static ens_status sync_all(cuda_ctx *ctx, ens_error *err)
     return ENS_OK;
 }
 
-static ens_status cuda_upload(void *vctx, long long count, const void *state, const void *params,
-                              ens_error *err)
+static ens_status cuda_upload(void *vctx, long long first_member, long long count,
+                              const void *state, const void *params, ens_error *err)
 {
+    /* The built-in models, the only ones this backend runs, have no noise
+     * inputs, which the index keys. */
+    (void)first_member;
     cuda_ctx *ctx = (cuda_ctx *)vctx;
     const size_t real = ctx->real_size, nv = (size_t)ctx->job.nvars;
     const size_t np = (size_t)ctx->job.nparams;

@@ -413,6 +413,7 @@ typedef struct opencl_ctx {
     size_t real_size;
     size_t local_size;
     int width; /* members per work-item */
+    long long first_member; /* ensemble index of the loaded member 0 */
     long long count;
     cl_command_queue queue;
     cl_kernel kernel;   /* ens_advance, or ens_advance_adaptive for DOPRI5 */
@@ -516,8 +517,8 @@ static ens_status fit_capacity(ens_backend_job *job, const cl_device_desc *d, si
  * width 1 ran at 6% of the OpenMP backend, 8 at 38%, 16 at 66%. */
 static int members_per_work_item(const cl_device_desc *d, const ens_backend_job *job, int dbl)
 {
-    if (is_gpu_like(d) || ens_job_adaptive(job))
-        return 1; /* DOPRI5 branches per member: one per work-item */
+    if (is_gpu_like(d) || ens_job_adaptive(job) || job->nnoise > 0)
+        return 1; /* DOPRI5 branches per member, noise is drawn per member */
     const cl_uint native = dbl ? d->vector_double : d->vector_float;
     int width = 1;
     while (width < 16 && (cl_uint)width < 2 * native)
@@ -541,7 +542,11 @@ enum {
     ADAPTIVE_ARG_MAX_STEPS, ADAPTIVE_ARG_FRESH, ADAPTIVE_ARG_T0
 };
 /* Kernel arguments of ens_advance. */
-enum { FIXED_ARG_COUNT = 2, FIXED_ARG_DT, FIXED_ARG_NSTEPS, FIXED_ARG_T_START };
+enum {
+    FIXED_ARG_COUNT = 2, FIXED_ARG_DT, FIXED_ARG_NSTEPS, FIXED_ARG_T_START,
+    /* with noise inputs only */
+    FIXED_ARG_SEED, FIXED_ARG_FIRST_MEMBER, FIXED_ARG_STEP0, FIXED_ARG_SCALE
+};
 
 /* DOPRI5's per-member buffers, its tolerances (rounded to the job's
  * precision, as every backend does) and the arguments fixed for the run. */
@@ -619,6 +624,11 @@ static ens_status choose_device(opencl_ctx *ctx, const ens_backend_job *job, ens
                       "opencl: device %s has no double precision (cl_khr_fp64); use --precision "
                       "float",
                       d->name);
+    else if (job->nnoise > 0 && !d->fp64)
+        st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
+                      "opencl: device %s has no double precision (cl_khr_fp64), in which "
+                      "noise inputs are drawn",
+                      d->name);
     else if (job->strict_fp && !dbl && !d->fp32_correct_div)
         st = ens_fail(err, ENS_ERR_BACKEND_UNAVAILABLE,
                       "opencl: device %s has no correctly rounded single precision division, "
@@ -641,9 +651,9 @@ static ens_status build_kernel(opencl_ctx *ctx, cl_context *context, ens_error *
     char options[320];
     snprintf(options, sizeof options,
              "-DENS_USE_DOUBLE=%d -DENS_MODEL=%d -DENS_INTEGRATOR=%d -DENS_NVARS=%d "
-             "-DENS_NPARAMS=%d -DENS_STRICT_FP=%d -DENS_WIDTH=%d%s",
-             dbl, job->user_model ? ENS_MODEL_FILE_ID : job->model, job->integrator, job->nvars, job->nparams, job->strict_fp ? 1 : 0,
-             ctx->width,
+             "-DENS_NPARAMS=%d -DENS_NNOISE=%d -DENS_STRICT_FP=%d -DENS_WIDTH=%d%s",
+             dbl, job->user_model ? ENS_MODEL_FILE_ID : job->model, job->integrator, job->nvars,
+             job->nparams, job->nnoise, job->strict_fp ? 1 : 0, ctx->width,
              job->strict_fp ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
     cl_program program = NULL;
     cl_int rc = CL_SUCCESS;
@@ -702,6 +712,13 @@ static ens_status create_buffers(opencl_ctx *ctx, cl_context context, ens_error 
         rc = clSetKernelArg(ctx->kernel, 1, sizeof(cl_mem), &ctx->params);
     if (rc == CL_SUCCESS && !adaptive)
         rc = set_real_arg(ctx, FIXED_ARG_DT, job->dt);
+    if (rc == CL_SUCCESS && job->nnoise > 0) {
+        const cl_ulong seed = (cl_ulong)job->seed;
+        const double scale = ens_job_noise_key(job, 0, 0).scale;
+        rc = clSetKernelArg(ctx->kernel, FIXED_ARG_SEED, sizeof seed, &seed);
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(ctx->kernel, FIXED_ARG_SCALE, sizeof scale, &scale);
+    }
     return rc == CL_SUCCESS ? ENS_OK : cl_fail(err, "clSetKernelArg", rc, name);
 }
 
@@ -732,10 +749,11 @@ static void opencl_describe(void *vctx, char *device, size_t size)
              ctx->job.strict_fp ? ", strict fp" : "");
 }
 
-static ens_status opencl_upload(void *vctx, long long count, const void *state,
-                                const void *params, ens_error *err)
+static ens_status opencl_upload(void *vctx, long long first_member, long long count,
+                                const void *state, const void *params, ens_error *err)
 {
     opencl_ctx *ctx = vctx;
+    ctx->first_member = first_member;
     ctx->count = count;
     ctx->steps_done = 0;
     cl_int rc = clEnqueueWriteBuffer(ctx->queue, ctx->state, CL_TRUE, 0,
@@ -772,6 +790,15 @@ static ens_status opencl_advance(void *vctx, long long nsteps, ens_error *err)
         if (rc == CL_SUCCESS)
             rc = set_real_arg(ctx, FIXED_ARG_T_START,
                               ens_job_model_time(&ctx->job, ctx->steps_done));
+        if (rc == CL_SUCCESS && ctx->job.nnoise > 0) {
+            const ens_noise_key key =
+                ens_job_noise_key(&ctx->job, ctx->first_member, ctx->steps_done);
+            const cl_ulong first = (cl_ulong)key.first_member;
+            const cl_long step0 = (cl_long)key.step0;
+            rc = clSetKernelArg(ctx->kernel, FIXED_ARG_FIRST_MEMBER, sizeof first, &first);
+            if (rc == CL_SUCCESS)
+                rc = clSetKernelArg(ctx->kernel, FIXED_ARG_STEP0, sizeof step0, &step0);
+        }
     }
     ctx->steps_done += nsteps;
     if (rc != CL_SUCCESS)

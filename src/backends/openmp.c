@@ -20,6 +20,7 @@ typedef struct openmp_ctx {
     ens_cc_object model_object;
     ens_openmp_advance_fn *model_advance;
     ens_backend_job model_job;
+    long long first_member;
     long long count;
     void *state;
     void *params;
@@ -122,11 +123,12 @@ static void openmp_describe(void *vctx, char *device, size_t size)
              ctx->job.strict_fp ? ", strict fp" : "", model);
 }
 
-static ens_status openmp_upload(void *vctx, long long count, const void *state,
-                                const void *params, ens_error *err)
+static ens_status openmp_upload(void *vctx, long long first_member, long long count,
+                                const void *state, const void *params, ens_error *err)
 {
     (void)err;
     openmp_ctx *ctx = vctx;
+    ctx->first_member = first_member;
     ctx->count = count;
     const size_t real = ens_job_real_size(&ctx->job);
     memcpy(ctx->state, state, (size_t)count * (size_t)ctx->job.nvars * real);
@@ -150,15 +152,16 @@ static ens_status openmp_advance(void *vctx, long long nsteps, ens_error *err)
         a = &adaptive;
     }
     const double t_start = ens_job_model_time(&ctx->job, ctx->steps_done);
+    const ens_noise_key noise = ens_job_noise_key(&ctx->job, ctx->first_member, ctx->steps_done);
     ctx->steps_done += nsteps;
     if (ctx->model_advance)
         return ctx->model_advance(&ctx->model_job, ctx->count, ctx->state, ctx->params, nsteps,
-                                  t_start, a, err);
+                                  t_start, &noise, a, err);
     if (ctx->job.strict_fp)
         return ens_openmp_advance_strict(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                         t_start, a, err);
+                                         t_start, &noise, a, err);
     return ens_openmp_advance_contract(&ctx->job, ctx->count, ctx->state, ctx->params, nsteps,
-                                       t_start, a, err);
+                                       t_start, &noise, a, err);
 }
 
 static ens_status openmp_download(void *vctx, void *state, ens_error *err)

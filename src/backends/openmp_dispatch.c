@@ -77,16 +77,18 @@ static const cpu_variant *chosen(void)
 
 ens_status ens_openmp_advance_contract(const ens_backend_job *job, long long count, void *state,
                                        const void *params, long long nsteps, double t_start,
+                                       const ens_noise_key *noise,
                                        const ens_openmp_adaptive *adaptive, ens_error *err)
 {
-    return chosen()->contract(job, count, state, params, nsteps, t_start, adaptive, err);
+    return chosen()->contract(job, count, state, params, nsteps, t_start, noise, adaptive, err);
 }
 
 ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count, void *state,
                                      const void *params, long long nsteps, double t_start,
+                                     const ens_noise_key *noise,
                                      const ens_openmp_adaptive *adaptive, ens_error *err)
 {
-    return chosen()->strict(job, count, state, params, nsteps, t_start, adaptive, err);
+    return chosen()->strict(job, count, state, params, nsteps, t_start, noise, adaptive, err);
 }
 
 const char *ens_openmp_cpu_variant(void)

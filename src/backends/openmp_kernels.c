@@ -67,13 +67,14 @@ static int job_threads(const ens_backend_job *job)
 
 ens_status ENS_OPENMP_ENTRY(const ens_backend_job *job, long long count, void *state,
                             const void *params, long long nsteps, double t_start,
-                            const ens_openmp_adaptive *adaptive, ens_error *err)
+                            const ens_noise_key *noise, const ens_openmp_adaptive *adaptive,
+                            ens_error *err)
 {
     if (adaptive)
         return job->precision == ENS_PRECISION_ID_FLOAT
                    ? advance_adaptive_f(job, count, state, params, adaptive, err)
                    : advance_adaptive_d(job, count, state, params, adaptive, err);
     if (job->precision == ENS_PRECISION_ID_FLOAT)
-        return advance_f(job, count, state, params, nsteps, t_start, err);
-    return advance_d(job, count, state, params, nsteps, t_start, err);
+        return advance_f(job, count, state, params, nsteps, t_start, noise, err);
+    return advance_d(job, count, state, params, nsteps, t_start, noise, err);
 }

@@ -17,13 +17,16 @@ typedef struct ens_openmp_adaptive {
 } ens_openmp_adaptive;
 
 /* Advance `count` members (SoA state and params in the job's precision):
- * nsteps fixed steps from model time t_start, or with `adaptive` (DOPRI5)
- * to adaptive->t_end. */
+ * nsteps fixed steps from model time t_start, with the noise of `noise`
+ * where the model has noise inputs, or with `adaptive` (DOPRI5) to
+ * adaptive->t_end. */
 ens_status ens_openmp_advance_contract(const ens_backend_job *job, long long count, void *state,
                                        const void *params, long long nsteps, double t_start,
+                                       const ens_noise_key *noise,
                                        const ens_openmp_adaptive *adaptive, ens_error *err);
 ens_status ens_openmp_advance_strict(const ens_backend_job *job, long long count, void *state,
                                      const void *params, long long nsteps, double t_start,
+                                     const ens_noise_key *noise,
                                      const ens_openmp_adaptive *adaptive, ens_error *err);
 
 /* Which compiled copy of the loops runs here, e.g. "x86-64-v3 loops (AVX2,

@@ -71,13 +71,14 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
 }
 
 /*
- * Models whose size is known only at run time, or too large for a tile:
- * one member at a time per thread, its state in a small
+ * Models whose size is known only at run time, or too large for a tile,
+ * and models with noise inputs: one member at a time per thread, its state in a small
  * per-thread buffer that stays in L1; the loops over variables vectorise.
  */
 static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long count,
                                            ens_real *state, const ens_real *params,
-                                           long long nsteps, ens_real t_start, ens_error *err)
+                                           long long nsteps, ens_real t_start,
+                                           const ens_noise_key *noise, ens_error *err)
 {
     const int nv = job->nvars;
     const int nparams = job->nparams;
@@ -102,8 +103,13 @@ static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long
                     x[v] = state[v * count + m];
                 for (int j = 0; j < nparams; j++)
                     p[j] = params[j * count + m];
-                ENS_SYM(ens_advance)(job->model, job->integrator, nv, t_start, x, work, p,
-                                     (ens_real)job->dt, (long)nsteps);
+                if (job->nnoise > 0)
+                    ENS_SYM(ens_advance_noise)(job->model, nv, t_start, x, work, p,
+                                               (ens_real)job->dt, (long)nsteps, noise,
+                                               (ens_u64)m);
+                else
+                    ENS_SYM(ens_advance)(job->model, job->integrator, nv, t_start, x, work, p,
+                                         (ens_real)job->dt, (long)nsteps);
                 for (int v = 0; v < nv; v++)
                     state[v * count + m] = x[v];
             }
@@ -187,7 +193,7 @@ static ens_status ENS_SYM(advance_adaptive)(const ens_backend_job *job, long lon
 
 static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, void *state,
                                    const void *params, long long nsteps, double t_start,
-                                   ens_error *err)
+                                   const ens_noise_key *noise, ens_error *err)
 {
     const ens_real t_start_r = (ens_real)t_start;
     const long long ntiles = (count + ENS_TILE - 1) / ENS_TILE;
@@ -195,7 +201,7 @@ static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, 
      * that the inlined tile loop is specialised: the right-hand side
      * dispatch folds away and the tile stays in registers. */
 #define ENS_TILED_ADVANCE(id, prefix, nvars, nparams, component, common_nvars) \
-    if (ENS_TILED(nvars, nparams) && job->model == id) { \
+    if (ENS_TILED(nvars, nparams) && job->model == id && job->nnoise == 0) { \
         _Pragma("omp parallel for schedule(static) num_threads(job_threads(job)) if (ntiles > 1)") \
         for (long long tile = 0; tile < ntiles; tile++) \
             ENS_SYM(advance_tile)(job, id, nvars, count, (ens_real *)state, \
@@ -205,7 +211,7 @@ static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, 
     ENS_MODEL_LIST(ENS_TILED_ADVANCE)
 #undef ENS_TILED_ADVANCE
     return ENS_SYM(advance_members)(job, count, (ens_real *)state, (const ens_real *)params,
-                                    nsteps, t_start_r, err);
+                                    nsteps, t_start_r, noise, err);
 }
 
 #undef ENS_SYM

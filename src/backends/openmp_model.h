@@ -12,8 +12,8 @@
 
 typedef ens_status ens_openmp_advance_fn(const ens_backend_job *job, long long count,
                                          void *state, const void *params, long long nsteps,
-                                         double t_start, const ens_openmp_adaptive *adaptive,
-                                         ens_error *err);
+                                         double t_start, const ens_noise_key *noise,
+                                         const ens_openmp_adaptive *adaptive, ens_error *err);
 
 /* The loops for job->user_model in the job's floating-point mode, loaded
  * into *obj (ens_cc_unload); *fn takes a copy of the job whose model is

@@ -1022,6 +1022,13 @@ ens_status ens_config_check(ens_config *cfg)
                         "device = %s: the openmp backend runs on this machine's CPU and has "
                         "no devices to choose from",
                         cfg->device);
+    if (cfg->model->nnoise > 0 && cfg->integrator != ENS_INTEGRATOR_ID_EULER)
+        return ens_fail(&cfg->error, ENS_ERR_INVALID_ARGUMENT,
+                        "integrator = %s: model %s has noise inputs (%s%s), which only euler "
+                        "(Euler-Maruyama) integrates",
+                        ens_choice_name(ENS_CHOICE_INTEGRATOR, cfg->integrator),
+                        cfg->model->name, cfg->model->noises[0].name,
+                        cfg->model->nnoise > 1 ? ", ..." : "");
     if (cfg->integrator == ENS_INTEGRATOR_ID_DOPRI5)
         return validate_adaptive(cfg);
     return check_fixed_step_settings(cfg);

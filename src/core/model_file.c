@@ -118,6 +118,9 @@ static int declared_line(const ens_model_info *m, const char *name, const char *
     for (int i = 0; i < m->nvardecls; i++)
         if (strcmp(m->vars[i].name, name) == 0)
             return *kind = "variable", m->vars[i].line;
+    for (int i = 0; i < m->nnoise; i++)
+        if (strcmp(m->noises[i].name, name) == 0)
+            return *kind = "noise input", m->noises[i].line;
     return 0;
 }
 
@@ -241,6 +244,16 @@ static ens_status decl_size(const parser *ps, const token *tok, int n)
     return ENS_OK;
 }
 
+/* Parameters and noise inputs share p[]. */
+static ens_status check_p_room(const parser *ps)
+{
+    if (ps->m->nparams + ps->m->nnoise < ENS_MAX_PARAMS)
+        return ENS_OK;
+    char detail[64];
+    snprintf(detail, sizeof detail, "more than %d parameters and noise inputs", ENS_MAX_PARAMS);
+    return fail_at(ps, ps->line, detail, NULL);
+}
+
 /* param NAME = NUMBER [units "U"] ["long name"] */
 static ens_status decl_param(const parser *ps, const token *tok, int n)
 {
@@ -255,14 +268,24 @@ static ens_status decl_param(const parser *ps, const token *tok, int n)
     double value;
     if (!parse_number(tok[2].text, &value))
         return fail_at(ps, ps->line, "not a number: ", tok[2].text);
-    if (m->nparams >= ENS_MAX_PARAMS) {
-        char detail[64];
-        snprintf(detail, sizeof detail, "more than %d parameters", ENS_MAX_PARAMS);
-        return fail_at(ps, ps->line, detail, NULL);
-    }
+    ENS_CHECK(check_p_room(ps));
     GROW(m->params, m->nparams);
     m->params[m->nparams++] = (ens_model_param){dup_text(tok[0].text), dup_text(long_name),
                                                 dup_text(values[0]), value, ps->line};
+    return ENS_OK;
+}
+
+/* noise NAME ["long name"] */
+static ens_status decl_noise(const parser *ps, const token *tok, int n)
+{
+    ens_model_info *m = ps->m;
+    if (n < 1 || n > 2 || tok[0].quoted || (n == 2 && !tok[1].quoted))
+        return fail_at(ps, ps->line, "expected: noise NAME [\"long name\"]", NULL);
+    ENS_CHECK(check_new_name(ps, "noise input", tok[0].text));
+    ENS_CHECK(check_p_room(ps));
+    GROW(m->noises, m->nnoise);
+    m->noises[m->nnoise++] =
+        (ens_model_noise){dup_text(tok[0].text), dup_text(n == 2 ? tok[1].text : NULL), ps->line};
     return ENS_OK;
 }
 
@@ -379,6 +402,8 @@ static ens_status declaration(const parser *ps, const token *tok, int n)
         return decl_param(ps, tok, n);
     if (strcmp(key, "var") == 0)
         return decl_var(ps, tok, n);
+    if (strcmp(key, "noise") == 0)
+        return decl_noise(ps, tok, n);
     if (strcmp(key, "base") == 0)
         return decl_base(ps, tok, n);
     if (strcmp(key, "integrator") == 0)
@@ -406,9 +431,14 @@ static void free_decls(ens_model_info *m)
         free((char *)m->vars[i].length);
         free((char *)m->vars[i].dim);
     }
+    for (int i = 0; i < m->nnoise; i++) {
+        free((char *)m->noises[i].name);
+        free((char *)m->noises[i].long_name);
+    }
     free(m->sizes);
     free(m->params);
     free(m->vars);
+    free(m->noises);
 }
 
 void ens_model_free(ens_model_info *m)
@@ -656,6 +686,9 @@ static void derive_views(ens_model_info *m)
     for (int j = 0; j < m->nparams && used < size; j++)
         used += (size_t)snprintf(s + used, size - used, "%s%s=%g", j ? " " : "; parameters ",
                                  m->params[j].name, m->params[j].value);
+    for (int k = 0; k < m->nnoise && used < size; k++)
+        used += (size_t)snprintf(s + used, size - used, "%s%s", k ? " " : "; noise ",
+                                 m->noises[k].name);
     m->summary = m->summary_buf;
 }
 
@@ -668,6 +701,10 @@ static ens_status finish(parser *ps)
         return fail_at(ps, ps->line, "no variables (declare them with: var NAME)", NULL);
     if (!m->rhs)
         return fail_at(ps, ps->line, "no right-hand side (a block 'rhs' ... 'end')", NULL);
+    if (m->nnoise > 0 && m->default_integrator >= 0 &&
+        m->default_integrator != ENS_INTEGRATOR_ID_EULER)
+        return fail_at(ps, m->noises[0].line,
+                       "noise inputs need integrator euler (Euler-Maruyama)", NULL);
     int defaults[ENS_MODEL_MAX_SIZES];
     if (m->nsizes > ENS_MODEL_MAX_SIZES)
         return fail_at(ps, m->sizes[ENS_MODEL_MAX_SIZES].line, "more than 64 size parameters",

@@ -97,6 +97,8 @@ char *ens_model_source(const ens_model_info *m, const char *prefix, const int *s
     }
     for (int j = 0; j < m->nparams; j++)
         ens_text_add(&b, "#define %s (ens_p_[%d])\n", m->params[j].name, j);
+    for (int k = 0; k < m->nnoise; k++)
+        ens_text_add(&b, "#define %s (ens_p_[%d])\n", m->noises[k].name, m->nparams + k);
     add_variable_macros(&b, m, sizes);
     ens_text_add(&b, "#define ddt(v) ENS_DDT_##v\n");
     ens_text_line(&b, m->rhs_line, m->path);
@@ -106,6 +108,8 @@ char *ens_model_source(const ens_model_info *m, const char *prefix, const int *s
         ens_text_add(&b, "#undef %s\n#undef ENS_DDT_%s\n", m->vars[v].name, m->vars[v].name);
     for (int j = 0; j < m->nparams; j++)
         ens_text_add(&b, "#undef %s\n", m->params[j].name);
+    for (int k = 0; k < m->nnoise; k++)
+        ens_text_add(&b, "#undef %s\n", m->noises[k].name);
     for (int i = 0; i < m->nsizes; i++)
         ens_text_add(&b, "#undef %s\n", m->sizes[i].name);
     ens_text_add(&b, "}\n");

@@ -120,6 +120,11 @@ static void describe(const ens_model_info *m, char *buf, size_t size)
             m->params[j].long_name ? " \"" : "",
             m->params[j].long_name ? m->params[j].long_name : "",
             m->params[j].long_name ? "\"" : "");
+    for (int k = 0; k < m->nnoise; k++)
+        PUT("    noise %s: white noise, N(0,1)/sqrt(dt) per step%s%s%s\n", m->noises[k].name,
+            m->noises[k].long_name ? " \"" : "",
+            m->noises[k].long_name ? m->noises[k].long_name : "",
+            m->noises[k].long_name ? "\"" : "");
     for (int a = 0; a < ens_model_naux(m); a++)
         PUT("    aux %s\n", ens_model_aux_name(m, a));
     PUT("  base state:");

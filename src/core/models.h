@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "ens_portable.h"
 
-/* The most real parameters a model declares. */
+/* The most real parameters a model declares, with its noise inputs. */
 #define ENS_MAX_PARAMS 64
 
 /* An XPPAUT file's formulas kept for the host (core/ode_file.c). */
@@ -36,6 +36,15 @@ typedef struct ens_model_param {
     double value;                   /* default */
     int line;
 } ens_model_param;
+
+/* A noise input (`noise NAME`): white noise, at each fixed step a fresh
+ * standard normal divided by sqrt(dt) (kernels/rng/normal.h), in p[]
+ * after the parameters; only Euler (Euler-Maruyama) integrates it. */
+typedef struct ens_model_noise {
+    const char *name;
+    const char *long_name;
+    int line;
+} ens_model_noise;
 
 /* A state variable: a scalar (length NULL) or an array whose length is an
  * expression of size parameters and integers ("K", "J*K"); stored in the
@@ -62,6 +71,8 @@ typedef struct ens_model_info {
     ens_model_param *params;
     int nvardecls;
     ens_model_var *vars;
+    int nnoise;                     /* nparams + nnoise <= ENS_MAX_PARAMS */
+    ens_model_noise *noises;
     /* Default base state: one value per state variable, or one for all. */
     int base_state_len;
     double *base_state;

@@ -1442,7 +1442,7 @@ static void emit(reader *r, ens_text *b, int i)
     case NODE_PAR: ens_text_add(b, "%s", sym_at(r, SYM_PAR, n->index)->cname); return;
     case NODE_FIX: ens_text_add(b, "%s", sym_at(r, SYM_FIX, n->index)->cname); return;
     case NODE_TIME: ens_text_add(b, "t"); return;
-    case NODE_NOISE: ens_text_add(b, "ENS_ODE_NOISE(%d)", n->index); return;
+    case NODE_NOISE: ens_text_add(b, "%s", sym_at(r, SYM_NOISE, n->index)->cname); return;
     case NODE_NEG: ens_text_add(b, "(-"); emit(r, b, n->a); ens_text_add(b, ")"); return;
     case NODE_IF:
         ens_text_add(b, "(");
@@ -1541,6 +1541,8 @@ static char *model_text(reader *r, const char *name, const int *fix_order)
     }
     for (int v = 0; v < r->count[SYM_VAR]; v++)
         ens_text_add(&b, "var %s\n", sym_at(r, SYM_VAR, v)->cname);
+    for (int k = 0; k < r->count[SYM_NOISE]; k++)
+        ens_text_add(&b, "noise %s\n", sym_at(r, SYM_NOISE, k)->cname);
     ens_text_add(&b, "functions\n%send\nrhs\n", ode_functions);
     for (int i = 0; i < r->count[SYM_FIX]; i++) {
         const sym *s = sym_at(r, SYM_FIX, fix_order[i]);
@@ -1615,11 +1617,12 @@ static ens_status read_ode(reader *r, const char *text, ens_model_info **out)
             s->value = p1.inits[i].value;
     }
     free(p1.inits);
-    if (st == ENS_OK && r->count[SYM_PAR] > ENS_MAX_PARAMS)
-        st = fail_line(r, sym_at(r, SYM_PAR, ENS_MAX_PARAMS)->line,
-                       "more than %d parameters", ENS_MAX_PARAMS);
-    if (st == ENS_OK && r->count[SYM_NOISE] > 0)
-        st = fail_line(r, sym_at(r, SYM_NOISE, 0)->line, "wiener noise: not supported yet");
+    if (st == ENS_OK && r->count[SYM_PAR] + r->count[SYM_NOISE] > ENS_MAX_PARAMS) {
+        const int over = ENS_MAX_PARAMS - r->count[SYM_PAR];
+        st = fail_line(r, over >= 0 ? sym_at(r, SYM_NOISE, over)->line
+                                   : sym_at(r, SYM_PAR, ENS_MAX_PARAMS)->line,
+                       "more than %d parameters and wiener inputs", ENS_MAX_PARAMS);
+    }
     if (st == ENS_OK && r->count[SYM_NOISE] > 0 && r->meth >= 0 &&
         r->meth != ENS_INTEGRATOR_ID_EULER)
         st = fail_line(r, r->meth_line, "wiener noise needs meth=euler (Euler-Maruyama)");

@@ -258,6 +258,8 @@ static ens_backend_job backend_job(const ens_config *cfg, const ens_plan *plan, 
         .user_model = cfg->model->id < 0 ? cfg->model : NULL,
         .nvars = cfg->nvars,
         .nparams = cfg->model->nparams,
+        .nnoise = cfg->model->nnoise,
+        .seed = cfg->seed,
         .integrator = cfg->integrator,
         .precision = (ens_precision_id)cfg->precision,
         .dt = cfg->dt,
@@ -292,7 +294,7 @@ static ens_status create_backend(ens_config *cfg, ens_plan *plan)
     /* A model file is checked on the host before any backend runs it. */
     ens_status st = ENS_OK;
     if (plan->job.user_model) {
-        double params[ENS_MAX_PARAMS];
+        double params[ENS_MAX_PARAMS] = {0}; /* noise inputs 0 */
         for (int j = 0; j < cfg->model->nparams; j++)
             params[j] = ens_config_param_value(cfg, j, plan->first);
         st = ens_model_probe(plan->job.user_model, cfg->nvars, params, &cfg->error);

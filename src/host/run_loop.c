@@ -87,7 +87,7 @@ static ens_status start_batch(run_loop *L, ens_slab *slab)
     ens_config *cfg = L->cfg;
     ens_plan *plan = L->plan;
     ENS_CHECK(ens_batch_fill(cfg, plan, L->b, slab));
-    ENS_CHECK(ens_backend_upload(&plan->backend, slab->count, L->b->state, L->b->params,
+    ENS_CHECK(ens_backend_upload(&plan->backend, slab->m0, slab->count, L->b->state, L->b->params,
                                  &cfg->error));
     if (plan->resume_steps >= 0)
         ENS_CHECK(ens_restart_resume(cfg, plan, L->b, slab));

@@ -562,6 +562,20 @@ static ens_status define_provenance(ens_nc_writer *w, const ens_nc_spec *s, ens_
     DEFINE(put_text(ncid, NC_GLOBAL, "backend", or_empty(s->backend)), GLOBALS);
     DEFINE(put_text(ncid, NC_GLOBAL, "device", or_empty(s->device)), GLOBALS);
     DEFINE(nc_put_att_ulonglong(ncid, NC_GLOBAL, "seed", NC_UINT64, 1, &seed), GLOBALS);
+    if (s->model->nnoise > 0) {
+        /* What the noise is and how it is drawn, so that it can be made again. */
+        char noise[512];
+        size_t used = 0;
+        for (int k = 0; k < s->model->nnoise && used < sizeof noise; k++)
+            used += (size_t)snprintf(noise + used, sizeof noise - used, "%s%s", k ? ", " : "",
+                                     s->model->noises[k].name);
+        if (used < sizeof noise)
+            snprintf(noise + used, sizeof noise - used,
+                     ": white noise, a standard normal / sqrt(dt) at each step (Euler-Maruyama), "
+                     "Box-Muller on Philox4x32-10 keyed by (seed, member, step from time 0, "
+                     "input)");
+        DEFINE(put_text(ncid, NC_GLOBAL, "noise_inputs", noise), GLOBALS);
+    }
     if (s->initial_states)
         DEFINE(put_text(ncid, NC_GLOBAL, "initial_states", s->initial_states), GLOBALS);
     else

@@ -119,6 +119,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", text ? err.msg : "ensol_modelgen: cannot read model file");
             return 1;
         }
+        if (m->nnoise > 0) {
+            /* The CUDA kernels of the built-in models draw no noise. */
+            fprintf(stderr, "%s:%d: a built-in model cannot have noise inputs; give it as a "
+                    "model file\n", rel, m->noises[0].line);
+            return 1;
+        }
         int sizes[ENS_MODEL_MAX_SIZES];
         ens_model_default_sizes(m, sizes);
         char upper[80];
