@@ -13,6 +13,10 @@ variables in the order of their equations, then the aux quantities) and by
 options set. Each file ends in one of:
   agrees         ensol's states and aux quantities equal XPPAUT's to the
                  digits XPPAUT writes (both take the same RK4 steps)
+  runs, noise    a file with wiener noise (copied with meth=euler, which
+                 noise needs): both run it and write the same times and
+                 columns, finite; the values are not compared, as each
+                 draws its own noise
   refused        ensol refuses a construct it cannot run: exit status 2,
                  one line naming FILE:LINE, no output file
   xppaut fails   XPPAUT itself writes no full output (or a non-finite one)
@@ -40,17 +44,20 @@ DT, TOTAL = 0.01, 1.0
 # XPPAUT writes 8 significant digits (and t as a float); RK4 takes the same
 # steps in both, so they agree to those digits plus a little growth.
 RTOL, ATOL = 2e-6, 1e-7
-OPTIONS = (f"@ meth=rungekutta, dt={DT}, total={TOTAL}, nout=1, trans=0, t0=0, "
+OPTIONS = (f"@ meth={{meth}}, dt={DT}, total={TOTAL}, nout=1, trans=0, t0=0, "
            "bound=1e30, maxstor=100000\n")
+# `wiener NAME` (XPPAUT reads a keyword by its first letter).
+WIENER = re.compile(r"^\s*w(iener)?\s+[a-z_]", re.IGNORECASE | re.MULTILINE)
 
 
-def with_options(text):
+def with_options(text, meth):
     """The file's text with OPTIONS before its `done` (or at its end)."""
+    options = OPTIONS.format(meth=meth)
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
         if re.match(r"\s*d(one)?\s*$", line, re.IGNORECASE):
-            return "".join(lines[:i]) + OPTIONS + "".join(lines[i:])
-    return text + ("" if text.endswith("\n") else "\n") + OPTIONS + "done\n"
+            return "".join(lines[:i]) + options + "".join(lines[i:])
+    return text + ("" if text.endswith("\n") else "\n") + options + "done\n"
 
 
 def run_xppaut(xppaut, path, work):
@@ -99,8 +106,9 @@ def check_file(ensol, xppaut, source, work):
     path = os.path.join(work, name + ".ode")
     with open(source, errors="replace") as f:
         text = f.read()
+    noise = WIENER.search(text) is not None
     with open(path, "w") as f:
-        f.write(with_options(text))
+        f.write(with_options(text, "euler" if noise else "rungekutta"))
     ref = run_xppaut(xppaut, path, work)
     nc = os.path.join(work, "ensol.nc")
     env = dict(os.environ, XDG_CACHE_HOME=os.path.join(os.path.dirname(work), "cache"))
@@ -123,6 +131,10 @@ def check_file(ensol, xppaut, source, work):
     times, mine = ensol_columns(nc)
     if mine.shape != (ref.shape[0], ref.shape[1] - 1):
         return "failure", f"ensol wrote {mine.shape}, XPPAUT {ref.shape[0]} x {ref.shape[1] - 1}"
+    if noise:
+        if not (np.all(np.isfinite(mine)) and np.allclose(times, ref[:, 0], rtol=1e-6, atol=1e-6)):
+            return "failure", "with noise: non-finite states, or other times than XPPAUT's"
+        return "runs, noise", f"{mine.shape[1]} columns x {mine.shape[0]} times, not compared"
     scale = np.maximum(np.abs(ref[:, 1:]), 1.0)
     worst = float(np.max(np.abs(mine - ref[:, 1:]) / scale - RTOL)) if mine.size else -1.0
     if not (worst <= ATOL and np.allclose(times, ref[:, 0], rtol=1e-6, atol=1e-6)):

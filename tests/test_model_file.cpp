@@ -93,6 +93,25 @@ TEST(ModelFile, BuiltInsComeFromTheirFiles)
         EXPECT_NE(ens_models_find(name), nullptr) << name;
 }
 
+TEST(ModelFile, NoiseInputsFollowTheParameters)
+{
+    parsed p("model ou\nparam theta = 1\nvar x\nnoise w \"white noise\"\nnoise v\nrhs\n"
+             "    ddt(x) = -theta * x + w + v;\nend\n");
+    ASSERT_EQ(p.st, ENS_OK) << p.err.msg;
+    ASSERT_EQ(p.m->nnoise, 2);
+    EXPECT_STREQ(p.m->noises[0].long_name, "white noise");
+    EXPECT_EQ(p.m->noises[1].long_name, nullptr);
+    EXPECT_NE(std::string(p.m->summary).find("; noise w v"), std::string::npos) << p.m->summary;
+    int sizes[1] = {0};
+    char *src = ens_model_source(p.m, "ou", sizes);
+    ASSERT_NE(src, nullptr);
+    const std::string s(src);
+    free(src);
+    EXPECT_NE(s.find("#define w (ens_p_[1])"), std::string::npos) << s;
+    EXPECT_NE(s.find("#define v (ens_p_[2])"), std::string::npos) << s;
+    EXPECT_NE(s.find("#undef v"), std::string::npos) << s;
+}
+
 struct bad_case {
     const char *what, *text, *message;
 };
@@ -126,6 +145,12 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"open_block", "model a\nvar x\nrhs\n  ddt(x) = 1;\n",
                  ":3: block without its closing line 'end'"},
         bad_case{"unknown_decl", "model a\nvariable x\n", ":2: unknown declaration variable"},
+        bad_case{"noise_clash", "model a\nparam w = 1\nnoise w\nvar x\nrhs\nend\n",
+                 ":3: duplicate name 'w': noise input 'w' clashes with the parameter"},
+        bad_case{"noise_rk4", "model a\nvar x\nnoise w\nintegrator rk4\nrhs\nend\n",
+                 ":3: noise inputs need integrator euler"},
+        bad_case{"noise_no_name", "model a\nvar x\nnoise\nrhs\nend\n",
+                 ":3: expected: noise NAME"},
         bad_case{"base_length", "model a\nvar x\nvar y\nbase 1 2 3\nrhs\nend\n",
                  "base: 3 values for 2 state variables"}),
     [](const ::testing::TestParamInfo<bad_case> &info) { return std::string(info.param.what); });

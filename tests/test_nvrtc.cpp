@@ -152,6 +152,20 @@ TEST(Nvrtc, CompilesAModelGivenAsText)
     ens_model_free(m);
 }
 
+// Noise inputs: the Euler kernels draw them (kernels/rng/normal.h).
+TEST(Nvrtc, CompilesAModelWithNoiseInputs)
+{
+    if (!nvrtc())
+        GTEST_SKIP() << "NVRTC (libnvrtc.so, CUDA toolkit) cannot be loaded here";
+    const char *text = "model ou\nparam theta = 1\nvar x\nnoise w\nnoise v\nnoise u\nrhs\n"
+                       "    ddt(x) = -theta * x + w + v * u;\nend\n";
+    ens_error err = {{0}};
+    ens_model_info *m = nullptr;
+    ASSERT_EQ(ens_model_parse(text, "ou.ens", &m, &err), ENS_OK) << err.msg;
+    compile_for_both(m);
+    ens_model_free(m);
+}
+
 TEST(Nvrtc, ReportsAnErrorInTheModelFileAtItsLine)
 {
     if (!nvrtc())

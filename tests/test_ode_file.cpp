@@ -71,6 +71,25 @@ TEST(OdeFile, DeclarationsBecomeTheModelAndTheRunDefaults)
     EXPECT_EQ(m->rhs_line, 9);
 }
 
+// wiener names become the model's noise inputs, after its parameters in
+// p[], in the generated source; a file with noise and no meth runs Euler.
+TEST(OdeFile, WienerNamesAreNoiseInputs)
+{
+    parsed p("wiener w, u\npar s=0.5\nx'=-x+s*w\ny'=u\ndone\n");
+    ASSERT_EQ(p.st, ENS_OK) << p.err.msg;
+    ASSERT_EQ(p.m->nnoise, 2);
+    EXPECT_STREQ(p.m->noises[0].name, "w");
+    EXPECT_STREQ(p.m->noises[1].name, "u");
+    EXPECT_EQ(p.m->default_integrator, ENS_INTEGRATOR_ID_EULER);
+    int sizes[1] = {0};
+    char *src = ens_model_source(p.m, "m", sizes);
+    ASSERT_NE(src, nullptr);
+    const std::string s(src);
+    free(src);
+    EXPECT_NE(s.find("#define w (ens_p_[1])"), std::string::npos) << s;
+    EXPECT_NE(s.find("#define u (ens_p_[2])"), std::string::npos) << s;
+}
+
 TEST(OdeFile, AuxQuantitiesAreItsFormulasOfTheState)
 {
     parsed p(kOscillator);
@@ -193,6 +212,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"map", "x(t+1)=r*x*(1-x)\n", "m.ode:1: maps and difference equations"},
         bad_case{"discrete", "x'=0\n@ meth=discrete\n", "m.ode:2: meth=discrete"},
         bad_case{"include", "#include other.ode\nx'=0\n", "m.ode:1: #include"},
+        bad_case{"wiener_rk4", "wiener w\nx'=w\n@ meth=rk4\n",
+                 "m.ode:3: wiener noise needs meth=euler"},
         bad_case{"syntax_column", "x'=1+*x\n", "m.ode:1:6:"},
         bad_case{"unknown_name", "x'=-k*x\n", "m.ode:1:5: unknown name 'k'"},
         bad_case{"cycle", "a=b\nb=a\nx'=a\n", "m.ode:1:"},

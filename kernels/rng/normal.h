@@ -120,9 +120,9 @@ typedef struct ens_noise_key {
 } ens_noise_key;
 
 /* Noise inputs 2j and 2j+1 of a step share a block: its counter is (step's
- * low word, member's two words, stream tag | pair j | step's high 16 bits),
- * disjoint from the blocks of the other streams, whose last word is below
- * 256. */
+ * low word, member's two words, stream tag | pair j (10 bits: 1024 inputs)
+ * | the step's next 14 bits: 2^46 steps), disjoint from the blocks of the
+ * other streams, whose last word is below 256. */
 ENS_FN ens_philox_ctr ens_noise_block(ens_u64 seed, ens_u64 member, ens_i64 step, ens_u32 pair)
 {
     const ens_u64 s = (ens_u64)step;
@@ -131,7 +131,8 @@ ENS_FN ens_philox_ctr ens_noise_block(ens_u64 seed, ens_u64 member, ens_i64 step
     c.v[0] = (ens_u32)s;
     c.v[1] = (ens_u32)member;
     c.v[2] = (ens_u32)(member >> 32);
-    c.v[3] = ENS_STREAM_NOISE_INPUT | ((pair & 0xFFu) << 8) | (((ens_u32)(s >> 32) & 0xFFFFu) << 16);
+    c.v[3] = ENS_STREAM_NOISE_INPUT | ((pair & 0x3FFu) << 8) |
+             (((ens_u32)(s >> 32) & 0x3FFFu) << 18);
     k.v[0] = (ens_u32)seed;
     k.v[1] = (ens_u32)(seed >> 32);
     return ens_philox4x32_10(c, k);

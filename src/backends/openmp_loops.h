@@ -87,7 +87,7 @@ static ens_status ENS_SYM(advance_members)(const ens_backend_job *job, long long
 #pragma omp parallel num_threads(job_threads(job)) if (count > 1)
     {
         ens_real *buf = malloc(sizeof(ens_real) * ((size_t)nv * (1 + ENS_MAX_WORK_PER_VAR) +
-                                                   ENS_MAX_PARAMS));
+                                                   (size_t)nparams + (size_t)job->nnoise + 1));
         if (!buf) {
 #pragma omp atomic write
             failed = 1;

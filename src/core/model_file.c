@@ -244,13 +244,13 @@ static ens_status decl_size(const parser *ps, const token *tok, int n)
     return ENS_OK;
 }
 
-/* Parameters and noise inputs share p[]. */
-static ens_status check_p_room(const parser *ps)
+/* Room for one more of `count`, which holds at most `max`. */
+static ens_status check_room(const parser *ps, int count, int max, const char *what)
 {
-    if (ps->m->nparams + ps->m->nnoise < ENS_MAX_PARAMS)
+    if (count < max)
         return ENS_OK;
     char detail[64];
-    snprintf(detail, sizeof detail, "more than %d parameters and noise inputs", ENS_MAX_PARAMS);
+    snprintf(detail, sizeof detail, "more than %d %s", max, what);
     return fail_at(ps, ps->line, detail, NULL);
 }
 
@@ -268,7 +268,7 @@ static ens_status decl_param(const parser *ps, const token *tok, int n)
     double value;
     if (!parse_number(tok[2].text, &value))
         return fail_at(ps, ps->line, "not a number: ", tok[2].text);
-    ENS_CHECK(check_p_room(ps));
+    ENS_CHECK(check_room(ps, m->nparams, ENS_MAX_PARAMS, "parameters"));
     GROW(m->params, m->nparams);
     m->params[m->nparams++] = (ens_model_param){dup_text(tok[0].text), dup_text(long_name),
                                                 dup_text(values[0]), value, ps->line};
@@ -282,7 +282,7 @@ static ens_status decl_noise(const parser *ps, const token *tok, int n)
     if (n < 1 || n > 2 || tok[0].quoted || (n == 2 && !tok[1].quoted))
         return fail_at(ps, ps->line, "expected: noise NAME [\"long name\"]", NULL);
     ENS_CHECK(check_new_name(ps, "noise input", tok[0].text));
-    ENS_CHECK(check_p_room(ps));
+    ENS_CHECK(check_room(ps, m->nnoise, ENS_MAX_NOISE, "noise inputs"));
     GROW(m->noises, m->nnoise);
     m->noises[m->nnoise++] =
         (ens_model_noise){dup_text(tok[0].text), dup_text(n == 2 ? tok[1].text : NULL), ps->line};

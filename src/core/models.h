@@ -13,8 +13,11 @@
 #include "core/error.h"
 #include "ens_portable.h"
 
-/* The most real parameters a model declares, with its noise inputs. */
+/* The most real parameters a model declares, and the most noise inputs
+ * (which follow the parameters in p[]; kernels/rng/normal.h keys 512
+ * pairs). */
 #define ENS_MAX_PARAMS 64
+#define ENS_MAX_NOISE 1024
 
 /* An XPPAUT file's formulas kept for the host (core/ode_file.c). */
 typedef struct ens_ode_program ens_ode_program;
@@ -71,7 +74,7 @@ typedef struct ens_model_info {
     ens_model_param *params;
     int nvardecls;
     ens_model_var *vars;
-    int nnoise;                     /* nparams + nnoise <= ENS_MAX_PARAMS */
+    int nnoise;
     ens_model_noise *noises;
     /* Default base state: one value per state variable, or one for all. */
     int base_state_len;

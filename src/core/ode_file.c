@@ -1617,12 +1617,12 @@ static ens_status read_ode(reader *r, const char *text, ens_model_info **out)
             s->value = p1.inits[i].value;
     }
     free(p1.inits);
-    if (st == ENS_OK && r->count[SYM_PAR] + r->count[SYM_NOISE] > ENS_MAX_PARAMS) {
-        const int over = ENS_MAX_PARAMS - r->count[SYM_PAR];
-        st = fail_line(r, over >= 0 ? sym_at(r, SYM_NOISE, over)->line
-                                   : sym_at(r, SYM_PAR, ENS_MAX_PARAMS)->line,
-                       "more than %d parameters and wiener inputs", ENS_MAX_PARAMS);
-    }
+    if (st == ENS_OK && r->count[SYM_PAR] > ENS_MAX_PARAMS)
+        st = fail_line(r, sym_at(r, SYM_PAR, ENS_MAX_PARAMS)->line,
+                       "more than %d parameters", ENS_MAX_PARAMS);
+    if (st == ENS_OK && r->count[SYM_NOISE] > ENS_MAX_NOISE)
+        st = fail_line(r, sym_at(r, SYM_NOISE, ENS_MAX_NOISE)->line,
+                       "more than %d wiener inputs", ENS_MAX_NOISE);
     if (st == ENS_OK && r->count[SYM_NOISE] > 0 && r->meth >= 0 &&
         r->meth != ENS_INTEGRATOR_ID_EULER)
         st = fail_line(r, r->meth_line, "wiener noise needs meth=euler (Euler-Maruyama)");

@@ -294,7 +294,7 @@ static ens_status create_backend(ens_config *cfg, ens_plan *plan)
     /* A model file is checked on the host before any backend runs it. */
     ens_status st = ENS_OK;
     if (plan->job.user_model) {
-        double params[ENS_MAX_PARAMS] = {0}; /* noise inputs 0 */
+        double params[ENS_MAX_PARAMS + ENS_MAX_NOISE] = {0}; /* noise inputs 0 */
         for (int j = 0; j < cfg->model->nparams; j++)
             params[j] = ens_config_param_value(cfg, j, plan->first);
         st = ens_model_probe(plan->job.user_model, cfg->nvars, params, &cfg->error);
