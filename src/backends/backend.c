@@ -30,6 +30,14 @@ void ens_backend_describe(const ens_backend *backend, char *device, size_t devic
     backend->ops->describe(backend->ctx, device, device_size);
 }
 
+void ens_backend_setup_note(const ens_backend *backend, char *note, size_t note_size)
+{
+    if (note_size > 0)
+        note[0] = '\0';
+    if (backend->ops->setup_note)
+        backend->ops->setup_note(backend->ctx, note, note_size);
+}
+
 ens_status ens_backend_upload(const ens_backend *backend, long long first_member,
                               long long count, const void *state, const void *params,
                               ens_error *err)

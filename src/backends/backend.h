@@ -11,7 +11,8 @@
  * The table's sections:
  *   discovery   name, probe, whether `auto` may take it, device memory
  *   required    create, describe, upload, advance, download, destroy
- *   optional    wait: with it, advance may return while the device works
+ *   optional    wait: with it, advance may return while the device works;
+ *               setup_note: what preparing the code cost, for messages
  *   integrator  the DOPRI5 table (per-member results, step state), NULL
  *               where the backend cannot run DOPRI5
  *
@@ -98,7 +99,8 @@ typedef struct ens_backend_ops {
 
     /* ---- required operations ---- */
     ens_status (*create)(ens_backend_job *job, void **ctx, ens_error *err);
-    /* Device description for logs and file attributes. */
+    /* Device description for logs and file attributes: the same for the
+     * same device and settings, run after run. */
     void (*describe)(void *ctx, char *device, size_t device_size);
     /* Load `count` members, members first_member... of the ensemble (the
      * index keys their noise); the scheduler keeps 1 <= count <= capacity. */
@@ -119,6 +121,10 @@ typedef struct ens_backend_ops {
      * once it is done; download and the DOPRI5 downloads come only after
      * wait. Default: advance returns when the work is done. */
     ens_status (*wait)(void *ctx, ens_error *err);
+    /* How the backend got its code ready, for messages only ("model
+     * compiled in 1.21 s", "model from the cache"), never for files, which
+     * must not depend on a cache. Default: nothing to say. */
+    void (*setup_note)(void *ctx, char *note, size_t note_size);
 
     /* ---- integrator-specific state ---- */
     const ens_backend_dopri5_ops *dopri5; /* NULL: cannot run DOPRI5 */
@@ -142,6 +148,8 @@ int ens_backend_runs_model_files(const ens_backend_ops *ops);
 ens_status ens_backend_create(const ens_backend_ops *ops, ens_backend_job *job,
                               ens_backend *backend, ens_error *err);
 void ens_backend_describe(const ens_backend *backend, char *device, size_t device_size);
+/* Default: "". */
+void ens_backend_setup_note(const ens_backend *backend, char *note, size_t note_size);
 ens_status ens_backend_upload(const ens_backend *backend, long long first_member,
                               long long count, const void *state, const void *params,
                               ens_error *err);

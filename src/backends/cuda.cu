@@ -684,5 +684,6 @@ extern "C" const ens_backend_ops ens_backend_cuda = {
     /* .download = */ cuda_download,
     /* .destroy = */ cuda_destroy,
     /* .wait = */ cuda_wait,
+    /* .setup_note = */ NULL,
     /* .dopri5 = */ &cuda_dopri5,
 };

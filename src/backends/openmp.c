@@ -113,14 +113,17 @@ static void openmp_describe(void *vctx, char *device, size_t size)
 {
     openmp_ctx *ctx = vctx;
     const int threads = ctx->job.threads > 0 ? ctx->job.threads : max_threads();
-    char model[64] = "";
+    snprintf(device, size, "CPU, %d thread%s%s", threads, threads == 1 ? "" : "s",
+             ctx->job.strict_fp ? ", strict fp" : "");
+}
+
+static void openmp_setup_note(void *vctx, char *note, size_t size)
+{
+    openmp_ctx *ctx = vctx;
     if (ctx->model_advance && ctx->model_object.compile_seconds >= 0)
-        snprintf(model, sizeof model, ", model compiled in %.2f s",
-                 ctx->model_object.compile_seconds);
+        snprintf(note, size, "model compiled in %.2f s", ctx->model_object.compile_seconds);
     else if (ctx->model_advance)
-        snprintf(model, sizeof model, ", model from the cache");
-    snprintf(device, size, "CPU, %d thread%s%s%s", threads, threads == 1 ? "" : "s",
-             ctx->job.strict_fp ? ", strict fp" : "", model);
+        snprintf(note, size, "model from the cache");
 }
 
 static ens_status openmp_upload(void *vctx, long long first_member, long long count,
@@ -229,5 +232,6 @@ const ens_backend_ops ens_backend_openmp = {
     .advance = openmp_advance,
     .download = openmp_download,
     .destroy = openmp_destroy,
+    .setup_note = openmp_setup_note,
     .dopri5 = &openmp_dopri5,
 };

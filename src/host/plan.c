@@ -224,7 +224,7 @@ void ens_plan_report(const ens_config *cfg, const ens_plan *plan)
     snprintf(p.integrator, sizeof p.integrator, "%s",
              ens_choice_name(ENS_CHOICE_INTEGRATOR, cfg->integrator));
     snprintf(p.backend, sizeof p.backend, "%s", plan->ops->name);
-    snprintf(p.device, sizeof p.device, "%s", plan->device);
+    snprintf(p.device, sizeof p.device, "%s", plan->device_line);
     cfg->plan_fn(&p, cfg->plan_user);
 }
 
@@ -371,6 +371,11 @@ ens_status ens_plan_run(ens_config *cfg, ens_plan *plan, int split)
     }
     plan->rounds = ens_ranks_max(&plan->ranks, plan->rounds);
     ens_backend_describe(&plan->backend, plan->device, sizeof plan->device);
+    char note[64];
+    ens_backend_setup_note(&plan->backend, note, sizeof note);
+    if (snprintf(plan->device_line, sizeof plan->device_line, "%s%s%s", plan->device,
+                 note[0] ? ", " : "", note) >= (int)sizeof plan->device_line)
+        memcpy(plan->device_line, plan->device, sizeof plan->device_line); /* no room */
     ens_plan_report(cfg, plan);
     return ENS_OK;
 }

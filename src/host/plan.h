@@ -16,7 +16,8 @@
 typedef struct ens_plan {
     const ens_backend_ops *ops;
     ens_backend backend;
-    char device[128];
+    char device[128];       /* the backend's description, as files record it */
+    char device_line[128];  /* with how its code was prepared, for messages */
     ens_backend_job job;
     long long members;
     long long ntimes;

@@ -328,7 +328,7 @@ static void written_progress(const ens_writer *w, const ens_plan *plan,
 static void fill_info(const run_loop *L, ens_run_info *info)
 {
     snprintf(info->backend, sizeof info->backend, "%s", L->plan->ops->name);
-    snprintf(info->device, sizeof info->device, "%s", L->plan->device);
+    snprintf(info->device, sizeof info->device, "%s", L->plan->device_line);
     info->seconds = now_seconds() - L->start;
     info->compute_seconds = L->compute;
     info->member_steps_per_second = L->compute > 0 ? L->member_steps_done / L->compute : 0.0;

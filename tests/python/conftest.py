@@ -51,8 +51,7 @@ def run_cli(cli, tmp_path):
 
 
 # Attributes that differ between any two runs, or between the CLI's and
-# Python's: when and how it was run (device says whether a model file was
-# compiled or came from the cache).
+# Python's: when and how it was run.
 RUN_ATTRS = ("history", "date_created", "device")
 
 
