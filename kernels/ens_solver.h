@@ -5,10 +5,12 @@
  *
  * Define ENS_REAL and ENS_SUFFIX (a name suffix such as _f or _d) before
  * including; the header may be included once per precision in the same
- * translation unit. ENS_REAL is float or double, or on OpenCL a vector type
- * such as double16, which runs the same maths on several members at once
- * (so the maths must not branch on state values). The C backend includes it twice, the OpenCL
- * program once per build (with -DENS_REAL=...), the CUDA file twice.
+ * translation unit. ENS_REAL is float or double, or a vector type (OpenCL's
+ * double16, a GCC vector in the CPU backend's lane blocks), which runs the
+ * same maths on several members at once (so the maths must not branch on
+ * state values); ENS_SCALAR is then its element type. The C backend
+ * includes it once per precision and lane type, the OpenCL program once per
+ * build (with -DENS_REAL=...), the CUDA file twice.
  *
  * Functions defined (NAME followed by ENS_SUFFIX):
  *   ens_rhs(model, nv, t, x, f, p)         model right-hand side dispatch
@@ -39,6 +41,13 @@
 #endif
 
 #define ens_real ENS_REAL
+/* The scalar type of ens_real: constants are written in it, since a vector
+ * ens_real need not accept a cast from a scalar (GCC's vector types). */
+#ifdef ENS_SCALAR
+#define ens_scalar ENS_SCALAR
+#else
+#define ens_scalar ENS_REAL
+#endif
 #define ENS_SYM(name) ENS_CAT(name, ENS_SUFFIX)
 
 /* The built-in models' right-hand sides, generated from kernels/models/. */
@@ -53,6 +62,7 @@ ENS_FN void ENS_SYM(ens_rhs)(int model, int nv, ens_real t, const ens_real *ENS_
 #undef ENS_RHS_CASE
 }
 
+#ifndef ENS_REAL_IS_VECTOR
 /* The per-component tendency of a model with a component form
  * (ENS_MODEL_LIST); 0 for the others, which never call it. */
 #define ENS_COMPONENT_CASE_0(id, prefix)
@@ -69,6 +79,7 @@ ENS_FN ens_real ENS_SYM(ens_component_tendency)(int model, ens_real x_next, ens_
 #undef ENS_COMPONENT_CASE
 #undef ENS_COMPONENT_CASE_1
 #undef ENS_COMPONENT_CASE_0
+#endif
 
 #include "integrators/euler.h"
 #include "integrators/rk4.h"
@@ -84,7 +95,7 @@ ENS_FN ens_real ENS_SYM(ens_component_tendency)(int model, ens_real x_next, ens_
 
 /* The time of step s of an interval starting at t0: computed afresh, not
  * summed, so that every backend has the same bits and no drift. */
-#define ENS_STEP_TIME(T, t0, s, dt) ((t0) + (T)(s) * (dt))
+#define ENS_STEP_TIME(S, t0, s, dt) ((t0) + (S)(s) * (dt))
 
 ENS_FN void ENS_SYM(ens_advance)(int model, int integrator, int nv, ens_real t0,
                                   ens_real *ENS_RESTRICT x, ens_real *ENS_RESTRICT work,
@@ -92,10 +103,10 @@ ENS_FN void ENS_SYM(ens_advance)(int model, int integrator, int nv, ens_real t0,
 {
     if (integrator == ENS_INTEGRATOR_ID_RK4) {
         for (long s = 0; s < nsteps; s++)
-            ENS_SYM(ens_rk4_step)(model, nv, ENS_STEP_TIME(ens_real, t0, s, dt), x, work, p, dt);
+            ENS_SYM(ens_rk4_step)(model, nv, ENS_STEP_TIME(ens_scalar, t0, s, dt), x, work, p, dt);
     } else {
         for (long s = 0; s < nsteps; s++)
-            ENS_SYM(ens_euler_step)(model, nv, ENS_STEP_TIME(ens_real, t0, s, dt), x, work, p,
+            ENS_SYM(ens_euler_step)(model, nv, ENS_STEP_TIME(ens_scalar, t0, s, dt), x, work, p,
                                     dt);
     }
 }
@@ -121,10 +132,11 @@ ENS_FN void ENS_SYM(ens_advance_noise)(int model, int nv, ens_real t0, ens_real 
             if (k + 1 < key->nnoise)
                 p[key->nparams + k + 1] = (ens_real)(z1 * key->scale);
         }
-        ENS_SYM(ens_euler_step)(model, nv, ENS_STEP_TIME(ens_real, t0, s, dt), x, work, p, dt);
+        ENS_SYM(ens_euler_step)(model, nv, ENS_STEP_TIME(ens_scalar, t0, s, dt), x, work, p, dt);
     }
 }
 #endif
 
 #undef ENS_SYM
+#undef ens_scalar
 #undef ens_real

@@ -12,16 +12,17 @@
  */
 #define ENS_RK4_WORK_PER_VAR 3
 
-/* One RK4 step at time t of components 0..n-1 of x, in type T, every
+/* One RK4 step at time t of components 0..n-1 of x, in type T (whose
+ * scalar type is S: T itself, or the element type of a vector T), every
  * backend's: the whole member on one thread, or one lane's block of it
  * when a GPU spreads a member over lanes. RHS(time, in, out) stores the
  * derivative at (time, in) into out for those components; an autonomous
  * model ignores the time, and the compiler drops the stage times. The loops run to BOUND (BOUND >= n), a constant
  * where GPU arrays must stay in registers, else n itself. */
-#define ENS_RK4_STEP(T, BOUND, n, t, x, sum, xs, f, dt, RHS)                   \
+#define ENS_RK4_STEP(T, S, BOUND, n, t, x, sum, xs, f, dt, RHS)                \
     do {                                                                      \
-        const T ens_half_dt_ = (T)0.5 * (dt);                                 \
-        const T ens_sixth_dt_ = (dt) / (T)6;                                  \
+        const T ens_half_dt_ = (S)0.5 * (dt);                                 \
+        const T ens_sixth_dt_ = (dt) / (S)6;                                  \
         const T ens_t_half_ = (t) + ens_half_dt_;                             \
         RHS((t), x, f);                                                            \
         ENS_UNROLL                                                            \
@@ -34,14 +35,14 @@
         ENS_UNROLL                                                            \
         for (int v_ = 0; v_ < (BOUND); v_++)                                  \
             if (v_ < (n)) {                                                   \
-                (sum)[v_] += (T)2 * (f)[v_];                                  \
+                (sum)[v_] += (S)2 * (f)[v_];                                  \
                 (xs)[v_] = (x)[v_] + ens_half_dt_ * (f)[v_];                  \
             }                                                                 \
         RHS(ens_t_half_, xs, f);                                              \
         ENS_UNROLL                                                            \
         for (int v_ = 0; v_ < (BOUND); v_++)                                  \
             if (v_ < (n)) {                                                   \
-                (sum)[v_] += (T)2 * (f)[v_];                                  \
+                (sum)[v_] += (S)2 * (f)[v_];                                  \
                 (xs)[v_] = (x)[v_] + (dt) * (f)[v_];                          \
             }                                                                 \
         RHS((t) + (dt), xs, f);                                               \
@@ -59,6 +60,6 @@ ENS_FN void ENS_SYM(ens_rk4_step)(int model, int nv, ens_real t, ens_real *ENS_R
     ens_real *f = work + nv;
     ens_real *xs = work + 2 * nv;
 #define ENS_RK4_MEMBER_RHS(tt, in, out) ENS_SYM(ens_rhs)(model, nv, tt, in, out, p)
-    ENS_RK4_STEP(ens_real, nv, nv, t, x, sum, xs, f, dt, ENS_RK4_MEMBER_RHS);
+    ENS_RK4_STEP(ens_real, ens_scalar, nv, nv, t, x, sum, xs, f, dt, ENS_RK4_MEMBER_RHS);
 #undef ENS_RK4_MEMBER_RHS
 }

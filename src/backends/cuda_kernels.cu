@@ -213,7 +213,7 @@ __global__ void __launch_bounds__(ENS_CUDA_BLOCK)
         for (int j = 0; j < J; j++)
             sum[j] = xs[j] = (R)0;
         for (long long s = 0; s < nsteps; s++)
-            ENS_RK4_STEP(R, J, b.B, ENS_STEP_TIME(R, t0, s, h), x, sum, xs, f, h, ENS_LANE_RHS);
+            ENS_RK4_STEP(R, R, J, b.B, ENS_STEP_TIME(R, t0, s, h), x, sum, xs, f, h, ENS_LANE_RHS);
     } else {
         for (long long s = 0; s < nsteps; s++)
             ENS_EULER_STEP(R, J, b.B, ENS_STEP_TIME(R, t0, s, h), x, f, h, ENS_LANE_RHS);

@@ -36,6 +36,9 @@
 /* Adaptive members per scheduling chunk: their cost varies (each takes its
  * own steps), so threads take chunks dynamically. */
 #define ENS_ADAPTIVE_CHUNK 16
+/* The largest model the lane blocks take: its block, four vectors per
+ * variable, then fills about half of a 1 MiB L2. */
+#define ENS_LANE_MAX_VARS 2048
 
 static int job_threads(const ens_backend_job *job)
 {
@@ -47,23 +50,37 @@ static int job_threads(const ens_backend_job *job)
 #endif
 }
 
+#include "backends/openmp_lanes.h"
+
 #define ENS_REAL double
 #define ENS_SUFFIX _d
 #define ENS_TILE (ENS_TILE_BYTES / 8)
+#define ENS_LANE_REAL ens_lanes_d
+#define ENS_LANE_SUFFIX _ld
+#define ENS_LANES ENS_LANES_D
 #include "ens_solver.h"
 #include "backends/openmp_loops.h"
 #undef ENS_REAL
 #undef ENS_SUFFIX
 #undef ENS_TILE
+#undef ENS_LANE_REAL
+#undef ENS_LANE_SUFFIX
+#undef ENS_LANES
 
 #define ENS_REAL float
 #define ENS_SUFFIX _f
 #define ENS_TILE (ENS_TILE_BYTES / 4)
+#define ENS_LANE_REAL ens_lanes_f
+#define ENS_LANE_SUFFIX _lf
+#define ENS_LANES ENS_LANES_F
 #include "ens_solver.h"
 #include "backends/openmp_loops.h"
 #undef ENS_REAL
 #undef ENS_SUFFIX
 #undef ENS_TILE
+#undef ENS_LANE_REAL
+#undef ENS_LANE_SUFFIX
+#undef ENS_LANES
 
 ens_status ENS_OPENMP_ENTRY(const ens_backend_job *job, long long count, void *state,
                             const void *params, long long nsteps, double t_start,

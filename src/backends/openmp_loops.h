@@ -70,6 +70,68 @@ ENS_FN void ENS_SYM(advance_tile)(const ens_backend_job *job, const int model, c
     }
 }
 
+#ifdef ENS_OPENMP_LANES
+#define ens_lanes ENS_LANE_REAL
+#define ENS_LSYM(name) ENS_CAT(name, ENS_LANE_SUFFIX)
+/*
+ * Models too large for a register tile, or sized at run time (up to
+ * ENS_LANE_MAX_VARS variables): blocks of ENS_LANES members, each block
+ * integrated through the vector instantiation of kernels/ens_solver.h
+ * (openmp_lanes.h), its state nv rows of one vector in a per-thread buffer
+ * that stays in L1 (or L2 for hundreds of variables) for all the steps of
+ * an interval. Lane by lane the same operations as one member at a time.
+ * Inlined with literal model and size for every fixed-size model.
+ */
+ENS_FN void ENS_SYM(lane_blocks)(const ens_backend_job *job, const int model, const int nv,
+                                 long long count, ens_real *state, const ens_real *params,
+                                 long long nsteps, ens_real t_start, int *failed)
+{
+    const int nparams = job->nparams;
+    const long long nblocks = (count + ENS_LANES - 1) / ENS_LANES;
+#pragma omp parallel num_threads(job_threads(job)) if (nblocks > 1)
+    {
+        const size_t rows = (size_t)nv * (1 + ENS_MAX_WORK_PER_VAR) + (size_t)nparams + 1;
+        ens_lanes *buf = aligned_alloc(ENS_LANE_BYTES, sizeof(ens_lanes) * rows);
+        if (!buf) {
+#pragma omp atomic write
+            *failed = 1;
+        }
+#pragma omp barrier
+        if (!*failed) {
+            ens_lanes *x = buf;
+            ens_lanes *work = x + nv;
+            ens_lanes *p = work + (size_t)nv * ENS_MAX_WORK_PER_VAR;
+            ens_lanes t0, dt;
+            for (int l = 0; l < ENS_LANES; l++) {
+                t0[l] = t_start;
+                dt[l] = (ens_real)job->dt;
+            }
+#pragma omp for schedule(static)
+            for (long long b = 0; b < nblocks; b++) {
+                const long long m0 = b * ENS_LANES;
+                const int lanes = count - m0 < ENS_LANES ? (int)(count - m0) : ENS_LANES;
+                /* Lanes past the end repeat the block's first member: valid
+                 * maths that is never stored. */
+                for (int v = 0; v < nv; v++)
+                    for (int l = 0; l < ENS_LANES; l++)
+                        x[v][l] = state[v * count + m0 + (l < lanes ? l : 0)];
+                for (int j = 0; j < nparams; j++)
+                    for (int l = 0; l < ENS_LANES; l++)
+                        p[j][l] = params[j * count + m0 + (l < lanes ? l : 0)];
+                ENS_LSYM(ens_advance)(model, job->integrator, nv, t0, x, work, p, dt,
+                                      (long)nsteps);
+                for (int v = 0; v < nv; v++)
+                    for (int l = 0; l < lanes; l++)
+                        state[v * count + m0 + l] = x[v][l];
+            }
+        }
+        free(buf);
+    }
+}
+#undef ENS_LSYM
+#undef ens_lanes
+#endif
+
 /*
  * Models whose size is known only at run time, or too large for a tile,
  * and models with noise inputs: one member at a time per thread, its state in a small
@@ -210,6 +272,26 @@ static ens_status ENS_SYM(advance)(const ens_backend_job *job, long long count, 
     }
     ENS_MODEL_LIST(ENS_TILED_ADVANCE)
 #undef ENS_TILED_ADVANCE
+#ifdef ENS_OPENMP_LANES
+    if (job->nnoise == 0 && job->nvars <= ENS_LANE_MAX_VARS) {
+        int failed = 0, specialised = 0;
+#define ENS_LITERAL_LANES(id, prefix, nvars, nparams, component, common_nvars) \
+    if (nvars > 0 && job->model == id) { \
+        ENS_SYM(lane_blocks)(job, id, nvars, count, (ens_real *)state, (const ens_real *)params, \
+                             nsteps, t_start_r, &failed); \
+        specialised = 1; \
+    }
+        ENS_MODEL_LIST(ENS_LITERAL_LANES)
+#undef ENS_LITERAL_LANES
+        if (!specialised)
+            ENS_SYM(lane_blocks)(job, job->model, job->nvars, count, (ens_real *)state,
+                                 (const ens_real *)params, nsteps, t_start_r, &failed);
+        if (failed)
+            return ens_fail(err, ENS_ERR_OUT_OF_MEMORY,
+                            "openmp backend: out of memory for %d variables", job->nvars);
+        return ENS_OK;
+    }
+#endif
     return ENS_SYM(advance_members)(job, count, (ens_real *)state, (const ens_real *)params,
                                     nsteps, t_start_r, noise, err);
 }

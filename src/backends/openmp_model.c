@@ -13,6 +13,8 @@
 
 extern const char ens_openmp_source[];
 
+#define NO_LANES " -DENS_OPENMP_NO_LANES=1"
+
 /* The loops report errors through ens_fail, which the object defines for
  * itself so that it needs nothing from the library that loads it. */
 static const char suffix[] =
@@ -35,10 +37,20 @@ ens_status ens_openmp_model_load(const ens_backend_job *job, ens_cc_object *obj,
     char *source = ens_model_program(m, ens_openmp_source, before, suffix);
     if (!source)
         return ens_fail(err, ENS_ERR_OUT_OF_MEMORY, "openmp: out of memory");
+    /* Lane blocks first (openmp_lanes.h), unless the model has noise
+     * inputs, which are drawn member by member. A right-hand side that is
+     * not plain arithmetic on lanes (a branch on a value, a cast from a
+     * scalar) does not compile so: it then runs member by member. */
+    const int lanes = m->nnoise == 0;
     char flags[512];
-    snprintf(flags, sizeof flags, "%s%s", ens_openmp_cpu_flags(),
-             job->strict_fp ? " -ffp-contract=off -DENS_OPENMP_STRICT=1" : "");
+    snprintf(flags, sizeof flags, "%s%s%s", ens_openmp_cpu_flags(),
+             job->strict_fp ? " -ffp-contract=off -DENS_OPENMP_STRICT=1" : "",
+             lanes ? "" : NO_LANES);
     ens_status st = ens_cc_load(source, flags, obj, err);
+    if (st == ENS_ERR_INVALID_ARGUMENT && lanes && ens_cc_found()) {
+        strncat(flags, NO_LANES, sizeof flags - strlen(flags) - 1);
+        st = ens_cc_load(source, flags, obj, err);
+    }
     free(source);
     if (st != ENS_OK)
         return st;
